@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { ChallengeDataLoader, LoadError } from '../../stages/load/loader.js';
+import { formatEntry } from '../../stages/load/quarantine.js';
+import type { LoadRun } from '../../stages/load/types.js';
+import { openStore } from '../../stores/registry.js';
+import { emit, n, progressBars, type OutputOptions } from '../output.js';
+
+interface LoadCliOptions extends OutputOptions {
+  data: string;
+  store?: string;
+  batchSize: number;
+  quarantineLimit: number;
+}
+
+/** Text summary of a load run. */
+export function describeLoad(run: LoadRun, maxEntries = 20): string[] {
+  const { train, test, labels } = run.rows;
+  const lines = [
+    `load ${run.status} in ${run.seconds.toFixed(1)} s  (run ${run._id})`,
+    `  store:  ${run.store}`,
+    `  source: ${run.source}`,
+    `  train rows:  ${n(train.stored)} stored (${n(train.inserted)} new, ${n(train.updated)} changed, ${n(train.unchanged)} unchanged), ${n(train.rejected)} rejected`,
+    `  labels:      ${n(labels.stored)} stored, ${n(labels.rejected)} rejected  ->  ${n(run.labelledTrainRows)} labelled training rows`,
+    `  test rows:   ${n(test.stored)} stored (${n(test.inserted)} new, ${n(test.updated)} changed, ${n(test.unchanged)} unchanged), ${n(test.rejected)} rejected`,
+  ];
+  for (const split of ['train', 'test'] as const) {
+    const i = run.images[split];
+    lines.push(
+      `  images ${split.padEnd(5)}: ${n(i.withImage)} found and stored (${n(i.inserted)} new, ${n(i.unchanged)} unchanged), ` +
+        `${n(i.missing)} missing, ${n(i.undecodable)} undecodable, ${n(i.orphan)} without a row`,
+    );
+  }
+  for (const w of run.warnings) lines.push(`  warning: ${w}`);
+  for (const e of run.errors) lines.push(`  error: ${e}`);
+  if (run.quarantineTotal > 0) {
+    const reasons = Object.entries(run.quarantineByReason).map(([r, c]) => `${r} ${n(c)}`).join(', ');
+    lines.push(`  quarantine: ${n(run.quarantineTotal)} reported (${reasons})`);
+    // Rejected rows first: they are missing from the store, while kept ones only lack an image.
+    const ordered = [...run.quarantine].sort((a, b) => Number(a.action === 'kept') - Number(b.action === 'kept'));
+    for (const e of ordered.slice(0, maxEntries)) lines.push(`    - ${formatEntry(e)}`);
+    if (run.quarantineTotal > maxEntries) lines.push(`    ... ${n(run.quarantineTotal - maxEntries)} more (see --json or the run document)`);
+  }
+  return lines;
+}
+
+/** Registers `load`. */
+export function registerLoad(program: Command): void {
+  program
+    .command('load')
+    .description('Load a folder in the challenge layout (CSV + images) into the store')
+    .requiredOption('--data <dir>', 'data folder (X_train_update.csv, Y_train_CVw08PX.csv, X_test_update.csv, image_train/, image_test/)')
+    .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db (default: $RAKUTEN_STORE or .rakuten-store)')
+    .option('--batch-size <n>', 'rows per write', Number, 500)
+    .option('--quarantine-limit <n>', 'most quarantine entries kept in the run document', Number, 10_000)
+    .option('--json', 'print the run document as JSON on stdout')
+    .action(async (opts: LoadCliOptions) => {
+      const store = await openStore(opts.store);
+      const bars = progressBars();
+      const controller = new AbortController();
+      const onSignal = () => controller.abort(new Error('interrupted'));
+      process.once('SIGINT', onSignal);
+      try {
+        const run = await new ChallengeDataLoader(store).load({
+          dataDir: opts.data,
+          batchSize: opts.batchSize,
+          quarantineLimit: opts.quarantineLimit,
+          onProgress: bars.listener,
+          signal: controller.signal,
+        });
+        bars.stop();
+        emit(opts, run, () => describeLoad(run));
+      } catch (error) {
+        bars.stop();
+        if (error instanceof LoadError) {
+          emit(opts, error.run, () => describeLoad(error.run));
+          process.exitCode = 1;
+        } else throw error;
+      } finally {
+        process.off('SIGINT', onSignal);
+        await store.close();
+      }
+    });
+}

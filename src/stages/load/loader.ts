@@ -1,0 +1,444 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../../collections.js';
+import type { ProgressListener, StageRunOptions } from '../../progress.js';
+import type { DocumentCollection, Store } from '../../stores/types.js';
+import { CsvSyntaxError, openCsv, type CsvRecord } from './csv.js';
+import { checkImage, imageJoinKey, indexImageFolder, type ImageFolderIndex } from './image-folder.js';
+import { resolveLayout, type ChallengeLayout } from './layout.js';
+import { Quarantine } from './quarantine.js';
+import type {
+  ImageCounts,
+  LabelRow,
+  LoadRun,
+  LoadSplit,
+  ProductRow,
+  QuarantineEntry,
+  RowCounts,
+  RunFile,
+} from './types.js';
+
+/** Options of {@link DataLoader.load}. */
+export interface LoadOptions extends StageRunOptions {
+  /** Folder in the challenge layout. */
+  dataDir: string;
+  /** Rows written per store call (default 500). */
+  batchSize?: number;
+  /** Images read, checked and stored at once (default 8). */
+  imageConcurrency?: number;
+  /** Most quarantine entries kept in the run document; counts stay exact (default 10,000). */
+  quarantineLimit?: number;
+}
+
+/** Reads product data into a store. */
+export interface DataLoader {
+  /** Loads a data folder; resolves with the run record, which is also stored in `data_pipeline`. */
+  load(options: LoadOptions): Promise<LoadRun>;
+}
+
+/** A load that could not complete; `run` is the stored record of it. */
+export class LoadError extends Error {
+  /** The run record, with status `failed` or `cancelled`. */
+  readonly run: LoadRun;
+  /** Creates the error. */
+  constructor(message: string, run: LoadRun, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LoadError';
+    this.run = run;
+  }
+}
+
+const X_COLUMNS = ['designation', 'description', 'productid', 'imageid'] as const;
+const Y_COLUMNS = ['prdtypecode'] as const;
+const INTEGER = /^\d+$/;
+
+function emptyRows(): RowCounts {
+  return { read: 0, stored: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
+}
+function emptyImages(): ImageCounts {
+  return { withImage: 0, missing: 0, undecodable: 0, orphan: 0, inserted: 0, updated: 0, unchanged: 0 };
+}
+
+interface Label {
+  code: number;
+  row: number;
+  line: number;
+  matched: boolean;
+}
+
+/** Tells whether a header matches: any first (index) column name, then the expected names. */
+function headerProblem(header: string[], expected: readonly string[]): string | undefined {
+  const got = header.slice(1).map((h) => h.trim().toLowerCase());
+  if (header.length === expected.length + 1 && expected.every((name, i) => got[i] === name)) return undefined;
+  return `expected header ",${expected.join(',')}", found ${JSON.stringify(header.join(','))}`;
+}
+
+/**
+ * Loads a folder in the Rakuten challenge layout: streams the CSVs, joins X and Y by the index
+ * column, checks and stores each row's image, and records the run in `data_pipeline`.
+ * Re-running on the same folder rewrites nothing and reports every row as unchanged.
+ */
+export class ChallengeDataLoader implements DataLoader {
+  /** Creates a loader writing to `store`. */
+  constructor(private readonly store: Store) {}
+
+  async load(options: LoadOptions): Promise<LoadRun> {
+    const run = new LoadJob(this.store, options);
+    return run.execute();
+  }
+}
+
+/** State of one load; one instance per call. */
+class LoadJob {
+  private readonly q: Quarantine;
+  private readonly started = Date.now();
+  private readonly run: LoadRun;
+  private readonly runs: DocumentCollection<LoadRun>;
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly batchSize: number;
+  private readonly progress: ProgressListener;
+  private layout: ChallengeLayout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: LoadOptions,
+  ) {
+    this.q = new Quarantine(options.quarantineLimit ?? 10_000);
+    this.runs = store.documents.collection<LoadRun>(COLLECTIONS.runs);
+    this.limit = pLimit(options.imageConcurrency ?? 8);
+    this.batchSize = options.batchSize ?? 500;
+    this.progress = options.onProgress ?? (() => undefined);
+    const startedAt = new Date(this.started).toISOString();
+    this.run = {
+      _id: `load-${startedAt.replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
+      kind: 'load',
+      status: 'running',
+      startedAt,
+      finishedAt: null,
+      seconds: 0,
+      source: path.resolve(options.dataDir),
+      store: store.uri,
+      files: [],
+      rows: { train: emptyRows(), labels: emptyRows(), test: emptyRows() },
+      images: { train: emptyImages(), test: emptyImages() },
+      labelledTrainRows: 0,
+      warnings: [],
+      errors: [],
+      quarantine: [],
+      quarantineTotal: 0,
+      quarantineByReason: {},
+    };
+  }
+
+  async execute(): Promise<LoadRun> {
+    await this.save();
+    try {
+      this.layout = resolveLayout(this.options.dataDir);
+      const layout = this.layout;
+      await this.describeFiles(layout);
+      const labels = await this.readLabels(layout.yTrain);
+      const trainImages = await this.indexImages(layout.imageTrain, 'image_train');
+      const trainSeen = new Set<number>();
+      await this.loadProducts('train', layout.xTrain, trainImages, labels, trainSeen);
+      this.reportUnmatchedLabels(labels, trainSeen);
+      this.reportOrphans('train', trainImages);
+      if (this.run.files.find((f) => f.role === 'x_test')?.present) {
+        const testImages = await this.indexImages(layout.imageTest, 'image_test');
+        await this.loadProducts('test', layout.xTest, testImages, undefined, new Set());
+        this.reportOrphans('test', testImages);
+      } else {
+        this.run.warnings.push(`${this.rel(layout.xTest)} is missing: no test rows loaded`);
+      }
+      this.run.labelledTrainRows = this.run.rows.train.stored;
+      this.finish(this.q.total > 0 || this.run.warnings.length > 0 ? 'completed_with_warnings' : 'completed');
+      await this.save();
+      return this.run;
+    } catch (error) {
+      const cancelled = this.options.signal?.aborted === true;
+      const message = (error as Error).message;
+      this.run.errors.push(message);
+      this.finish(cancelled ? 'cancelled' : 'failed');
+      await this.save();
+      throw new LoadError(cancelled ? `Load cancelled: ${message}` : message, this.run, { cause: error });
+    }
+  }
+
+  private finish(status: LoadRun['status']): void {
+    this.run.status = status;
+    this.run.finishedAt = new Date().toISOString();
+    this.run.seconds = (Date.now() - this.started) / 1000;
+    this.run.quarantine = this.q.entries;
+    this.run.quarantineTotal = this.q.total;
+    this.run.quarantineByReason = this.q.byReason;
+  }
+
+  private async save(): Promise<void> {
+    await this.runs.upsertMany([this.run]);
+  }
+
+  private rel(file: string): string {
+    return this.layout ? path.relative(this.layout.dir, file) || file : file;
+  }
+
+  private async describeFiles(layout: ChallengeLayout): Promise<void> {
+    const entries: [RunFile['role'], string][] = [
+      ['x_train', layout.xTrain],
+      ['y_train', layout.yTrain],
+      ['x_test', layout.xTest],
+      ['image_train', layout.imageTrain],
+      ['image_test', layout.imageTest],
+    ];
+    for (const [role, file] of entries) {
+      const info = await stat(file).catch(() => undefined);
+      this.run.files.push({ role, path: file, present: info !== undefined, size: info?.size ?? 0 });
+    }
+  }
+
+  private report(entry: Omit<QuarantineEntry, 'file'> & { file: string }): void {
+    this.q.add({ ...entry, file: this.rel(entry.file) });
+  }
+
+  private async readLabels(file: string): Promise<Map<number, Label>> {
+    const counts = this.run.rows.labels;
+    const labels = new Map<number, Label>();
+    const csv = await openCsv(file, this.rel(file));
+    const problem = headerProblem(csv.header, Y_COLUMNS);
+    if (problem) throw new Error(`${this.rel(file)}: unusable label file, ${problem}`);
+    for await (const r of csv.records) {
+      counts.read++;
+      const reject = (field: string, reason: QuarantineEntry['reason'], message: string) => {
+        counts.rejected++;
+        this.report({ file, row: r.row, line: r.line, field, reason, message, action: 'rejected' });
+      };
+      if (r.fields.length !== 2) {
+        reject('', 'bad_column_count', `expected 2 fields, found ${r.fields.length}`);
+        continue;
+      }
+      const [index, code] = r.fields as [string, string];
+      if (!INTEGER.test(index.trim())) {
+        reject('', index.trim() === '' ? 'missing_id' : 'invalid_id', `index ${JSON.stringify(index)} is not a non-negative integer`);
+      } else if (!INTEGER.test(code.trim())) {
+        reject('prdtypecode', 'invalid_label', `prdtypecode ${JSON.stringify(code)} is not an integer code`);
+      } else if (labels.has(Number(index))) {
+        reject('', 'duplicate_index', `index ${index} already labelled on row ${labels.get(Number(index))?.row}`);
+      } else {
+        labels.set(Number(index), { code: Number(code), row: r.row, line: r.line, matched: false });
+      }
+    }
+    return labels;
+  }
+
+  private async indexImages(dir: string, label: string): Promise<ImageFolderIndex | undefined> {
+    const index = await indexImageFolder(dir);
+    const file = this.run.files.find((f) => f.path === dir);
+    if (!index) {
+      this.run.warnings.push(`${label}/ is missing: rows are loaded without images`);
+      return undefined;
+    }
+    if (file) file.size = index.files.size + index.unexpected.length;
+    if (index.unexpected.length > 0) {
+      this.run.warnings.push(
+        `${label}/ holds ${index.unexpected.length} entries not named image_<imageid>_product_<productid>.jpg ` +
+          `(ignored), e.g. ${index.unexpected.slice(0, 3).join(', ')}`,
+      );
+    }
+    return index;
+  }
+
+  private async loadProducts(
+    split: LoadSplit,
+    file: string,
+    images: ImageFolderIndex | undefined,
+    labels: Map<number, Label> | undefined,
+    seenIndexes: Set<number>,
+  ): Promise<void> {
+    const counts = split === 'train' ? this.run.rows.train : this.run.rows.test;
+    const imageCounts = this.run.images[split];
+    const csv = await openCsv(file, this.rel(file));
+    const problem = headerProblem(csv.header, X_COLUMNS);
+    if (problem) {
+      const message = `unusable file, ${problem}`;
+      if (split === 'train') throw new Error(`${this.rel(file)}: ${message}`);
+      this.report({ file, row: 0, line: 1, field: 'header', reason: 'bad_header', message, action: 'file_skipped' });
+      return;
+    }
+    const rows = this.store.documents.collection<ProductRow>(split === 'train' ? COLLECTIONS.xTrain : COLLECTIONS.xTest);
+    const labelColl = this.store.documents.collection<LabelRow>(COLLECTIONS.yTrain);
+    const seenProducts = new Map<number, number>();
+    const total = this.run.files.find((f) => f.path === file)?.size ?? 0;
+    let batch: { row: ProductRow; label?: LabelRow; image?: Promise<void> }[] = [];
+
+    const flush = async (bytes: number) => {
+      if (batch.length === 0) return;
+      this.options.signal?.throwIfAborted();
+      await Promise.all(batch.map((b) => b.image));
+      const written = await rows.upsertMany(batch.map((b) => b.row));
+      counts.inserted += written.inserted;
+      counts.updated += written.updated;
+      counts.unchanged += written.unchanged;
+      counts.stored += batch.length;
+      const labelDocs = batch.flatMap((b) => (b.label ? [b.label] : []));
+      if (labelDocs.length > 0) {
+        const w = await labelColl.upsertMany(labelDocs);
+        const lc = this.run.rows.labels;
+        lc.inserted += w.inserted;
+        lc.updated += w.updated;
+        lc.unchanged += w.unchanged;
+        lc.stored += labelDocs.length;
+      }
+      batch = [];
+      this.progress({ stage: 'load', phase: `x_${split}`, done: bytes, total, unit: 'bytes' });
+    };
+
+    let lastBytes = 0;
+    try {
+      for await (const r of csv.records) {
+        counts.read++;
+        lastBytes = r.bytes;
+        const parsed = this.parseProduct(file, r, seenIndexes, seenProducts);
+        if (!parsed) {
+          counts.rejected++;
+          continue;
+        }
+        let label: LabelRow | undefined;
+        if (labels) {
+          const l = labels.get(parsed.index);
+          if (!l) {
+            counts.rejected++;
+            this.report({
+              file, row: r.row, line: r.line, field: '', reason: 'missing_label',
+              message: `no label for index ${parsed.index} in ${this.rel(this.layout?.yTrain ?? '')}`, action: 'rejected',
+            });
+            continue;
+          }
+          l.matched = true;
+          label = { _id: parsed._id, index: parsed.index, productid: parsed.productid, prdtypecode: l.code };
+        }
+        const entry: (typeof batch)[number] = { row: parsed, ...(label ? { label } : {}) };
+        entry.image = this.attachImage(split, file, r, parsed, images, imageCounts);
+        batch.push(entry);
+        if (batch.length >= this.batchSize) await flush(r.bytes);
+      }
+      await flush(lastBytes);
+    } catch (error) {
+      if (error instanceof CsvSyntaxError) {
+        this.report({
+          file, row: counts.read + 1, line: error.line, field: '', reason: 'csv_syntax', message: error.message,
+          action: 'file_skipped',
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** Validates one X record; reports and returns undefined when it cannot be stored. */
+  private parseProduct(
+    file: string,
+    r: CsvRecord,
+    seenIndexes: Set<number>,
+    seenProducts: Map<number, number>,
+  ): ProductRow | undefined {
+    const reject = (field: string, reason: QuarantineEntry['reason'], message: string) => {
+      this.report({ file, row: r.row, line: r.line, field, reason, message, action: 'rejected' });
+      return undefined;
+    };
+    if (r.fields.length !== 5) return reject('', 'bad_column_count', `expected 5 fields, found ${r.fields.length}`);
+    const [indexText, designation, description, productText, imageText] = r.fields as [string, string, string, string, string];
+    const ids: [string, string][] = [['', indexText], ['productid', productText], ['imageid', imageText]];
+    for (const [field, value] of ids) {
+      const name = field || 'index';
+      if (value.trim() === '') return reject(field, 'missing_id', `${name} is empty`);
+      if (!INTEGER.test(value.trim())) return reject(field, 'invalid_id', `${name} ${JSON.stringify(value)} is not a non-negative integer`);
+      if (field === '') {
+        // Seen even if the row is rejected below: its label then belongs to a reported row, not an unknown one.
+        if (seenIndexes.has(Number(value))) return reject('', 'duplicate_index', `index ${value} appears twice in this file`);
+        seenIndexes.add(Number(value));
+      }
+    }
+    const index = Number(indexText);
+    const productid = Number(productText);
+    const firstRow = seenProducts.get(productid);
+    if (firstRow !== undefined) {
+      return reject('productid', 'duplicate_productid', `productid ${productid} already on row ${firstRow}; kept the first`);
+    }
+    seenProducts.set(productid, r.row);
+    return { _id: String(index), index, designation, description, productid, imageid: Number(imageText), image: null };
+  }
+
+  /** Starts checking and storing a row's image; sets `row.image` when it is stored. */
+  private attachImage(
+    split: LoadSplit,
+    file: string,
+    r: CsvRecord,
+    row: ProductRow,
+    images: ImageFolderIndex | undefined,
+    counts: ImageCounts,
+  ): Promise<void> | undefined {
+    if (!images) {
+      counts.missing++;
+      return undefined;
+    }
+    const joinKey = imageJoinKey(row.imageid, row.productid);
+    const name = images.files.get(joinKey);
+    images.files.delete(joinKey); // what remains afterwards are orphans
+    const folder = split === 'train' ? 'image_train' : 'image_test';
+    if (!name) {
+      counts.missing++;
+      this.report({
+        file, row: r.row, line: r.line, field: 'imageid', reason: 'missing_image',
+        message: `${folder}/image_${row.imageid}_product_${row.productid}.jpg not found; row kept without image`, action: 'kept',
+      });
+      return undefined;
+    }
+    const dir = split === 'train' ? this.layout?.imageTrain : this.layout?.imageTest;
+    return this.limit(async () => {
+      const bytes = await readFile(path.join(dir ?? '', name));
+      let check;
+      try {
+        check = await checkImage(bytes);
+      } catch (error) {
+        counts.undecodable++;
+        this.report({
+          file, row: r.row, line: r.line, field: 'imageid', reason: 'undecodable_image',
+          message: `${folder}/${name} cannot be decoded (${(error as Error).message}); row kept without image`, action: 'kept',
+        });
+        return;
+      }
+      const key = `${RAW_IMAGE_PREFIX}${split}/${name}`;
+      const outcome = await this.store.images.put(key, bytes, {
+        metadata: {
+          split, index: row.index, productid: row.productid, imageid: row.imageid,
+          width: check.width, height: check.height, format: check.format,
+        },
+      });
+      counts[outcome]++;
+      counts.withImage++;
+      row.image = key;
+    });
+  }
+
+  private reportUnmatchedLabels(labels: Map<number, Label>, seenIndexes: Set<number>): void {
+    const file = this.layout?.yTrain ?? '';
+    for (const [index, l] of labels) {
+      if (l.matched || seenIndexes.has(index)) continue;
+      this.run.rows.labels.rejected++;
+      this.report({
+        file, row: l.row, line: l.line, field: '', reason: 'label_for_unknown_row',
+        message: `label for index ${index}, which is not a row of ${this.rel(this.layout?.xTrain ?? '')}`, action: 'rejected',
+      });
+    }
+  }
+
+  private reportOrphans(split: LoadSplit, images: ImageFolderIndex | undefined): void {
+    if (!images || images.files.size === 0) return;
+    const names = [...images.files.values()].sort();
+    this.run.images[split].orphan = names.length;
+    this.run.warnings.push(
+      `image_${split}/ holds ${names.length} images of products with no row in the CSV (not loaded), e.g. ${names
+        .slice(0, 3)
+        .join(', ')}`,
+    );
+  }
+}

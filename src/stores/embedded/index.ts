@@ -1,0 +1,45 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Store, StoreDriver } from '../types.js';
+import { FileImageStore } from './file-images.js';
+import { SqliteDocumentStore } from './sqlite-documents.js';
+
+export { FileImageStore } from './file-images.js';
+export { SqliteDocumentStore } from './sqlite-documents.js';
+
+/** File name of the SQLite database inside an embedded store folder. */
+const DB_FILE = 'store.sqlite';
+
+/**
+ * Opens the embedded store in folder `dir` (created if missing): documents and image metadata
+ * in SQLite (WAL journal, so a crash rolls back to the last committed write), image bytes as
+ * content-addressed files beside it. Needs no server.
+ */
+export function openEmbeddedStore(dir: string): Store {
+  const root = path.resolve(dir.startsWith('file://') ? new URL(dir).pathname : dir);
+  mkdirSync(root, { recursive: true });
+  const db = new Database(path.join(root, DB_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  let closed = false;
+  return {
+    uri: root,
+    driver: 'embedded',
+    documents: new SqliteDocumentStore(db),
+    images: new FileImageStore(db, root),
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+/** Driver for folder paths and `file://` URIs: the default when no store is given. */
+export const embeddedDriver: StoreDriver = {
+  name: 'embedded',
+  accepts: (uri) => uri.startsWith('file://') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri),
+  open: async (uri) => openEmbeddedStore(uri),
+};

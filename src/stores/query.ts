@@ -1,0 +1,46 @@
+import type { FieldCondition, Filter, ImageMetadata, Scalar } from './types.js';
+
+/** Field names allowed in filters, sorts and indexes; keeps them safe to embed in queries. */
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Throws unless `name` is a plain field name. */
+export function assertFieldName(name: string): void {
+  if (!FIELD_NAME.test(name)) {
+    throw new TypeError(`Invalid field name ${JSON.stringify(name)}: use letters, digits and _`);
+  }
+}
+
+/** One condition of a filter, normalised. */
+export interface Condition {
+  readonly field: string;
+  /** Values any of which matches. */
+  readonly values: readonly Scalar[];
+}
+
+function isInCondition(c: unknown): c is { $in: readonly Scalar[] } {
+  return typeof c === 'object' && c !== null && Array.isArray((c as { $in?: unknown }).$in);
+}
+
+/** Normalises a document filter into a list of field conditions. */
+export function filterConditions<T>(filter: Filter<T> | undefined): Condition[] {
+  if (!filter) return [];
+  return Object.entries(filter as Record<string, FieldCondition<Scalar> | undefined>)
+    .filter(([, c]) => c !== undefined)
+    .map(([field, c]) => {
+      assertFieldName(field);
+      return { field, values: isInCondition(c) ? c.$in : [c as Scalar] };
+    });
+}
+
+/** Normalises an image metadata filter into a list of field conditions. */
+export function metadataConditions(metadata: ImageMetadata | undefined): Condition[] {
+  return Object.entries(metadata ?? {}).map(([field, value]) => {
+    assertFieldName(field);
+    return { field, values: [value] };
+  });
+}
+
+/** Whether `value` satisfies `condition` (used by in-memory checks and tests). */
+export function matches(value: unknown, condition: Condition): boolean {
+  return condition.values.some((v) => (v === null ? value === null || value === undefined : v === value));
+}

@@ -1,0 +1,213 @@
+import { appendFile, copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { COLLECTIONS } from '../../src/collections.js';
+import { ChallengeDataLoader, LoadError } from '../../src/stages/load/loader.js';
+import type { LabelRow, LoadRun, ProductRow, QuarantineEntry } from '../../src/stages/load/types.js';
+import { getDataStatus } from '../../src/stages/status.js';
+import type { Store } from '../../src/stores/types.js';
+import { makeCatalogue, REAL_DATA_DIR, REAL_DATA_SKIP } from '../support/data.js';
+import { storeBackends, type StoreHarness } from '../support/stores.js';
+
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+function entries(run: LoadRun, reason: QuarantineEntry['reason']): QuarantineEntry[] {
+  return run.quarantine.filter((e) => e.reason === reason);
+}
+
+for (const backend of storeBackends()) {
+  describe.skipIf(backend.skip)(`DataLoader on ${backend.name}`, () => {
+    let harness: StoreHarness;
+    let store: Store;
+    beforeEach(async () => {
+      harness = await backend.create();
+      store = await harness.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await harness.dispose();
+    });
+    const load = (dataDir: string) => new ChallengeDataLoader(store).load({ dataDir, batchSize: 50 });
+
+    it('loads a clean catalogue, joins labels by index, and is idempotent', async () => {
+      const data = await makeCatalogue({ rows: 150, testRows: 20, imageFraction: 1 });
+      // Shuffle Y: the join must use the index column, not the row position.
+      const yFile = path.join(data.outDir, 'Y_train_CVw08PX.csv');
+      const [header, ...lines] = (await readFile(yFile, 'utf8')).trimEnd().split('\n');
+      const expected = new Map(lines.map((l) => l.split(',') as [string, string]));
+      await writeFile(yFile, `${header}\n${lines.reverse().join('\n')}\n`);
+
+      const first = await load(data.outDir);
+      expect(first.status).toBe('completed');
+      expect(first.rows.train).toMatchObject({ read: 150, stored: 150, inserted: 150, rejected: 0 });
+      expect(first.rows.test).toMatchObject({ stored: 20, inserted: 20 });
+      expect(first.labelledTrainRows).toBe(150);
+      expect(first.images.train).toMatchObject({ withImage: 150, inserted: 150, missing: 0 });
+      expect(first.quarantineTotal).toBe(0);
+
+      const labels = await all(store.documents.collection<LabelRow>(COLLECTIONS.yTrain).find());
+      expect(labels).toHaveLength(150);
+      for (const l of labels) expect(String(l.prdtypecode)).toBe(expected.get(String(l.index)));
+      const row = await store.documents.collection<ProductRow>(COLLECTIONS.xTrain).get('0');
+      expect(row?.image).toMatch(/^raw\/train\/image_\d+_product_\d+\.jpg$/);
+      const info = await store.images.stat(row?.image ?? '');
+      expect(info?.metadata).toMatchObject({ split: 'train', productid: row?.productid, imageid: row?.imageid, width: 64 });
+
+      const second = await load(data.outDir);
+      expect(second.rows.train).toMatchObject({ stored: 150, inserted: 0, updated: 0, unchanged: 150 });
+      expect(second.images.train).toMatchObject({ inserted: 0, unchanged: 150 });
+      const status = await getDataStatus(store);
+      expect(status.collections[COLLECTIONS.xTrain]).toBe(150);
+      expect(status.collections[COLLECTIONS.yTrain]).toBe(150);
+      expect(status.collections[COLLECTIONS.runs]).toBe(2);
+      expect(status.images.train).toEqual({ rows: 150, withImage: 150, missing: 0, stored: 150 });
+      expect(status.images.total).toBe(170);
+      expect(status.lastLoad?._id).toBe(second._id);
+    });
+
+    it('reports every kind of bad row and still stores the good ones', async () => {
+      const faults = { missingId: 2, unknownLabel: 2, duplicateProductId: 1, missingImage: 2, corruptImage: 2, orphanImage: 3 };
+      const data = await makeCatalogue({ rows: 120, imageFraction: 1, faults });
+      const run = await load(data.outDir);
+      expect(run.status).toBe('completed_with_warnings');
+      const rejectedIdx = new Set([...data.injected.missingId, ...data.injected.duplicateProductId]);
+      expect(run.rows.train.rejected).toBe(rejectedIdx.size);
+      expect(run.rows.train.stored).toBe(120 - rejectedIdx.size);
+
+      const missingId = entries(run, 'missing_id');
+      expect(missingId).toHaveLength(2);
+      for (const e of missingId) expect(e).toMatchObject({ file: 'X_train_update.csv', field: 'productid', action: 'rejected' });
+      expect(entries(run, 'duplicate_productid')).toHaveLength(1);
+      const unknown = entries(run, 'label_for_unknown_row');
+      expect(unknown.map((e) => e.file)).toEqual(['Y_train_CVw08PX.csv', 'Y_train_CVw08PX.csv']);
+      for (const index of data.injected.unknownLabel) expect(unknown.some((e) => e.message.includes(`index ${index}`))).toBe(true);
+      const missing = entries(run, 'missing_image');
+      expect(missing).toHaveLength(2);
+      expect(missing.every((e) => e.action === 'kept' && e.field === 'imageid')).toBe(true);
+      expect(entries(run, 'undecodable_image')).toHaveLength(2);
+      // The rejected duplicate's own image has no stored row either, so it joins the 3 orphans.
+      expect(run.images.train.orphan).toBe(4);
+      expect(run.warnings.some((w) => w.includes('4 images of products with no row'))).toBe(true);
+      for (const e of run.quarantine) {
+        expect(e.row).toBeGreaterThan(0);
+        expect(e.line).toBeGreaterThan(1);
+      }
+
+      const rows = store.documents.collection<ProductRow>(COLLECTIONS.xTrain);
+      for (const index of rejectedIdx) expect(await rows.get(String(index))).toBeUndefined();
+      for (const index of data.injected.corruptImage) expect((await rows.get(String(index)))?.image).toBeNull();
+      for (const index of data.injected.missingImage) expect((await rows.get(String(index)))?.image).toBeNull();
+      expect(await rows.count()).toBe(run.rows.train.stored);
+      expect(await store.documents.collection(COLLECTIONS.yTrain).count()).toBe(run.rows.train.stored);
+      // The run document is stored with the same report.
+      const stored = await store.documents.collection<LoadRun>(COLLECTIONS.runs).get(run._id);
+      expect(stored?.quarantineTotal).toBe(run.quarantineTotal);
+      expect(stored?.quarantineByReason).toEqual(run.quarantineByReason);
+    });
+
+    it('reads BOM, CRLF, multi-line quoted HTML and the misspelled label file name', async () => {
+      const data = await makeCatalogue({ rows: 90, testRows: 20, imageFraction: 0 });
+      const x = path.join(data.outDir, 'X_train_update.csv');
+      const text = await readFile(x, 'utf8');
+      await writeFile(x, `\ufeff${text.replace(/\n/g, '\r\n')}`);
+      await appendFile(x, '1000,"Titre, avec ""guillemets""","<p>ligne 1\r\nligne 2 &amp; <b>gras</b></p>",123456789,987654321\r\n');
+      await appendFile(path.join(data.outDir, 'Y_train_CVw08PX.csv'), '1000,2583\n');
+      await rename(path.join(data.outDir, 'Y_train_CVw08PX.csv'), path.join(data.outDir, 'Y_train_CvvW08PX.csv'));
+      const run = await load(data.outDir);
+      expect(run.rows.train).toMatchObject({ read: 91, stored: 91, rejected: 0 });
+      const row = await store.documents.collection<ProductRow>(COLLECTIONS.xTrain).get('1000');
+      expect(row).toMatchObject({ designation: 'Titre, avec "guillemets"', productid: 123456789, imageid: 987654321 });
+      expect(row?.description).toBe('<p>ligne 1\r\nligne 2 &amp; <b>gras</b></p>');
+      expect((await store.documents.collection<LabelRow>(COLLECTIONS.yTrain).get('1000'))?.prdtypecode).toBe(2583);
+    });
+
+    it('skips a test file with a wrong header, reporting it, and loads the rest', async () => {
+      const data = await makeCatalogue({ rows: 90, testRows: 20, imageFraction: 0 });
+      const xt = path.join(data.outDir, 'X_test_update.csv');
+      const text = await readFile(xt, 'utf8');
+      await writeFile(xt, text.replace(/^[^\n]*/, ',title,description,productid,imageid'));
+      const run = await load(data.outDir);
+      expect(run.status).toBe('completed_with_warnings');
+      expect(entries(run, 'bad_header')).toEqual([
+        expect.objectContaining({ file: 'X_test_update.csv', row: 0, field: 'header', action: 'file_skipped' }),
+      ]);
+      expect(run.rows.train.stored).toBe(90);
+      expect(await store.documents.collection(COLLECTIONS.xTest).count()).toBe(0);
+    });
+
+    it('reports bad ids, bad labels and wrong column counts row by row', async () => {
+      const data = await makeCatalogue({ rows: 90, testRows: 20, imageFraction: 0 });
+      await appendFile(path.join(data.outDir, 'X_train_update.csv'), '2000,t,d,12x,5\n2001,t,d,7\n2002,t,d,8,9\n2003,t,d,10,11\n');
+      await appendFile(path.join(data.outDir, 'Y_train_CVw08PX.csv'), '2000,10\n2001,10\n2002,abc\n2003,40\n2003,50\n');
+      const run = await load(data.outDir);
+      const got = run.quarantine.map((e) => [e.file, e.reason, e.field]);
+      expect(got).toEqual(
+        expect.arrayContaining([
+          ['X_train_update.csv', 'invalid_id', 'productid'],
+          ['X_train_update.csv', 'bad_column_count', ''],
+          ['Y_train_CVw08PX.csv', 'invalid_label', 'prdtypecode'],
+          ['Y_train_CVw08PX.csv', 'duplicate_index', ''],
+          ['X_train_update.csv', 'missing_label', ''],
+        ]),
+      );
+      expect((await store.documents.collection<LabelRow>(COLLECTIONS.yTrain).get('2003'))?.prdtypecode).toBe(40);
+      expect(await store.documents.collection(COLLECTIONS.xTrain).get('2002')).toBeUndefined();
+      expect(run.rows.train.stored).toBe(91);
+    });
+
+    it('fails clearly, keeping what was stored, when the files are unusable', async () => {
+      const data = await makeCatalogue({ rows: 90, imageFraction: 0 });
+      await load(data.outDir);
+      const before = await store.documents.collection(COLLECTIONS.xTrain).count();
+      const x = path.join(data.outDir, 'X_train_update.csv');
+      await copyFile(x, `${x}.bak`);
+      await writeFile(x, 'a;b;c\n1;2;3\n');
+      const error = await load(data.outDir).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LoadError);
+      expect((error as LoadError).message).toMatch(/X_train_update\.csv: unusable file, expected header/);
+      expect((error as LoadError).run.status).toBe('failed');
+      expect(await store.documents.collection(COLLECTIONS.xTrain).count()).toBe(before);
+      const failed = await store.documents.collection<LoadRun>(COLLECTIONS.runs).get((error as LoadError).run._id);
+      expect(failed?.status).toBe('failed');
+
+      await rm(x);
+      await expect(load(data.outDir)).rejects.toThrow(/X_train_update\.csv is missing/);
+      await expect(load(path.join(data.outDir, 'nope'))).rejects.toThrow(/Data folder not found/);
+    });
+
+    it('stops between batches when cancelled, recording a cancelled run', async () => {
+      const data = await makeCatalogue({ rows: 200, imageFraction: 0 });
+      const controller = new AbortController();
+      const promise = new ChallengeDataLoader(store).load({
+        dataDir: data.outDir,
+        batchSize: 20,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.phase === 'x_train' && e.done > 0) controller.abort(new Error('stop'));
+        },
+      });
+      const error = (await promise.catch((e: unknown) => e)) as LoadError;
+      expect(error.run.status).toBe('cancelled');
+      const stored = await store.documents.collection(COLLECTIONS.xTrain).count();
+      expect(stored).toBeGreaterThan(0);
+      expect(stored).toBeLessThan(200);
+    });
+
+    it.skipIf(REAL_DATA_SKIP)('loads the real challenge folder with the expected counts', async () => {
+      const run = await load(REAL_DATA_DIR);
+      expect(run.labelledTrainRows).toBe(5042);
+      expect(run.rows.test.stored).toBe(499);
+      expect(run.images.test.withImage).toBe(499);
+      expect(run.images.train.withImage + run.images.train.missing).toBe(5042);
+      expect(run.images.train.orphan).toBeGreaterThan(0);
+      expect(run.rows.train.rejected + run.rows.labels.rejected).toBe(0);
+      const again = await load(REAL_DATA_DIR);
+      expect(again.rows.train).toMatchObject({ unchanged: 5042, inserted: 0 });
+      expect(again.images.train.withImage).toBe(run.images.train.withImage);
+    }, 120_000);
+  });
+}

@@ -1,0 +1,73 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { openEmbeddedStore } from '../../src/stores/embedded/index.js';
+import { openMongoStore } from '../../src/stores/mongodb/index.js';
+import type { Store } from '../../src/stores/types.js';
+
+/** A place to open stores in, fresh per test, for one backend. */
+export interface StoreHarness {
+  /** Opens (again) the store at this harness's location. */
+  open(): Promise<Store>;
+  /** URI of that location, as a user would pass it to `--store`. */
+  readonly uri: string;
+  /** Deletes everything the harness created. */
+  dispose(): Promise<void>;
+}
+
+/** A backend under test. */
+export interface StoreBackend {
+  readonly name: string;
+  /** Why it is skipped, if it is. */
+  readonly skip?: string;
+  create(): Promise<StoreHarness>;
+}
+
+let counter = 0;
+
+const embedded: StoreBackend = {
+  name: 'embedded',
+  async create() {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rp-store-'));
+    return { uri: dir, open: async () => openEmbeddedStore(dir), dispose: () => rm(dir, { recursive: true, force: true }) };
+  },
+};
+
+function mongoBackend(): StoreBackend {
+  const mongo = inject('mongo');
+  const label = mongo.kind === 'server' ? 'mongodb (real server, MONGODB_URI)' : 'mongodb (mongomock emulator)';
+  if (!mongo.uri) return { name: label, skip: mongo.reason, create: () => Promise.reject(new Error(mongo.reason)) };
+  return {
+    name: label,
+    async create() {
+      const db = `rp_test_${process.pid}_${Date.now()}_${counter++}`;
+      const uri = withDatabase(mongo.uri, db);
+      return {
+        uri,
+        open: () => openMongoStore(uri),
+        async dispose() {
+          const client = await new MongoClient(uri).connect();
+          try {
+            await client.db(db).dropDatabase();
+          } finally {
+            await client.close();
+          }
+        },
+      };
+    },
+  };
+}
+
+/** `uri` with its database path replaced by `db`. */
+export function withDatabase(uri: string, db: string): string {
+  const u = new URL(uri);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+/** Every backend the shared suites run against. */
+export function storeBackends(): StoreBackend[] {
+  return [embedded, mongoBackend()];
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+  format: ['esm', 'cjs'],
+  dts: { entry: { index: 'src/index.ts' } },
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  platform: 'node',
+  shims: true,
+  splitting: false,
+  // Optional and native packages stay external: they are resolved at run time.
+  external: ['@tensorflow/tfjs-node', 'better-sqlite3', 'sharp', 'mongodb'],
+});
