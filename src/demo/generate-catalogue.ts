@@ -598,6 +598,40 @@ function chooseLang(r: Rng): Lang {
   return x < 0.6 ? 'fr' : x < 0.86 ? 'en' : 'de';
 }
 
+/** Generic shop text of no particular class, appended to many descriptions. */
+const BOILERPLATE: Record<Lang, readonly string[]> = {
+  fr: [
+    'Expédition rapide sous 24 à 48 heures ouvrées depuis notre entrepôt, emballage soigné et suivi du colis.',
+    'Produit neuf, livré dans son emballage d\'origine, conforme aux normes européennes en vigueur.',
+    'Pour toute question sur ce produit, notre service client vous répond du lundi au vendredi.',
+    'Les couleurs peuvent légèrement différer de la photo selon le réglage de votre écran.',
+    'Garantie constructeur de deux ans, retour accepté sous trente jours si l\'article n\'a pas été utilisé.',
+    'Contenu du colis : l\'article, sa notice d\'utilisation en plusieurs langues et les accessoires indiqués.',
+    'Nous proposons également d\'autres modèles de cette gamme, n\'hésitez pas à visiter notre boutique.',
+    'Attention : ne convient pas aux enfants de moins de trois ans, contient de petits éléments.',
+    'Dimensions et poids donnés à titre indicatif, une tolérance de quelques millimètres est possible.',
+    'Paiement sécurisé, facture jointe au colis, TVA récupérable pour les professionnels.',
+  ],
+  en: [
+    'Fast shipping within 24 to 48 business hours from our warehouse, carefully packed with tracking.',
+    'Brand new item, delivered in its original packaging, compliant with current European standards.',
+    'If you have any question about this item, our customer service answers Monday to Friday.',
+    'Colours may differ slightly from the picture depending on your screen settings.',
+    'Two-year manufacturer warranty, returns accepted within thirty days if the item is unused.',
+    'Package contents: the item, a multilingual user manual and the listed accessories.',
+    'We also offer other models of this range, feel free to visit our shop.',
+    'Warning: not suitable for children under three years, contains small parts.',
+  ],
+  de: [
+    'Schneller Versand innerhalb von 24 bis 48 Werktagen aus unserem Lager, sorgfältig verpackt.',
+    'Neuware in Originalverpackung, entspricht den geltenden europäischen Normen.',
+    'Bei Fragen zu diesem Artikel hilft Ihnen unser Kundenservice von Montag bis Freitag.',
+    'Farben können je nach Bildschirmeinstellung leicht vom Foto abweichen.',
+    'Zwei Jahre Herstellergarantie, Rückgabe innerhalb von dreißig Tagen bei unbenutzter Ware.',
+    'Lieferumfang: der Artikel, eine mehrsprachige Anleitung und das angegebene Zubehör.',
+  ],
+};
+
 /** Designation and description of one product, from its own pseudo-random stream. */
 function productText(r: Rng, code: number): { designation: string; description: string } {
   const own = CLASS_BY_CODE.get(code);
@@ -645,6 +679,13 @@ function productText(r: Rng, code: number): { designation: string; description: 
       break;
     default:
       description = s1;
+  }
+  // Real descriptions are long (about 800 characters when present), mostly shop boilerplate that
+  // carries no class signal; add some so texts have realistic length and noise.
+  const tail = Math.floor(r() * 9);
+  if (tail > 0) {
+    const generic = shuffle(r, [...BOILERPLATE[lang]]).slice(0, tail);
+    description += kind === 2 ? `\n${generic.join('\n')}` : `<p>${generic.join('<br />')}</p>`;
   }
   // Bare ampersands of the text become &amp; in HTML descriptions.
   if (kind !== 2) description = description.replace(/ & /g, ' &amp; ');

@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../../collections.js';
 import type { ProgressListener, StageRunOptions } from '../../progress.js';
 import type { DocumentCollection, Store } from '../../stores/types.js';
-import { CsvSyntaxError, openCsv, type CsvRecord } from './csv.js';
+import { CsvSyntaxError, openCsv, type CsvFile, type CsvRecord } from './csv.js';
 import { checkImage, imageJoinKey, indexImageFolder, type ImageFolderIndex } from './image-folder.js';
 import { resolveLayout, type ChallengeLayout } from './layout.js';
 import { Quarantine } from './quarantine.js';
@@ -138,15 +138,19 @@ class LoadJob {
       this.layout = resolveLayout(this.options.dataDir);
       const layout = this.layout;
       await this.describeFiles(layout);
+      // Start parsing X while the labels are read: the two parsers run on separate cores.
+      const xTrain = openCsv(layout.xTrain, this.rel(layout.xTrain));
+      xTrain.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
       const labels = await this.readLabels(layout.yTrain);
       const trainImages = await this.indexImages(layout.imageTrain, 'image_train');
       const trainSeen = new Set<number>();
-      await this.loadProducts('train', layout.xTrain, trainImages, labels, trainSeen);
+      await this.loadProducts('train', layout.xTrain, await xTrain, trainImages, labels, trainSeen);
       this.reportUnmatchedLabels(labels, trainSeen);
       this.reportOrphans('train', trainImages);
       if (this.run.files.find((f) => f.role === 'x_test')?.present) {
         const testImages = await this.indexImages(layout.imageTest, 'image_test');
-        await this.loadProducts('test', layout.xTest, testImages, undefined, new Set());
+        const xTest = await openCsv(layout.xTest, this.rel(layout.xTest));
+        await this.loadProducts('test', layout.xTest, xTest, testImages, undefined, new Set());
         this.reportOrphans('test', testImages);
       } else {
         this.run.warnings.push(`${this.rel(layout.xTest)} is missing: no test rows loaded`);
@@ -178,8 +182,14 @@ class LoadJob {
     await this.runs.upsertMany([this.run]);
   }
 
+  private readonly relNames = new Map<string, string>();
   private rel(file: string): string {
-    return this.layout ? path.relative(this.layout.dir, file) || file : file;
+    let name = this.relNames.get(file);
+    if (name === undefined) {
+      name = this.layout ? path.relative(this.layout.dir, file) || file : file;
+      this.relNames.set(file, name);
+    }
+    return name;
   }
 
   private async describeFiles(layout: ChallengeLayout): Promise<void> {
@@ -250,13 +260,13 @@ class LoadJob {
   private async loadProducts(
     split: LoadSplit,
     file: string,
+    csv: CsvFile,
     images: ImageFolderIndex | undefined,
     labels: Map<number, Label> | undefined,
     seenIndexes: Set<number>,
   ): Promise<void> {
     const counts = split === 'train' ? this.run.rows.train : this.run.rows.test;
     const imageCounts = this.run.images[split];
-    const csv = await openCsv(file, this.rel(file));
     const problem = headerProblem(csv.header, X_COLUMNS);
     if (problem) {
       const message = `unusable file, ${problem}`;
@@ -386,7 +396,8 @@ class LoadJob {
     const folder = split === 'train' ? 'image_train' : 'image_test';
     if (!name) {
       counts.missing++;
-      this.report({
+      if (this.q.full) this.q.count('missing_image');
+      else this.report({
         file, row: r.row, line: r.line, field: 'imageid', reason: 'missing_image',
         message: `${folder}/image_${row.imageid}_product_${row.productid}.jpg not found; row kept without image`, action: 'kept',
       });

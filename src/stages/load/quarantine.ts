@@ -11,11 +11,21 @@ export class Quarantine {
 
   constructor(private readonly limit: number) {}
 
+  /** Whether further entries are only counted; lets hot paths skip building them. */
+  get full(): boolean {
+    return this.entries.length >= this.limit;
+  }
+
+  /** Counts an entry without keeping it (the list is full). */
+  count(reason: QuarantineReason): void {
+    this.total++;
+    this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
+  }
+
   /** Records one entry. */
   add(entry: QuarantineEntry): void {
-    this.total++;
-    this.byReason[entry.reason] = (this.byReason[entry.reason] ?? 0) + 1;
-    if (this.entries.length < this.limit) this.entries.push(entry);
+    this.count(entry.reason);
+    if (!this.full) this.entries.push(entry);
   }
 }
 

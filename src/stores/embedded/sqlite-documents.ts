@@ -86,21 +86,26 @@ class SqliteCollection<T extends BaseDocument> implements DocumentCollection<T> 
     const result: WriteResult = { inserted: 0, updated: 0, unchanged: 0 };
     if (docs.length === 0) return result;
     this.create();
-    const select = this.db.prepare(`SELECT doc FROM ${this.table} WHERE id = ?`).pluck();
-    const insert = this.db.prepare(`INSERT INTO ${this.table} (id, doc) VALUES (?, ?)`);
-    const update = this.db.prepare(`UPDATE ${this.table} SET doc = ? WHERE id = ?`);
+    // One statement per document: rows it returns were written, and a rowid above the previous
+    // maximum means a new row. Identical content is filtered by the WHERE and returns nothing.
+    const upsert = this.db
+      .prepare(
+        `INSERT INTO ${this.table} (id, doc) VALUES (?, ?)
+         ON CONFLICT(id) DO UPDATE SET doc = excluded.doc WHERE doc IS NOT excluded.doc RETURNING rowid`,
+      )
+      .pluck();
+    const maxRowid = this.db.prepare(`SELECT coalesce(max(rowid), 0) FROM ${this.table}`).pluck();
     this.db.transaction(() => {
+      const before = maxRowid.get() as number;
+      const newIds = new Set<string>();
       for (const doc of docs) {
         if (typeof doc._id !== 'string' || doc._id === '') throw new TypeError(`Document without a string _id in ${this.name}`);
-        const json = JSON.stringify(doc);
-        const old = select.get(doc._id) as string | undefined;
-        if (old === undefined) {
-          insert.run(doc._id, json);
+        const rowid = upsert.get(doc._id, JSON.stringify(doc)) as number | undefined;
+        if (rowid === undefined) result.unchanged++;
+        else if (rowid > before && !newIds.has(doc._id)) {
           result.inserted++;
-        } else if (old !== json) {
-          update.run(json, doc._id);
-          result.updated++;
-        } else result.unchanged++;
+          newIds.add(doc._id); // the same _id twice in one call is one insert, then an update
+        } else result.updated++;
       }
     })();
     return result;
