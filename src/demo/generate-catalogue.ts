@@ -15,6 +15,7 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
+import { stringify } from 'csv-stringify/sync';
 import sharp from 'sharp';
 
 // ---------------------------------------------------------------------------------------------
@@ -111,26 +112,12 @@ export const DEMO_X_HEADER = ',designation,description,productid,imageid';
 export const DEMO_Y_HEADER = ',prdtypecode';
 
 /**
- * Quote one CSV field per RFC 4180: the field is wrapped in double quotes when it contains a
- * comma, a double quote, CR or LF, and its double quotes are doubled. Numbers are written with
- * `String(n)`.
- */
-export function quoteCsvField(value: string | number): string {
-  const s = typeof value === 'number' ? String(value) : value;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/**
- * One CSV record: fields quoted with {@link quoteCsvField}, joined by commas, terminated by
- * `\n` (the line ending of the real challenge files).
+ * One CSV record, RFC 4180-quoted by csv-stringify (quotes only where a field has a comma, quote,
+ * CR or LF), terminated by `\n` like the real challenge files.
  */
 export function toCsvRow(fields: readonly (string | number)[]): string {
-  let line = '';
-  for (let i = 0; i < fields.length; i++) {
-    if (i > 0) line += ',';
-    line += quoteCsvField(fields[i] ?? '');
-  }
-  return line + '\n';
+  // A lone CR must be quoted too, or a reader may take it for a line break.
+  return stringify([fields as (string | number)[]], { record_delimiter: 'unix', quoted_match: '\r' });
 }
 
 /**

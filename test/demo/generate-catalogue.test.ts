@@ -10,7 +10,6 @@ import {
   DEMO_X_HEADER,
   DEMO_Y_HEADER,
   generateDemoCatalogue,
-  quoteCsvField,
   toCsvRow,
   type DemoCatalogueOptions,
   type DemoCatalogueSummary,
@@ -57,10 +56,7 @@ const BASE: Omit<DemoCatalogueOptions, 'outDir'> = { rows: 120, imageSize: 64, s
 describe('toCsvRow', () => {
   it('quotes only when needed and doubles quotes', () => {
     expect(toCsvRow([0, 'plain', '', 123])).toBe('0,plain,,123\n');
-    expect(quoteCsvField('a,b')).toBe('"a,b"');
-    expect(quoteCsvField('say "hi"')).toBe('"say ""hi"""');
-    expect(quoteCsvField('line1\nline2')).toBe('"line1\nline2"');
-    expect(quoteCsvField('cr\r')).toBe('"cr\r"');
+    expect(toCsvRow(['a,b', 'say "hi"', 'cr\r'])).toBe('"a,b","say ""hi""","cr\r"\n');
     const fields = ['x,"y"\nz', '<p>caf&eacute;</p>', ''];
     expect(parse(toCsvRow(fields))).toEqual([fields]);
   });

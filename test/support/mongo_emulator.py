@@ -31,8 +31,12 @@ Where it differs from MongoDB (it is a test double, not a database):
     pipeline-style updates, no views/capped/time-series collections;
   * schema validators given to ``create`` are accepted but not enforced;
   * query/aggregation semantics are mongomock's (a large but incomplete subset
-    of MongoDB's); whatever mongomock does not implement fails with code 238
-    NotImplemented instead of silently returning something wrong;
+    of MongoDB's); what mongomock reports as unimplemented fails with code 238
+    NotImplemented, but some corner cases may simply behave differently;
+  * unique indexes compare whole values (an array is not indexed per element
+    as MongoDB's multikey indexes are); other indexes only exist on paper;
+  * it reports itself as a standalone server (maxWireVersion 21 = 7.0), so the
+    driver uses no retryable writes and no change streams;
   * every command runs under one global lock (no concurrency inside the engine).
 
 Requirements (Debian): python3-mongomock python3-mockupdb (pull in python3-bson
@@ -54,6 +58,8 @@ import traceback
 
 try:
     import bson
+    import bson.errors
+    from bson import json_util
     from bson.binary import UuidRepresentation
     from bson.codec_options import CodecOptions
     from bson.int64 import Int64
@@ -62,8 +68,7 @@ try:
     import mongomock
     import mongomock.collection
     from mongomock import filtering, helpers
-    from pymongo.errors import (BulkWriteError, DuplicateKeyError,
-                                OperationFailure, PyMongoError)
+    from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 except ImportError as _import_error:  # pragma: no cover - environment problem
     sys.stderr.write(
         'mongo_emulator: missing Python module (%s). Install with: '
@@ -439,7 +444,7 @@ class Engine(object):
             err['keyValue'] = dict(zip([f for f, _ in key], values))
             err['errmsg'] = ('E11000 duplicate key error collection: %s '
                              'index: %s dup key: %s' % (
-                                 ns, name, bson.json_util.dumps(err['keyValue'])))
+                                 ns, name, json_util.dumps(err['keyValue'])))
         else:
             err['errmsg'] = ('E11000 duplicate key error collection: %s%s'
                              % (ns, errmsg_tail))
@@ -881,7 +886,7 @@ class Engine(object):
                 names = ['_id_']
             if not names:
                 raise CommandError(27, "can't find index with key: %s"
-                                   % bson.json_util.dumps(target))
+                                   % json_util.dumps(target))
         else:
             raise CommandError(14, "BSON field 'dropIndexes.index' is the wrong type")
         for index_name in names:
@@ -1132,8 +1137,7 @@ class EmulatorServer(mockupdb.MockupDB):
                 reply = self.engine.run(db, name, cmd)
             else:
                 for field in IGNORED_FIELDS:
-                    if field != 'txnNumber':
-                        cmd.pop(field, None)
+                    cmd.pop(field, None)
                 with self.engine.lock:
                     reply = self.engine.run(db, name, cmd)
         except Exception as exc:  # noqa: BLE001 - always answer the client
@@ -1197,10 +1201,12 @@ def main(argv=None):
 
     if args.exit_on_stdin_eof:
         def watch_stdin():
+            # os.read on the raw fd: a daemon thread blocked inside
+            # sys.stdin's buffered reader aborts interpreter shutdown.
             try:
-                while sys.stdin.buffer.read(65536):
+                while os.read(0, 65536):
                     pass
-            except (OSError, ValueError):
+            except OSError:
                 pass
             stop.set()
         threading.Thread(target=watch_stdin, daemon=True).start()

@@ -27,6 +27,8 @@ export interface CsvFile {
   header: string[];
   /** Data records, streamed. */
   records: AsyncIterable<CsvRecord>;
+  /** Stops parsing; needed only when the records are not read to the end. */
+  close(): Promise<void>;
 }
 
 /** A CSV file that cannot be parsed further. */
@@ -117,6 +119,11 @@ export async function openCsv(file: string, label = file, batch = 256, window = 
 
   let pending: { records: string[][]; ends: number[]; bytes: number } | undefined;
   let finished = false;
+  const close = async () => {
+    if (finished) return;
+    finished = true;
+    await worker.terminate();
+  };
   async function nextBatch(): Promise<typeof pending> {
     if (finished) return undefined;
     const m = await nextMessage();
@@ -124,8 +131,7 @@ export async function openCsv(file: string, label = file, batch = 256, window = 
       worker.postMessage('ack');
       return m;
     }
-    finished = true;
-    await worker.terminate();
+    await close();
     if (m.type === 'error') {
       const where = m.lines !== null ? ` near line ${m.lines}` : '';
       throw new CsvSyntaxError(`${label}${where}: ${m.message}`, m.lines ?? 0);
@@ -136,7 +142,10 @@ export async function openCsv(file: string, label = file, batch = 256, window = 
   pending = await nextBatch();
   const header = pending?.records.shift();
   const headerEnd = pending?.ends.shift() ?? 0;
-  if (!header) throw new Error(`${label}: the file is empty (no header row)`);
+  if (!header) {
+    await close();
+    throw new Error(`${label}: the file is empty (no header row)`);
+  }
 
   async function* records(): AsyncGenerator<CsvRecord> {
     let row = 0;
@@ -150,11 +159,8 @@ export async function openCsv(file: string, label = file, batch = 256, window = 
         }
       }
     } finally {
-      if (!finished) {
-        finished = true;
-        await worker.terminate();
-      }
+      await close();
     }
   }
-  return { header, records: records() };
+  return { header, records: records(), close };
 }

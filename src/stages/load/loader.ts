@@ -141,16 +141,24 @@ class LoadJob {
       // Start parsing X while the labels are read: the two parsers run on separate cores.
       const xTrain = openCsv(layout.xTrain, this.rel(layout.xTrain));
       xTrain.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
-      const labels = await this.readLabels(layout.yTrain);
-      const trainImages = await this.indexImages(layout.imageTrain, 'image_train');
-      const trainSeen = new Set<number>();
-      await this.loadProducts('train', layout.xTrain, await xTrain, trainImages, labels, trainSeen);
-      this.reportUnmatchedLabels(labels, trainSeen);
-      this.reportOrphans('train', trainImages);
+      try {
+        const labels = await this.readLabels(layout.yTrain);
+        const trainImages = await this.indexImages(layout.imageTrain, 'image_train');
+        const trainSeen = new Set<number>();
+        await this.loadProducts('train', layout.xTrain, await xTrain, trainImages, labels, trainSeen);
+        this.reportUnmatchedLabels(labels, trainSeen);
+        this.reportOrphans('train', trainImages);
+      } finally {
+        await (await xTrain.catch(() => undefined))?.close();
+      }
       if (this.run.files.find((f) => f.role === 'x_test')?.present) {
         const testImages = await this.indexImages(layout.imageTest, 'image_test');
         const xTest = await openCsv(layout.xTest, this.rel(layout.xTest));
-        await this.loadProducts('test', layout.xTest, xTest, testImages, undefined, new Set());
+        try {
+          await this.loadProducts('test', layout.xTest, xTest, testImages, undefined, new Set());
+        } finally {
+          await xTest.close();
+        }
         this.reportOrphans('test', testImages);
       } else {
         this.run.warnings.push(`${this.rel(layout.xTest)} is missing: no test rows loaded`);
@@ -215,7 +223,10 @@ class LoadJob {
     const labels = new Map<number, Label>();
     const csv = await openCsv(file, this.rel(file));
     const problem = headerProblem(csv.header, Y_COLUMNS);
-    if (problem) throw new Error(`${this.rel(file)}: unusable label file, ${problem}`);
+    if (problem) {
+      await csv.close();
+      throw new Error(`${this.rel(file)}: unusable label file, ${problem}`);
+    }
     for await (const r of csv.records) {
       counts.read++;
       const reject = (field: string, reason: QuarantineEntry['reason'], message: string) => {
