@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BaseDocument, Store } from '../../src/stores/types.js';
-import type { StoreBackend, StoreHarness } from '../support/stores.js';
+import { describe, expect, it } from 'vitest';
+import type { BaseDocument } from '../../src/stores/types.js';
+import { all, useStore, type StoreBackend } from '../support/stores.js';
 
 interface Item extends BaseDocument {
   n: number;
@@ -13,28 +13,13 @@ function item(i: number, extra: Partial<Item> = {}): Item {
   return { _id: `id-${String(i).padStart(4, '0')}`, n: i, tag: i % 2 === 0 ? 'even' : 'odd', ...extra };
 }
 
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
 /** The behaviour every DocumentStore implementation must have. */
 export function documentStoreContract(backend: StoreBackend): void {
   describe.skipIf(backend.skip)(`DocumentStore contract: ${backend.name}`, () => {
-    let harness: StoreHarness;
-    let store: Store;
-    beforeEach(async () => {
-      harness = await backend.create();
-      store = await harness.open();
-    });
-    afterEach(async () => {
-      await store.close();
-      await harness.dispose();
-    });
+    const ctx = useStore(backend);
 
     it('inserts, then reports identical rewrites as unchanged and changed ones as updated', async () => {
-      const c = store.documents.collection<Item>('items');
+      const c = ctx.store.documents.collection<Item>('items');
       expect(await c.upsertMany([item(1), item(2), item(3)])).toEqual({ inserted: 3, updated: 0, unchanged: 0 });
       expect(await c.upsertMany([item(1), item(2), item(3)])).toEqual({ inserted: 0, updated: 0, unchanged: 3 });
       expect(await c.upsertMany([item(1), item(2, { tag: 'changed' }), item(4)])).toEqual({
@@ -48,7 +33,7 @@ export function documentStoreContract(backend: StoreBackend): void {
     });
 
     it('round-trips JSON values exactly', async () => {
-      const c = store.documents.collection<Item>('items');
+      const c = ctx.store.documents.collection<Item>('items');
       const doc = item(7, { tag: 'éàü 漢字 🚀 "quoted"\n', flag: false, n: -12.5, nested: { a: [1, 2, 3], b: { c: 'x' } } });
       await c.upsertMany([doc]);
       expect(await c.get(doc._id)).toEqual(doc);
@@ -56,7 +41,7 @@ export function documentStoreContract(backend: StoreBackend): void {
     });
 
     it('finds by equality, $in and null (null also matches a missing field)', async () => {
-      const c = store.documents.collection<Item>('items');
+      const c = ctx.store.documents.collection<Item>('items');
       await c.upsertMany([...Array.from({ length: 10 }, (_, i) => item(i)), item(10, { tag: null }), item(11, { flag: true })]);
       expect((await all(c.find({ tag: 'even' }))).map((d) => d.n).sort((a, b) => a - b)).toEqual([0, 2, 4, 6, 8]);
       expect((await all(c.find({ n: { $in: [1, 3, 99] } }))).map((d) => d.n).sort()).toEqual([1, 3]);
@@ -68,7 +53,7 @@ export function documentStoreContract(backend: StoreBackend): void {
     });
 
     it('sorts, skips and limits', async () => {
-      const c = store.documents.collection<Item>('items');
+      const c = ctx.store.documents.collection<Item>('items');
       await c.upsertMany([5, 3, 9, 1, 7].map((i) => item(i)));
       const asc = await all(c.find({}, { sort: { field: 'n' } }));
       expect(asc.map((d) => d.n)).toEqual([1, 3, 5, 7, 9]);
@@ -78,8 +63,8 @@ export function documentStoreContract(backend: StoreBackend): void {
     });
 
     it('streams large results while the same store is written', async () => {
-      const c = store.documents.collection<Item>('items');
-      const other = store.documents.collection<Item>('copy');
+      const c = ctx.store.documents.collection<Item>('items');
+      const other = ctx.store.documents.collection<Item>('copy');
       await c.upsertMany(Array.from({ length: 2500 }, (_, i) => item(i)));
       let seen = 0;
       for await (const doc of c.find()) {
@@ -91,7 +76,7 @@ export function documentStoreContract(backend: StoreBackend): void {
     });
 
     it('deletes by filter and entirely', async () => {
-      const c = store.documents.collection<Item>('items');
+      const c = ctx.store.documents.collection<Item>('items');
       await c.upsertMany(Array.from({ length: 6 }, (_, i) => item(i)));
       expect(await c.deleteMany({ tag: 'odd' })).toBe(3);
       expect(await c.count()).toBe(3);
@@ -100,7 +85,7 @@ export function documentStoreContract(backend: StoreBackend): void {
     });
 
     it('answers empty on a collection never written', async () => {
-      const c = store.documents.collection<Item>('never');
+      const c = ctx.store.documents.collection<Item>('never');
       expect(await c.count()).toBe(0);
       expect(await all(c.find({ n: 1 }))).toEqual([]);
       expect(await c.get('x')).toBeUndefined();
@@ -108,7 +93,7 @@ export function documentStoreContract(backend: StoreBackend): void {
     });
 
     it('creates indexes idempotently and enforces unique ones', async () => {
-      const c = store.documents.collection<Item>('items');
+      const c = ctx.store.documents.collection<Item>('items');
       await c.ensureIndex(['tag']);
       await c.ensureIndex(['tag']);
       await c.ensureIndex(['n'], { unique: true });
@@ -118,18 +103,17 @@ export function documentStoreContract(backend: StoreBackend): void {
     });
 
     it('rejects documents without a string _id', async () => {
-      const c = store.documents.collection<Item>('items');
+      const c = ctx.store.documents.collection<Item>('items');
       await expect(c.upsertMany([{ ...item(1), _id: '' }])).rejects.toThrow(/_id/);
     });
 
     it('lists collections and keeps data across reopening', async () => {
-      await store.documents.collection<Item>('a_one').upsertMany([item(1)]);
-      await store.documents.collection<Item>('b_two').upsertMany([item(2)]);
-      expect(await store.documents.listCollections()).toEqual(expect.arrayContaining(['a_one', 'b_two']));
-      await store.close();
-      await store.close();
-      store = await harness.open();
-      expect(await store.documents.collection<Item>('b_two').get('id-0002')).toEqual(item(2));
+      await ctx.store.documents.collection<Item>('a_one').upsertMany([item(1)]);
+      await ctx.store.documents.collection<Item>('b_two').upsertMany([item(2)]);
+      expect(await ctx.store.documents.listCollections()).toEqual(expect.arrayContaining(['a_one', 'b_two']));
+      await ctx.store.close(); // closing twice is harmless
+      await ctx.reopen();
+      expect(await ctx.store.documents.collection<Item>('b_two').get('id-0002')).toEqual(item(2));
     });
   });
 }

@@ -1,37 +1,22 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ImageInfo, Store } from '../../src/stores/types.js';
-import type { StoreBackend, StoreHarness } from '../support/stores.js';
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
+import { describe, expect, it } from 'vitest';
+import type { ImageInfo } from '../../src/stores/types.js';
+import { all, useStore, type StoreBackend } from '../support/stores.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** The behaviour every ImageStore implementation must have. */
 export function imageStoreContract(backend: StoreBackend): void {
   describe.skipIf(backend.skip)(`ImageStore contract: ${backend.name}`, () => {
-    let harness: StoreHarness;
-    let store: Store;
-    beforeEach(async () => {
-      harness = await backend.create();
-      store = await harness.open();
-    });
-    afterEach(async () => {
-      await store.close();
-      await harness.dispose();
-    });
+    const ctx = useStore(backend);
 
     it('round-trips bytes exactly, with size, hash, type and metadata', async () => {
       const bytes = randomBytes(300_001);
-      expect(await store.images.put('raw/a.jpg', bytes, { metadata: { productid: 12, split: 'train', ok: true, none: null } })).toBe(
+      expect(await ctx.store.images.put('raw/a.jpg', bytes, { metadata: { productid: 12, split: 'train', ok: true, none: null } })).toBe(
         'inserted',
       );
-      expect((await store.images.get('raw/a.jpg'))?.equals(bytes)).toBe(true);
-      const info = await store.images.stat('raw/a.jpg');
+      expect((await ctx.store.images.get('raw/a.jpg'))?.equals(bytes)).toBe(true);
+      const info = await ctx.store.images.stat('raw/a.jpg');
       expect(info).toMatchObject({
         key: 'raw/a.jpg',
         size: 300_001,
@@ -40,41 +25,41 @@ export function imageStoreContract(backend: StoreBackend): void {
         metadata: { productid: 12, split: 'train', ok: true, none: null },
       });
       expect(Number.isNaN(Date.parse(info?.storedAt ?? ''))).toBe(false);
-      expect(await store.images.get('missing')).toBeUndefined();
-      expect(await store.images.stat('missing')).toBeUndefined();
+      expect(await ctx.store.images.get('missing')).toBeUndefined();
+      expect(await ctx.store.images.stat('missing')).toBeUndefined();
     });
 
     it('stores an empty image and a custom content type', async () => {
-      await store.images.put('empty.png', new Uint8Array(0), { contentType: 'image/png' });
-      expect((await store.images.get('empty.png'))?.length).toBe(0);
-      expect((await store.images.stat('empty.png'))?.contentType).toBe('image/png');
+      await ctx.store.images.put('empty.png', new Uint8Array(0), { contentType: 'image/png' });
+      expect((await ctx.store.images.get('empty.png'))?.length).toBe(0);
+      expect((await ctx.store.images.stat('empty.png'))?.contentType).toBe('image/png');
     });
 
     it('is idempotent and replaces changed bytes or metadata', async () => {
       const a = randomBytes(1000);
       const b = randomBytes(2000);
-      expect(await store.images.put('k', a, { metadata: { v: 1 } })).toBe('inserted');
-      expect(await store.images.put('k', a, { metadata: { v: 1 } })).toBe('unchanged');
-      expect(await store.images.put('k', a, { metadata: { v: 2 } })).toBe('updated');
-      expect((await store.images.stat('k'))?.metadata).toEqual({ v: 2 });
-      expect(await store.images.put('k', b, { metadata: { v: 2 } })).toBe('updated');
-      expect((await store.images.get('k'))?.equals(b)).toBe(true);
-      expect(await store.images.count()).toBe(1);
+      expect(await ctx.store.images.put('k', a, { metadata: { v: 1 } })).toBe('inserted');
+      expect(await ctx.store.images.put('k', a, { metadata: { v: 1 } })).toBe('unchanged');
+      expect(await ctx.store.images.put('k', a, { metadata: { v: 2 } })).toBe('updated');
+      expect((await ctx.store.images.stat('k'))?.metadata).toEqual({ v: 2 });
+      expect(await ctx.store.images.put('k', b, { metadata: { v: 2 } })).toBe('updated');
+      expect((await ctx.store.images.get('k'))?.equals(b)).toBe(true);
+      expect(await ctx.store.images.count()).toBe(1);
     });
 
     it('keeps identical bytes under two keys independent', async () => {
       const a = randomBytes(500);
-      await store.images.put('one', a);
-      await store.images.put('two', a);
-      expect(await store.images.delete('one')).toBe(true);
-      expect(await store.images.delete('one')).toBe(false);
-      expect((await store.images.get('two'))?.equals(a)).toBe(true);
-      expect(await store.images.get('one')).toBeUndefined();
+      await ctx.store.images.put('one', a);
+      await ctx.store.images.put('two', a);
+      expect(await ctx.store.images.delete('one')).toBe(true);
+      expect(await ctx.store.images.delete('one')).toBe(false);
+      expect((await ctx.store.images.get('two'))?.equals(a)).toBe(true);
+      expect(await ctx.store.images.get('one')).toBeUndefined();
     });
 
     it('lists by key order, prefix and metadata, and counts the same', async () => {
-      await store.images.ensureMetadataIndex(['split', 'productid']);
-      await store.images.ensureMetadataIndex(['split']);
+      await ctx.store.images.ensureMetadataIndex(['split', 'productid']);
+      await ctx.store.images.ensureMetadataIndex(['split']);
       for (const [key, split, productid] of [
         ['raw/test/c', 'test', 3],
         ['raw/train/b', 'train', 2],
@@ -82,44 +67,43 @@ export function imageStoreContract(backend: StoreBackend): void {
         ['prep/train/a', 'train', 1],
         ['raw/train/with%_chars', 'train', 4],
       ] as const) {
-        await store.images.put(key, Buffer.from(key), { metadata: { split, productid } });
+        await ctx.store.images.put(key, Buffer.from(key), { metadata: { split, productid } });
       }
       const keys = (it: ImageInfo[]) => it.map((i) => i.key);
-      expect(keys(await all(store.images.list()))).toEqual([
+      expect(keys(await all(ctx.store.images.list()))).toEqual([
         'prep/train/a',
         'raw/test/c',
         'raw/train/a',
         'raw/train/b',
         'raw/train/with%_chars',
       ]);
-      expect(keys(await all(store.images.list({ prefix: 'raw/train/' })))).toEqual([
+      expect(keys(await all(ctx.store.images.list({ prefix: 'raw/train/' })))).toEqual([
         'raw/train/a',
         'raw/train/b',
         'raw/train/with%_chars',
       ]);
-      expect(keys(await all(store.images.list({ prefix: 'raw/train/w' })))).toEqual(['raw/train/with%_chars']);
-      expect(keys(await all(store.images.list({ prefix: 'raw/', metadata: { split: 'train', productid: 1 } })))).toEqual([
+      expect(keys(await all(ctx.store.images.list({ prefix: 'raw/train/w' })))).toEqual(['raw/train/with%_chars']);
+      expect(keys(await all(ctx.store.images.list({ prefix: 'raw/', metadata: { split: 'train', productid: 1 } })))).toEqual([
         'raw/train/a',
       ]);
-      expect(await store.images.count({ metadata: { split: 'train' } })).toBe(4);
-      expect(await store.images.count({ prefix: 'raw/' })).toBe(4);
-      expect(await store.images.count({ prefix: 'nothing/' })).toBe(0);
+      expect(await ctx.store.images.count({ metadata: { split: 'train' } })).toBe(4);
+      expect(await ctx.store.images.count({ prefix: 'raw/' })).toBe(4);
+      expect(await ctx.store.images.count({ prefix: 'nothing/' })).toBe(0);
     });
 
     it('lists more images than one page', async () => {
-      for (let i = 0; i < 1100; i++) await store.images.put(`p/${String(i).padStart(5, '0')}`, Buffer.from([i % 256]));
-      const listed = await all(store.images.list({ prefix: 'p/' }));
+      for (let i = 0; i < 1100; i++) await ctx.store.images.put(`p/${String(i).padStart(5, '0')}`, Buffer.from([i % 256]));
+      const listed = await all(ctx.store.images.list({ prefix: 'p/' }));
       expect(listed.length).toBe(1100);
       expect(new Set(listed.map((i) => i.key)).size).toBe(1100);
     });
 
     it('keeps images across reopening', async () => {
       const a = randomBytes(4096);
-      await store.images.put('persist', a, { metadata: { x: 'y' } });
-      await store.close();
-      store = await harness.open();
-      expect((await store.images.get('persist'))?.equals(a)).toBe(true);
-      expect((await store.images.stat('persist'))?.metadata).toEqual({ x: 'y' });
+      await ctx.store.images.put('persist', a, { metadata: { x: 'y' } });
+      await ctx.reopen();
+      expect((await ctx.store.images.get('persist'))?.equals(a)).toBe(true);
+      expect((await ctx.store.images.stat('persist'))?.metadata).toEqual({ x: 'y' });
     });
   });
 }

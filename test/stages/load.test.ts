@@ -1,19 +1,12 @@
 import { appendFile, copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../src/collections.js';
 import { ChallengeDataLoader, LoadError } from '../../src/stages/load/loader.js';
 import type { LabelRow, LoadRun, ProductRow, QuarantineEntry } from '../../src/stages/load/types.js';
 import { getDataStatus } from '../../src/stages/status.js';
-import type { Store } from '../../src/stores/types.js';
 import { makeCatalogue, REAL_DATA_DIR, REAL_DATA_SKIP } from '../support/data.js';
-import { storeBackends, type StoreHarness } from '../support/stores.js';
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
+import { all, storeBackends, useStore } from '../support/stores.js';
 
 function entries(run: LoadRun, reason: QuarantineEntry['reason']): QuarantineEntry[] {
   return run.quarantine.filter((e) => e.reason === reason);
@@ -21,17 +14,8 @@ function entries(run: LoadRun, reason: QuarantineEntry['reason']): QuarantineEnt
 
 for (const backend of storeBackends()) {
   describe.skipIf(backend.skip)(`DataLoader on ${backend.name}`, () => {
-    let harness: StoreHarness;
-    let store: Store;
-    beforeEach(async () => {
-      harness = await backend.create();
-      store = await harness.open();
-    });
-    afterEach(async () => {
-      await store.close();
-      await harness.dispose();
-    });
-    const load = (dataDir: string) => new ChallengeDataLoader(store).load({ dataDir, batchSize: 50 });
+    const ctx = useStore(backend);
+    const load = (dataDir: string) => new ChallengeDataLoader(ctx.store).load({ dataDir, batchSize: 50 });
 
     it('loads a clean catalogue, joins labels by index, and is idempotent', async () => {
       const data = await makeCatalogue({ rows: 150, testRows: 20, imageFraction: 1 });
@@ -49,18 +33,18 @@ for (const backend of storeBackends()) {
       expect(first.images.train).toMatchObject({ withImage: 150, inserted: 150, missing: 0 });
       expect(first.quarantineTotal).toBe(0);
 
-      const labels = await all(store.documents.collection<LabelRow>(COLLECTIONS.yTrain).find());
+      const labels = await all(ctx.store.documents.collection<LabelRow>(COLLECTIONS.yTrain).find());
       expect(labels).toHaveLength(150);
       for (const l of labels) expect(String(l.prdtypecode)).toBe(expected.get(String(l.index)));
-      const row = await store.documents.collection<ProductRow>(COLLECTIONS.xTrain).get('0');
+      const row = await ctx.store.documents.collection<ProductRow>(COLLECTIONS.xTrain).get('0');
       expect(row?.image).toMatch(/^raw\/train\/image_\d+_product_\d+\.jpg$/);
-      const info = await store.images.stat(row?.image ?? '');
+      const info = await ctx.store.images.stat(row?.image ?? '');
       expect(info?.metadata).toMatchObject({ split: 'train', productid: row?.productid, imageid: row?.imageid, width: 64 });
 
       const second = await load(data.outDir);
       expect(second.rows.train).toMatchObject({ stored: 150, inserted: 0, updated: 0, unchanged: 150 });
       expect(second.images.train).toMatchObject({ inserted: 0, unchanged: 150 });
-      const status = await getDataStatus(store);
+      const status = await getDataStatus(ctx.store);
       expect(status.collections[COLLECTIONS.xTrain]).toBe(150);
       expect(status.collections[COLLECTIONS.yTrain]).toBe(150);
       expect(status.collections[COLLECTIONS.runs]).toBe(2);
@@ -97,14 +81,14 @@ for (const backend of storeBackends()) {
         expect(e.line).toBeGreaterThan(1);
       }
 
-      const rows = store.documents.collection<ProductRow>(COLLECTIONS.xTrain);
+      const rows = ctx.store.documents.collection<ProductRow>(COLLECTIONS.xTrain);
       for (const index of rejectedIdx) expect(await rows.get(String(index))).toBeUndefined();
       for (const index of data.injected.corruptImage) expect((await rows.get(String(index)))?.image).toBeNull();
       for (const index of data.injected.missingImage) expect((await rows.get(String(index)))?.image).toBeNull();
       expect(await rows.count()).toBe(run.rows.train.stored);
-      expect(await store.documents.collection(COLLECTIONS.yTrain).count()).toBe(run.rows.train.stored);
+      expect(await ctx.store.documents.collection(COLLECTIONS.yTrain).count()).toBe(run.rows.train.stored);
       // The run document is stored with the same report.
-      const stored = await store.documents.collection<LoadRun>(COLLECTIONS.runs).get(run._id);
+      const stored = await ctx.store.documents.collection<LoadRun>(COLLECTIONS.runs).get(run._id);
       expect(stored?.quarantineTotal).toBe(run.quarantineTotal);
       expect(stored?.quarantineByReason).toEqual(run.quarantineByReason);
     });
@@ -119,10 +103,10 @@ for (const backend of storeBackends()) {
       await rename(path.join(data.outDir, 'Y_train_CVw08PX.csv'), path.join(data.outDir, 'Y_train_CvvW08PX.csv'));
       const run = await load(data.outDir);
       expect(run.rows.train).toMatchObject({ read: 91, stored: 91, rejected: 0 });
-      const row = await store.documents.collection<ProductRow>(COLLECTIONS.xTrain).get('1000');
+      const row = await ctx.store.documents.collection<ProductRow>(COLLECTIONS.xTrain).get('1000');
       expect(row).toMatchObject({ designation: 'Titre, avec "guillemets"', productid: 123456789, imageid: 987654321 });
       expect(row?.description).toBe('<p>ligne 1\r\nligne 2 &amp; <b>gras</b></p>');
-      expect((await store.documents.collection<LabelRow>(COLLECTIONS.yTrain).get('1000'))?.prdtypecode).toBe(2583);
+      expect((await ctx.store.documents.collection<LabelRow>(COLLECTIONS.yTrain).get('1000'))?.prdtypecode).toBe(2583);
     });
 
     it('skips a test file with a wrong header, reporting it, and loads the rest', async () => {
@@ -136,7 +120,7 @@ for (const backend of storeBackends()) {
         expect.objectContaining({ file: 'X_test_update.csv', row: 0, field: 'header', action: 'file_skipped' }),
       ]);
       expect(run.rows.train.stored).toBe(90);
-      expect(await store.documents.collection(COLLECTIONS.xTest).count()).toBe(0);
+      expect(await ctx.store.documents.collection(COLLECTIONS.xTest).count()).toBe(0);
     });
 
     it('reports bad ids, bad labels and wrong column counts row by row', async () => {
@@ -154,15 +138,15 @@ for (const backend of storeBackends()) {
           ['X_train_update.csv', 'missing_label', ''],
         ]),
       );
-      expect((await store.documents.collection<LabelRow>(COLLECTIONS.yTrain).get('2003'))?.prdtypecode).toBe(40);
-      expect(await store.documents.collection(COLLECTIONS.xTrain).get('2002')).toBeUndefined();
+      expect((await ctx.store.documents.collection<LabelRow>(COLLECTIONS.yTrain).get('2003'))?.prdtypecode).toBe(40);
+      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).get('2002')).toBeUndefined();
       expect(run.rows.train.stored).toBe(91);
     });
 
     it('fails clearly, keeping what was stored, when the files are unusable', async () => {
       const data = await makeCatalogue({ rows: 90, imageFraction: 0 });
       await load(data.outDir);
-      const before = await store.documents.collection(COLLECTIONS.xTrain).count();
+      const before = await ctx.store.documents.collection(COLLECTIONS.xTrain).count();
       const x = path.join(data.outDir, 'X_train_update.csv');
       await copyFile(x, `${x}.bak`);
       await writeFile(x, 'a;b;c\n1;2;3\n');
@@ -170,8 +154,8 @@ for (const backend of storeBackends()) {
       expect(error).toBeInstanceOf(LoadError);
       expect((error as LoadError).message).toMatch(/X_train_update\.csv: unusable file, expected header/);
       expect((error as LoadError).run.status).toBe('failed');
-      expect(await store.documents.collection(COLLECTIONS.xTrain).count()).toBe(before);
-      const failed = await store.documents.collection<LoadRun>(COLLECTIONS.runs).get((error as LoadError).run._id);
+      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).count()).toBe(before);
+      const failed = await ctx.store.documents.collection<LoadRun>(COLLECTIONS.runs).get((error as LoadError).run._id);
       expect(failed?.status).toBe('failed');
 
       await rm(x);
@@ -182,7 +166,7 @@ for (const backend of storeBackends()) {
     it('stops between batches when cancelled, recording a cancelled run', async () => {
       const data = await makeCatalogue({ rows: 200, imageFraction: 0 });
       const controller = new AbortController();
-      const promise = new ChallengeDataLoader(store).load({
+      const promise = new ChallengeDataLoader(ctx.store).load({
         dataDir: data.outDir,
         batchSize: 20,
         signal: controller.signal,
@@ -192,7 +176,7 @@ for (const backend of storeBackends()) {
       });
       const error = (await promise.catch((e: unknown) => e)) as LoadError;
       expect(error.run.status).toBe('cancelled');
-      const stored = await store.documents.collection(COLLECTIONS.xTrain).count();
+      const stored = await ctx.store.documents.collection(COLLECTIONS.xTrain).count();
       expect(stored).toBeGreaterThan(0);
       expect(stored).toBeLessThan(200);
     });

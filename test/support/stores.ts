@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { afterEach, beforeEach, inject } from 'vitest';
 import { MongoClient } from 'mongodb';
 import { openEmbeddedStore } from '../../src/stores/embedded/index.js';
 import { openMongoStore } from '../../src/stores/mongodb/index.js';
@@ -70,4 +70,52 @@ export function withDatabase(uri: string, db: string): string {
 /** Every backend the shared suites run against. */
 export function storeBackends(): StoreBackend[] {
   return [embedded, mongoBackend()];
+}
+
+/** The store of the current test, opened before and disposed after each test of the suite. */
+export interface StoreContext {
+  /** The open store. */
+  readonly store: Store;
+  /** Where it lives. */
+  readonly harness: StoreHarness;
+  /** Closes the store and opens it again at the same place (persistence checks). */
+  reopen(): Promise<Store>;
+}
+
+/** Registers hooks giving each test of the enclosing suite a fresh store of `backend`. */
+export function useStore(backend: StoreBackend): StoreContext {
+  let harness: StoreHarness | undefined;
+  let store: Store | undefined;
+  beforeEach(async () => {
+    harness = await backend.create();
+    store = await harness.open();
+  });
+  afterEach(async () => {
+    await store?.close();
+    await harness?.dispose();
+  });
+  const must = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('no store: useStore() hooks have not run');
+    return v;
+  };
+  return {
+    get store() {
+      return must(store);
+    },
+    get harness() {
+      return must(harness);
+    },
+    async reopen() {
+      await must(store).close();
+      store = await must(harness).open();
+      return store;
+    },
+  };
+}
+
+/** Collects an async iterable into an array (Array.fromAsync needs Node 22). */
+export async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of iterable) out.push(x);
+  return out;
 }
