@@ -18,6 +18,10 @@ folds into the command document, e.g. ``documents`` for ``insert``).  Each
 command is translated into calls on one shared ``mongomock.MongoClient`` and
 the result is sent back in the shape a real server uses (cursors with
 ``firstBatch``/``nextBatch`` and ``getMore``, ``writeErrors``, error codes).
+Filters that pin ``_id`` (equality, ``$eq``, ``$in``) look the documents up by
+key instead of scanning the collection, and plain top-level equality filters
+use a tight scan; both give exactly mongomock's results (see
+_fast_iter_documents).
 
 Where it differs from MongoDB (it is a test double, not a database):
   * in-memory only: all data is lost when the process exits;
@@ -216,6 +220,162 @@ def _fast_ensure_uniques(self, new_data):
 
 
 mongomock.collection.Collection._ensure_uniques = _fast_ensure_uniques
+
+
+# --------------------------------------------------------------------------
+# mongomock adjustment: fast candidate selection in _iter_documents
+# --------------------------------------------------------------------------
+# Every read and write path of mongomock (find, count, distinct, update,
+# replace, delete, findAndModify, the fallback unique check) selects documents
+# through Collection._iter_documents, which evaluates the filter against every
+# document of the collection.  For the write pattern of bulk loaders (one
+# replaceOne/updateOne/deleteOne per _id) that makes a batch quadratic.
+#
+#   * _id fast path: when the filter pins _id (``{_id: v}``, ``{_id: {$eq: v}}``,
+#     ``{_id: {$in: [...]}}``, also inside a top-level ``$and``) to plain
+#     scalars, the candidates are looked up in the store's _documents dict
+#     (keyed by _id) and the whole filter is still evaluated on each of them,
+#     so the result is exactly the full scan's (same documents, same natural
+#     order).  For these value types mongomock matches _id by Python ``==``,
+#     which is also how the dict finds keys, so no match can be missed.
+#   * simple equality scan: a filter made only of ``{field: scalar}`` or
+#     ``{field: {$eq: scalar}}`` terms on top-level fields (e.g. GridFS's
+#     {filename: x} and {files_id: {$eq: id}}, or {}) is evaluated by a tight
+#     loop replicating mongomock's matching for that case (``doc_val == v``,
+#     or membership when doc_val is an array).
+#   * anything else goes through mongomock's own code.
+
+_original_iter_documents = mongomock.collection.Collection._iter_documents
+_NOTHING = filtering.NOTHING
+_SCALAR_TYPES = (str, int, float, datetime.datetime, bson.ObjectId)
+
+
+def _plain_scalar(value):
+    """True for values mongomock compares with plain ``==`` (and hashable)."""
+    if not isinstance(value, _SCALAR_TYPES):
+        return False
+    if isinstance(value, float) and value != value:   # NaN
+        return False
+    return True
+
+
+def _id_values(search):
+    """Values _id must equal (a list) for ``{_id: search}``, else None."""
+    if not isinstance(search, dict):
+        return [search] if _plain_scalar(search) else None
+    if not search or not all(isinstance(k, str) and k.startswith('$')
+                             for k in search):
+        return None        # embedded-document equality
+    if '$eq' in search and _plain_scalar(search['$eq']):
+        return [search['$eq']]
+    values = search.get('$in')
+    if isinstance(values, (list, tuple)) and \
+            all(_plain_scalar(v) for v in values):
+        return list(values)
+    return None
+
+
+def _id_candidates(spec, depth=0):
+    """Candidate _id values implied by a filter (a superset of the matches),
+    or None when the filter does not restrict _id that way."""
+    if not isinstance(spec, dict):
+        return None
+    best = None
+    if '_id' in spec:
+        best = _id_values(spec['_id'])
+    clauses = spec.get('$and')
+    if isinstance(clauses, (list, tuple)) and depth < 8:
+        for clause in clauses:
+            values = _id_candidates(clause, depth + 1)
+            if values is not None and (best is None or len(values) < len(best)):
+                best = values
+    return best
+
+
+def _simple_equality(spec):
+    """[(field, value, is_eq_op)] when spec only has top-level terms
+    ``field: scalar`` or ``field: {$eq: scalar}``."""
+    if not isinstance(spec, dict):
+        return None
+    terms = []
+    for key, value in spec.items():
+        if not isinstance(key, str) or not key or '.' in key or \
+                key.startswith('$'):
+            return None
+        is_op = isinstance(value, dict) and len(value) == 1 and '$eq' in value
+        if is_op:
+            value = value['$eq']
+        if not _plain_scalar(value):
+            return None
+        terms.append((key, value, is_op))
+    return terms
+
+
+def _simple_match(doc, terms):
+    # Same outcome as filtering.filter_applies for these terms: for a scalar
+    # search value it checks ``doc_val == search`` or, on arrays, membership
+    # (``field: v`` also accepts str(ObjectId) members, ``$eq`` does not).
+    for key, value, is_op in terms:
+        doc_val = doc.get(key, _NOTHING)
+        if isinstance(doc_val, (list, tuple)):
+            if is_op:
+                if not any(item == value for item in doc_val):
+                    return False
+            elif not (value in doc_val or value == doc_val or (
+                    isinstance(value, bson.ObjectId) and str(value) in doc_val)):
+                return False
+        elif not doc_val == value:
+            return False
+    return True
+
+
+def _fast_iter_documents(self, filter):
+    ids = _id_candidates(filter)
+    terms = None if ids is not None else _simple_equality(filter)
+    if ids is None and terms is None:
+        return _original_iter_documents(self, filter)
+    store = self._store
+    if store.is_empty:          # also expires TTL documents, like the original
+        filtering.filter_applies(filter, {})
+        return iter(())
+    documents = store._documents
+    if terms is not None:
+        # dict.values, not OrderedDict.values: same order (mongomock never
+        # reorders _documents), but no per-key lookup, which costs a
+        # Python-level ObjectId.__hash__ per document.
+        docs = list(dict.values(documents))
+        if not terms:
+            return iter(docs)
+        if len(terms) == 1 and not terms[0][2]:
+            key, value, _ = terms[0]
+            return iter([doc for doc in docs
+                         if doc.get(key, _NOTHING) == value or (
+                             isinstance(doc.get(key), (list, tuple)) and
+                             _simple_match(doc, terms))])
+        return iter([doc for doc in docs if _simple_match(doc, terms)])
+    keys = []
+    seen = set()
+    for value in ids:
+        if value in documents and value not in seen:
+            seen.add(value)
+            keys.append(value)
+    if len(keys) > 1:           # restore the natural (insertion) order
+        ordered = []
+        for key in documents:
+            if key in seen:
+                ordered.append(key)
+                if len(ordered) == len(keys):
+                    break
+        keys = ordered
+    hits = [documents[key] for key in keys]
+    if not hits:
+        # The full scan would have evaluated (and so validated) the filter.
+        filtering.filter_applies(filter, {})
+        return iter(())
+    return (doc for doc in hits if filtering.filter_applies(filter, doc))
+
+
+mongomock.collection.Collection._iter_documents = _fast_iter_documents
 
 
 # --------------------------------------------------------------------------
