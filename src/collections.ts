@@ -9,9 +9,20 @@ export const COLLECTIONS = {
   yTrain: 'preprocessed_y_train',
   /** Test rows as loaded. */
   xTest: 'preprocessed_x_test',
-  /** One document per pipeline run (load, prepare, ...). */
+  /** One document per load run. */
   runs: 'data_pipeline',
+  /** Preprocessed labelled products of the training split. */
+  labeledTrain: 'labeled_train',
+  /** Preprocessed labelled products of the validation split. */
+  labeledVal: 'labeled_val',
+  /** Preprocessed labelled products of the held-out test split. */
+  labeledTest: 'labeled_test',
+  /** One document per prepare run: split sizes and class counts, failures, timings. */
+  pipelineMetadata: 'pipeline_metadata',
 } as const;
 
 /** Image key prefix of original images: `raw/<split>/<file name>`. */
 export const RAW_IMAGE_PREFIX = 'raw/';
+
+/** Image key prefix of preprocessed images: `prep/<size>/<split>/<file name>.png`. */
+export const PREP_IMAGE_PREFIX = 'prep/';

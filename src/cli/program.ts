@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDemoData } from './commands/demo-data.js';
 import { registerLoad } from './commands/load.js';
+import { registerPrepare } from './commands/prepare.js';
 import { registerStatus } from './commands/status.js';
 
 /** Version printed by `--version`, injected at build time. */
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerLoad(program);
   registerStatus(program);
+  registerPrepare(program);
   registerDemoData(program);
   return program;
 }

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify/sync';
 import sharp from 'sharp';
+import { mulberry32, shuffleInPlace } from '../util/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -227,18 +228,6 @@ function resolveOptions(opts: DemoCatalogueOptions): ResolvedOptions {
 /** A function returning uniform numbers in [0, 1). */
 type Rng = () => number;
 
-/** mulberry32: tiny, fast, good enough 32-bit PRNG. */
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Mix integers into one 32-bit seed (murmur3 finaliser steps), for independent sub-streams. */
 function mixSeed(...parts: number[]): number {
   let h = 0x9e3779b9;
@@ -268,13 +257,7 @@ function intBetween(r: Rng, lo: number, hi: number): number {
 }
 
 function shuffle<T>(r: Rng, items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    const a = items[i] as T;
-    items[i] = items[j] as T;
-    items[j] = a;
-  }
-  return items;
+  return shuffleInPlace(items, r);
 }
 
 // ---------------------------------------------------------------------------------------------

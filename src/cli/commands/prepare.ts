@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { Preprocessor } from '../../stages/preprocess/preprocessor.js';
+import { PrepareStage } from '../../stages/prepare/stage.js';
+import type { PrepareRun } from '../../stages/prepare/types.js';
+import { openStore } from '../../stores/registry.js';
+import { emit, n, progressBars, type OutputOptions } from '../output.js';
+
+interface PrepareCliOptions extends OutputOptions {
+  store?: string;
+  seed: number;
+  val: number;
+  test: number;
+  imageSize: number;
+}
+
+/** Text summary of a prepare run. */
+export function describePrepare(run: PrepareRun): string[] {
+  const lines = [
+    `prepare ${run.status} in ${run.timings.total.toFixed(1)} s  (run ${run._id})`,
+    `  records: ${n(run.records.train)} labelled, ${n(run.records.test)} test rows, ${n(run.records.unlabelled)} without label (skipped)`,
+    `  images:  ${n(run.images.processed)} preprocessed to ${run.params.imageSize} px, ${n(run.images.reused)} reused, ${n(run.images.failed)} failed`,
+    `  speed:   ${n(run.throughput.textsPerSecond)} texts/s, ${n(run.throughput.imagesPerSecond)} images/s`,
+  ];
+  for (const split of ['train', 'val', 'test'] as const) {
+    const s = run.splits[split];
+    lines.push(`  ${split.padEnd(5)}: ${n(s.total)} products, ${Object.keys(s.perClass).length} classes, ${n(s.withImage)} with image`);
+  }
+  const d = run.duplicateGroups;
+  lines.push(
+    `  largest class-share gap between a split and the whole: ${run.maxClassShareGapPp.toFixed(2)} pp`,
+    `  duplicate groups kept together: ${n(d.groups)} groups of ${n(d.items)} products (largest ${d.largest}, ${d.mixedLabels} with mixed labels; ` +
+      `${n(d.byText)} products share a cleaned text, ${n(d.byImage)} an image hash)`,
+  );
+  for (const f of run.failures.slice(0, 10)) lines.push(`  failed: product ${f.productid} ${f.image}: ${f.reason}`);
+  for (const e of run.errors) lines.push(`  error: ${e}`);
+  return lines;
+}
+
+/** Registers `prepare`. */
+export function registerPrepare(program: Command): void {
+  program
+    .command('prepare')
+    .description('Preprocess loaded products (text + images) and split them into labeled_train / labeled_val / labeled_test')
+    .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db')
+    .option('--seed <n>', 'split seed', Number, 42)
+    .option('--val <f>', 'validation fraction', Number, 0.15)
+    .option('--test <f>', 'held-out test fraction', Number, 0.15)
+    .option('--image-size <px>', 'side of the preprocessed images', Number, 64)
+    .option('--json', 'print the run record as JSON on stdout')
+    .action(async (opts: PrepareCliOptions) => {
+      const store = await openStore(opts.store);
+      const bars = progressBars();
+      const controller = new AbortController();
+      const onSignal = () => controller.abort(new Error('interrupted'));
+      process.once('SIGINT', onSignal);
+      try {
+        const stage = new PrepareStage(store, new Preprocessor({ image: { size: opts.imageSize } }));
+        const run = await stage.run({
+          seed: opts.seed,
+          val: opts.val,
+          test: opts.test,
+          onProgress: bars.listener,
+          signal: controller.signal,
+        });
+        bars.stop();
+        emit(opts, run, () => describePrepare(run));
+      } finally {
+        bars.stop();
+        process.off('SIGINT', onSignal);
+        await store.close();
+      }
+    });
+}

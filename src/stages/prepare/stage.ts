@@ -1,0 +1,301 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from '../../collections.js';
+import type { StageRunOptions } from '../../progress.js';
+import type { ImageInfo, Store } from '../../stores/types.js';
+import type { LabelRow, LoadSplit, ProductRow } from '../load/types.js';
+import { UndecodableImageError } from '../preprocess/image.js';
+import { Preprocessor } from '../preprocess/preprocessor.js';
+import { assignSplits, type SplitItem, type SplitName } from '../split/assign.js';
+import type { LabeledProduct, PrepareFailure, PrepareRun, SplitSummary } from './types.js';
+
+/** Options of {@link PrepareStage.run}. */
+export interface PrepareOptions extends StageRunOptions {
+  /** Seed of the split (default 42). Same seed and data: same splits. */
+  seed?: number;
+  /** Validation fraction (default 0.15). */
+  val?: number;
+  /** Held-out test fraction (default 0.15). */
+  test?: number;
+  /** Images preprocessed at once (default 4: libvips threads use both cores). */
+  imageConcurrency?: number;
+}
+
+/** The three split collections, by split name. */
+export const SPLIT_COLLECTIONS: Record<SplitName, string> = {
+  train: COLLECTIONS.labeledTrain,
+  val: COLLECTIONS.labeledVal,
+  test: COLLECTIONS.labeledTest,
+};
+
+const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
+const BATCH = 500;
+const MAX_FAILURES_LISTED = 1_000;
+
+/** Key of a product's preprocessed image. */
+export function preparedImageKey(rawKey: string, size: number, split: LoadSplit): string {
+  return `${PREP_IMAGE_PREFIX}${size}/${split}/${path.basename(rawKey).replace(/\.[^.]+$/, '')}.png`;
+}
+
+interface Item {
+  id: string;
+  label: number;
+  textHash: string | null;
+  image: string | null;
+  imageHash: string | null;
+}
+
+async function infosByKey(store: Store, prefix: string): Promise<Map<string, ImageInfo>> {
+  const map = new Map<string, ImageInfo>();
+  for await (const info of store.images.list({ prefix })) map.set(info.key, info);
+  return map;
+}
+
+function emptySummary(): SplitSummary {
+  return { total: 0, perClass: {}, withImage: 0 };
+}
+
+/**
+ * Prepare stage: preprocesses every loaded product (text and image, through one
+ * {@link Preprocessor}), splits the labelled ones into train / validation / test — stratified,
+ * seeded, and keeping duplicates (same cleaned text or same image hash) together — and writes
+ * `labeled_train`, `labeled_val`, `labeled_test` and a `pipeline_metadata` record.
+ * Preprocessed images are reused when their source has not changed, so a re-run is cheap.
+ */
+export class PrepareStage {
+  /** Creates the stage over `store`, with the given preprocessor (default options otherwise). */
+  constructor(
+    private readonly store: Store,
+    readonly preprocessor: Preprocessor = new Preprocessor(),
+  ) {}
+
+  /** Runs the stage; resolves with the stored run record. */
+  async run(options: PrepareOptions = {}): Promise<PrepareRun> {
+    const started = Date.now();
+    const { size, tolerance } = this.preprocessor.imageOptions;
+    const run: PrepareRun = {
+      _id: `prepare-${new Date(started).toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
+      kind: 'prepare',
+      status: 'running',
+      startedAt: new Date(started).toISOString(),
+      finishedAt: null,
+      store: this.store.uri,
+      params: { seed: options.seed ?? 42, val: options.val ?? 0.15, test: options.test ?? 0.15, imageSize: size, tolerance },
+      records: { train: 0, test: 0, unlabelled: 0 },
+      images: { processed: 0, reused: 0, failed: 0 },
+      failures: [],
+      splits: { train: emptySummary(), val: emptySummary(), test: emptySummary() },
+      whole: emptySummary(),
+      maxClassShareGapPp: 0,
+      duplicateGroups: { groups: 0, items: 0, largest: 0, mixedLabels: 0, byText: 0, byImage: 0 },
+      timings: { text: 0, images: 0, split: 0, write: 0, total: 0 },
+      throughput: { textsPerSecond: 0, imagesPerSecond: 0 },
+      errors: [],
+    };
+    const meta = this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
+    await meta.upsertMany([run]);
+    try {
+      const items = await this.preprocessAll('train', run, options);
+      await this.preprocessAll('test', run, options);
+      const t0 = Date.now();
+      const assignment = assignSplits(
+        items.map(toSplitItem),
+        { seed: run.params.seed, fractions: { val: run.params.val, test: run.params.test } },
+      );
+      run.timings.split = (Date.now() - t0) / 1000;
+      this.summarise(run, items, assignment);
+      const t1 = Date.now();
+      await this.write(items, assignment.splitOf, assignment.groupOf, options);
+      run.timings.write = (Date.now() - t1) / 1000;
+      run.status = run.images.failed > 0 || run.records.unlabelled > 0 ? 'completed_with_warnings' : 'completed';
+    } catch (error) {
+      run.errors.push((error as Error).message);
+      run.status = options.signal?.aborted ? 'cancelled' : 'failed';
+      throw error;
+    } finally {
+      run.finishedAt = new Date().toISOString();
+      run.timings.total = (Date.now() - started) / 1000;
+      await meta.upsertMany([run]);
+    }
+    return run;
+  }
+
+  /** Pass 1: text of every row (for its hash) and image of every row, stored once. */
+  private async preprocessAll(split: LoadSplit, run: PrepareRun, options: PrepareOptions): Promise<Item[]> {
+    const { size, tolerance } = this.preprocessor.imageOptions;
+    const rows = this.store.documents.collection<ProductRow>(split === 'train' ? COLLECTIONS.xTrain : COLLECTIONS.xTest);
+    const labels = new Map<string, number>();
+    if (split === 'train') {
+      for await (const l of this.store.documents.collection<LabelRow>(COLLECTIONS.yTrain).find()) labels.set(l._id, l.prdtypecode);
+    }
+    const raw = await infosByKey(this.store, `${RAW_IMAGE_PREFIX}${split}/`);
+    const prepared = await infosByKey(this.store, `${PREP_IMAGE_PREFIX}${size}/${split}/`);
+    const limit = pLimit(options.imageConcurrency ?? 4);
+    const total = await rows.count();
+    const items: Item[] = [];
+    const jobs: Promise<void>[] = [];
+    let textSeconds = 0;
+    let imageStart = 0;
+    let done = 0;
+    for await (const row of rows.find()) {
+      const label = labels.get(row._id);
+      if (split === 'train' && label === undefined) {
+        run.records.unlabelled++;
+        continue;
+      }
+      const t = performance.now();
+      const text = this.preprocessor.text.prepare(row);
+      textSeconds += (performance.now() - t) / 1000;
+      const item: Item = { id: row._id, label: label ?? -1, textHash: text.textHash, image: null, imageHash: null };
+      run.records[split]++;
+      if (split === 'train') items.push(item);
+      if (row.image) {
+        imageStart ||= performance.now();
+        const rawKey = row.image;
+        const key = preparedImageKey(rawKey, size, split);
+        jobs.push(
+          limit(async () => {
+            const source = raw.get(rawKey);
+            const existing = prepared.get(key);
+            if (source && existing && existing.metadata['sourceSha256'] === source.sha256 && existing.metadata['tolerance'] === tolerance) {
+              run.images.reused++;
+              item.image = key;
+              item.imageHash = String(existing.metadata['contentHash']);
+              return;
+            }
+            const bytes = await this.store.images.get(rawKey);
+            try {
+              if (!bytes) throw new UndecodableImageError(`original image ${rawKey} is not in the store`);
+              const img = await this.preprocessor.prepareImage(bytes);
+              await this.store.images.put(key, img.png, {
+                contentType: 'image/png',
+                metadata: {
+                  split, productid: row.productid, imageid: row.imageid, index: row.index, size, tolerance,
+                  originalWidth: img.originalWidth, originalHeight: img.originalHeight,
+                  boxLeft: img.box.left, boxTop: img.box.top, boxWidth: img.box.width, boxHeight: img.box.height,
+                  contentHash: img.contentHash, sourceSha256: source?.sha256 ?? null,
+                },
+              });
+              run.images.processed++;
+              item.image = key;
+              item.imageHash = img.contentHash;
+            } catch (error) {
+              if (!(error instanceof UndecodableImageError)) throw error;
+              run.images.failed++;
+              const failure: PrepareFailure = { productid: row.productid, image: rawKey, reason: error.message };
+              if (run.failures.length < MAX_FAILURES_LISTED) run.failures.push(failure);
+            }
+          }).then(() => {
+            options.onProgress?.({ stage: 'prepare', phase: `images_${split}`, done: run.images.processed + run.images.reused + run.images.failed, total: raw.size, unit: 'images' });
+          }),
+        );
+      }
+      if (++done % BATCH === 0) {
+        options.signal?.throwIfAborted();
+        options.onProgress?.({ stage: 'prepare', phase: `text_${split}`, done, total, unit: 'rows' });
+      }
+    }
+    await Promise.all(jobs);
+    options.onProgress?.({ stage: 'prepare', phase: `text_${split}`, done, total, unit: 'rows' });
+    run.timings.text += textSeconds;
+    if (imageStart) run.timings.images += (performance.now() - imageStart) / 1000;
+    run.throughput = {
+      textsPerSecond: run.timings.text ? Math.round((run.records.train + run.records.test) / run.timings.text) : 0,
+      imagesPerSecond: run.timings.images ? Math.round(run.images.processed / run.timings.images) : 0,
+    };
+    return items;
+  }
+
+  private summarise(run: PrepareRun, items: readonly Item[], assignment: ReturnType<typeof assignSplits>): void {
+    const byId = new Map(items.map((i) => [i.id, i]));
+    for (const item of items) {
+      const split = assignment.splitOf.get(item.id);
+      if (!split) continue;
+      for (const summary of [run.splits[split], run.whole]) {
+        summary.total++;
+        summary.perClass[item.label] = (summary.perClass[item.label] ?? 0) + 1;
+        if (item.image) summary.withImage++;
+      }
+    }
+    let gap = 0;
+    for (const split of SPLITS) {
+      const s = run.splits[split];
+      for (const [label, n] of Object.entries(run.whole.perClass)) {
+        const share = s.total ? (s.perClass[label] ?? 0) / s.total : 0;
+        gap = Math.max(gap, Math.abs(share - n / run.whole.total) * 100);
+      }
+    }
+    run.maxClassShareGapPp = Math.round(gap * 1000) / 1000;
+    const shared = (key: (i: Item) => string | null) => {
+      const counts = new Map<string, number>();
+      for (const i of byId.values()) {
+        const k = key(i);
+        if (k) counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      return [...counts.values()].filter((n) => n > 1).reduce((a, b) => a + b, 0);
+    };
+    run.duplicateGroups = {
+      ...assignment.duplicateGroups,
+      byText: shared((i) => i.textHash),
+      byImage: shared((i) => i.imageHash),
+    };
+  }
+
+  /** Pass 3: writes each labelled product into its split collection and removes stale ones. */
+  private async write(
+    items: readonly Item[],
+    splitOf: ReadonlyMap<string, SplitName>,
+    groupOf: ReadonlyMap<string, number>,
+    options: PrepareOptions,
+  ): Promise<void> {
+    const byId = new Map(items.map((i) => [i.id, i]));
+    const rows = this.store.documents.collection<ProductRow>(COLLECTIONS.xTrain);
+    const batches: Record<SplitName, LabeledProduct[]> = { train: [], val: [], test: [] };
+    const flush = async (split: SplitName) => {
+      const docs = batches[split];
+      if (docs.length === 0) return;
+      batches[split] = [];
+      await this.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS[split]).upsertMany(docs);
+    };
+    let done = 0;
+    for await (const row of rows.find()) {
+      const item = byId.get(row._id);
+      const split = splitOf.get(row._id);
+      if (!item || !split) continue;
+      const text = this.preprocessor.text.prepare(row);
+      batches[split].push({
+        _id: row._id,
+        index: row.index,
+        productid: row.productid,
+        imageid: row.imageid,
+        prdtypecode: item.label,
+        split,
+        group: groupOf.get(row._id) ?? -1,
+        ...text,
+        image: item.image,
+        imageHash: item.imageHash,
+      });
+      if (batches[split].length >= BATCH) await flush(split);
+      if (++done % BATCH === 0) {
+        options.signal?.throwIfAborted();
+        options.onProgress?.({ stage: 'prepare', phase: 'write', done, total: items.length, unit: 'rows' });
+      }
+    }
+    for (const split of SPLITS) await flush(split);
+    // A product that moved (new seed, new data) must leave its old split collection.
+    for (const split of SPLITS) {
+      const coll = this.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS[split]);
+      const stale: string[] = [];
+      for await (const doc of coll.find()) if (splitOf.get(doc._id) !== split) stale.push(doc._id);
+      for (let i = 0; i < stale.length; i += BATCH) await coll.deleteMany({ _id: { $in: stale.slice(i, i + BATCH) } });
+    }
+  }
+}
+
+function toSplitItem(item: Item): SplitItem {
+  const keys: string[] = [];
+  if (item.textHash) keys.push(`t:${item.textHash}`);
+  if (item.imageHash) keys.push(`i:${item.imageHash}`);
+  return { id: item.id, label: item.label, groupKeys: keys };
+}

@@ -1,0 +1,219 @@
+/**
+ * Text steps of the Preprocessor: cleaning (entities, tags, Unicode, case, whitespace),
+ * language choice, tokenisation, stop words and stemming. Pure and deterministic; the same
+ * {@link TextPreprocessor} serves training and online prediction.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { decodeHTML } from 'entities';
+import PorterStemmerEn from 'natural/lib/natural/stemmers/porter_stemmer.js';
+import PorterStemmerDe from 'natural/lib/natural/stemmers/porter_stemmer_de.js';
+import PorterStemmerFr from 'natural/lib/natural/stemmers/porter_stemmer_fr.js';
+import { RegexpTokenizer } from 'natural/lib/natural/tokenizers/regexp_tokenizer.js';
+import { deu, eng, fra } from 'stopword';
+
+/** Languages the preprocessor tells apart (the catalogue is about 61% French, 23% English, 6% German). */
+export type Language = 'fr' | 'en' | 'de';
+
+/** One cleaning step: text in, text out. */
+export type TextStep = (text: string) => string;
+
+/**
+ * Decodes HTML entities (`&eacute;`, `&#233;`, `&#xE9;`, `&amp;`...). Repeats while something
+ * changes (at most 3 times) because some descriptions are encoded twice (`&amp;eacute;`).
+ */
+export const decodeEntities: TextStep = (text) => {
+  let current = text;
+  for (let i = 0; i < 3 && current.includes('&'); i++) {
+    const next = decodeHTML(current);
+    if (next === current) break;
+    current = next;
+  }
+  return current;
+};
+
+const INVISIBLE_BLOCKS = /<(script|style|iframe)\b[^>]*>[\s\S]*?<\/\1\s*>|<!--[\s\S]*?-->/gi;
+const TAG = /<\/?[a-z][^<>]*>/gi;
+
+/**
+ * Removes HTML: script/style/iframe blocks and comments entirely, every tag replaced by a space
+ * so `a<br>b` never becomes `ab`. A `<` not followed by a tag name (`a < b`, `<3`) is kept.
+ */
+export const stripTags: TextStep = (text) => text.replace(INVISIBLE_BLOCKS, ' ').replace(TAG, ' ');
+
+// Zero-width, soft hyphen, BOM and control characters (tabs and newlines become spaces later).
+const INVISIBLE_CHARS = /[\u00ad\u200b-\u200f\u2028\u2029\u2060\ufeff\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+/** Unicode NFKC (ligatures, full-width forms, non-breaking spaces), invisible characters removed. */
+export const normaliseUnicode: TextStep = (text) => text.normalize('NFKC').replace(INVISIBLE_CHARS, '');
+
+/** Lower case. */
+export const lowerCase: TextStep = (text) => text.toLowerCase();
+
+/** Runs of whitespace (spaces, tabs, newlines) become one space; ends trimmed. */
+export const collapseWhitespace: TextStep = (text) => text.replace(/\s+/g, ' ').trim();
+
+/** The default cleaning, in order. Entities first, so that encoded tags (`&lt;br&gt;`) are stripped too. */
+export const DEFAULT_TEXT_STEPS: readonly TextStep[] = [decodeEntities, stripTags, normaliseUnicode, lowerCase, collapseWhitespace];
+
+/** Joins the cleaned designation and description in {@link PreparedText.text}. */
+export const FIELD_SEPARATOR = ' . ';
+
+const STOP_WORDS: Record<Language, ReadonlySet<string>> = {
+  fr: new Set(fra),
+  en: new Set(eng),
+  de: new Set(deu),
+};
+// Letters that only one of the three languages uses: a cheap extra vote for short titles.
+const LETTER_HINTS: [Language, RegExp][] = [
+  ['de', /[ßäöü]/],
+  ['fr', /[éèêàçùûœ]/],
+];
+
+/**
+ * Chooses the language of tokenised text: the language whose stop words occur most, plus one
+ * vote for letters specific to French or German. Ties (e.g. no stop word at all) go to French,
+ * the majority language of the catalogue.
+ */
+export function detectLanguage(tokens: readonly string[], text = ''): Language {
+  const score: Record<Language, number> = { fr: 0, en: 0, de: 0 };
+  for (const token of tokens) {
+    if (STOP_WORDS.fr.has(token)) score.fr++;
+    if (STOP_WORDS.en.has(token)) score.en++;
+    if (STOP_WORDS.de.has(token)) score.de++;
+  }
+  for (const [language, hint] of LETTER_HINTS) if (hint.test(text)) score[language] += 1;
+  let best: Language = 'fr';
+  for (const language of ['en', 'de'] as const) if (score[language] > score[best]) best = language;
+  return best;
+}
+
+const STEMMERS: Record<Language, { stem(token: string): string }> = {
+  fr: PorterStemmerFr,
+  en: PorterStemmerEn,
+  de: PorterStemmerDe,
+};
+
+/** Options of {@link TextPreprocessor}. */
+export interface TextPreprocessorOptions {
+  /** Cleaning steps, applied in order to each field (default {@link DEFAULT_TEXT_STEPS}). */
+  steps?: readonly TextStep[];
+  /** Tokens shorter than this are dropped (default 2). */
+  minTokenLength?: number;
+  /** Drop the stop words of the detected language (default true). */
+  removeStopWords?: boolean;
+  /** Stem tokens with natural's Porter stemmer of the detected language (default true). */
+  stem?: boolean;
+  /** Descriptions are cut at this many characters after cleaning, bounding latency (default 5,000). */
+  maxDescriptionChars?: number;
+}
+
+/** A product's text after preprocessing. */
+export interface PreparedText {
+  /** Cleaned designation. */
+  designation: string;
+  /** Cleaned description (`''` when absent). */
+  description: string;
+  /** Both, joined with {@link FIELD_SEPARATOR} (just the designation when there is no description). */
+  text: string;
+  /** Detected language. */
+  language: Language;
+  /** Tokens of the designation: stop words removed, stemmed. */
+  designationTokens: string[];
+  /** Tokens of the description: stop words removed, stemmed. */
+  descriptionTokens: string[];
+  /** SHA-1 of `text`, `null` when the text is empty: identical listings share it. */
+  textHash: string | null;
+}
+
+/** The raw text fields of a product. */
+export interface ProductText {
+  /** Title. */
+  designation: string;
+  /** HTML description, possibly empty. */
+  description?: string | null;
+}
+
+const STEM_CACHE_LIMIT = 200_000;
+
+/**
+ * Turns a product's raw title and description into cleaned text and tokens. Deterministic and
+ * fast (stems are cached: the vocabulary repeats a lot).
+ */
+export class TextPreprocessor {
+  private readonly steps: readonly TextStep[];
+  private readonly minTokenLength: number;
+  private readonly removeStopWords: boolean;
+  private readonly stem: boolean;
+  private readonly maxDescriptionChars: number;
+  private readonly tokenizer = new RegexpTokenizer({ pattern: /[^\p{L}\p{N}]+/u });
+  private readonly stems: Record<Language, Map<string, string>> = { fr: new Map(), en: new Map(), de: new Map() };
+
+  /** Creates a text preprocessor. */
+  constructor(options: TextPreprocessorOptions = {}) {
+    this.steps = options.steps ?? DEFAULT_TEXT_STEPS;
+    this.minTokenLength = options.minTokenLength ?? 2;
+    this.removeStopWords = options.removeStopWords ?? true;
+    this.stem = options.stem ?? true;
+    this.maxDescriptionChars = options.maxDescriptionChars ?? 5_000;
+  }
+
+  /** Applies the cleaning steps to one field. */
+  clean(text: string | null | undefined): string {
+    let out = text ?? '';
+    for (const step of this.steps) out = step(out);
+    return out;
+  }
+
+  /** Splits cleaned text into tokens (letters and digits of any script). */
+  tokenize(text: string): string[] {
+    return text === '' ? [] : this.tokenizer.tokenize(text);
+  }
+
+  /** Preprocesses one product's text. */
+  prepare(product: ProductText): PreparedText {
+    const designation = this.clean(product.designation);
+    let description = this.clean(product.description);
+    if (description.length > this.maxDescriptionChars) {
+      const cut = description.lastIndexOf(' ', this.maxDescriptionChars);
+      description = description.slice(0, cut > 0 ? cut : this.maxDescriptionChars);
+    }
+    const text = description ? `${designation}${FIELD_SEPARATOR}${description}` : designation;
+    const rawDesignation = this.tokenize(designation);
+    const rawDescription = this.tokenize(description);
+    const language = detectLanguage(rawDesignation.concat(rawDescription), text);
+    return {
+      designation,
+      description,
+      text,
+      language,
+      designationTokens: this.normaliseTokens(rawDesignation, language),
+      descriptionTokens: this.normaliseTokens(rawDescription, language),
+      textHash: text === '' ? null : createHash('sha1').update(text).digest('hex'),
+    };
+  }
+
+  private normaliseTokens(tokens: readonly string[], language: Language): string[] {
+    const stop = STOP_WORDS[language];
+    const out: string[] = [];
+    for (const token of tokens) {
+      if (token.length < this.minTokenLength) continue;
+      if (this.removeStopWords && stop.has(token)) continue;
+      out.push(this.stem ? this.stemToken(token, language) : token);
+    }
+    return out;
+  }
+
+  private stemToken(token: string, language: Language): string {
+    const cache = this.stems[language];
+    let stem = cache.get(token);
+    if (stem === undefined) {
+      // Digits and mixed tokens (`5kg`, `ps4`) are kept as they are.
+      stem = /\d/.test(token) ? token : STEMMERS[language].stem(token);
+      if (cache.size >= STEM_CACHE_LIMIT) cache.clear();
+      cache.set(token, stem);
+    }
+    return stem;
+  }
+}

@@ -1,0 +1,115 @@
+import { appendFile, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { COLLECTIONS } from '../../src/collections.js';
+import type { DemoCatalogueSummary } from '../../src/demo/generate-catalogue.js';
+import { ChallengeDataLoader } from '../../src/stages/load/loader.js';
+import type { ProductRow } from '../../src/stages/load/types.js';
+import { PrepareStage, SPLIT_COLLECTIONS } from '../../src/stages/prepare/stage.js';
+import type { LabeledProduct, PrepareRun } from '../../src/stages/prepare/types.js';
+import { Preprocessor } from '../../src/stages/preprocess/preprocessor.js';
+import type { Store } from '../../src/stores/types.js';
+import { makeCatalogue } from '../support/data.js';
+import { all, storeBackends, useStore } from '../support/stores.js';
+
+async function splitIds(store: Store): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const [split, name] of Object.entries(SPLIT_COLLECTIONS)) {
+    out[split] = (await all(store.documents.collection<LabeledProduct>(name).find())).map((d) => d._id).sort();
+  }
+  return out;
+}
+
+let data: DemoCatalogueSummary;
+const DUPLICATES = 6;
+beforeAll(async () => {
+  data = await makeCatalogue({ rows: 300, testRows: 30, imageFraction: 0.9 });
+  // Re-list a few products under new ids with the same text: the splitter must keep each pair together.
+  const x = path.join(data.outDir, 'X_train_update.csv');
+  const rows = parse(await readFile(x), { bom: true }).slice(1) as string[][];
+  const y = parse(await readFile(path.join(data.outDir, 'Y_train_CVw08PX.csv')), { bom: true }).slice(1) as string[][];
+  const label = new Map(y.map((r) => [r[0], r[1]]));
+  for (let i = 0; i < DUPLICATES; i++) {
+    const r = rows[i * 7] as string[];
+    const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+    await appendFile(x, `${5000 + i},${q(r[1] ?? '')},${q(r[2] ?? '')},${9_000_000 + i},${8_000_000 + i}\n`);
+    await appendFile(path.join(data.outDir, 'Y_train_CVw08PX.csv'), `${5000 + i},${label.get(r[0] ?? '')}\n`);
+  }
+});
+
+for (const backend of storeBackends()) {
+  describe.skipIf(backend.skip)(`PrepareStage on ${backend.name}`, () => {
+    const ctx = useStore(backend);
+    const prepare = (seed = 42) => new PrepareStage(ctx.store, new Preprocessor({ image: { size: 32 } })).run({ seed });
+
+    it('splits stratified, without overlap, keeping duplicates together, and records the run', async () => {
+      await new ChallengeDataLoader(ctx.store).load({ dataDir: data.outDir });
+      const run = await prepare();
+      expect(run.status).toBe('completed');
+      expect(run.records).toEqual({ train: 306, test: 30, unlabelled: 0 });
+      const ids = await splitIds(ctx.store);
+      const everything = [...(ids['train'] ?? []), ...(ids['val'] ?? []), ...(ids['test'] ?? [])];
+      expect(everything).toHaveLength(306);
+      expect(new Set(everything).size).toBe(306);
+      expect(run.splits.train.total + run.splits.val.total + run.splits.test.total).toBe(306);
+      for (const split of ['train', 'val', 'test'] as const) {
+        expect(Object.keys(run.splits[split].perClass)).toHaveLength(27);
+        expect(run.splits[split].total).toBe(ids[split]?.length);
+      }
+      expect(Math.abs(run.splits.val.total / 306 - 0.15)).toBeLessThan(0.02);
+      // Every duplicate pair landed in one split, and the run counted them.
+      const splitOf = new Map(Object.entries(ids).flatMap(([s, list]) => list.map((id) => [id, s] as const)));
+      for (let i = 0; i < DUPLICATES; i++) expect(splitOf.get(String(5000 + i))).toBe(splitOf.get(String(i * 7)));
+      expect(run.duplicateGroups.groups).toBeGreaterThanOrEqual(DUPLICATES);
+      expect(run.duplicateGroups.byText).toBeGreaterThanOrEqual(2 * DUPLICATES);
+
+      const doc = await ctx.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS.train).get(ids['train']?.[0] ?? '');
+      expect(doc).toMatchObject({ split: 'train', language: expect.any(String), textHash: expect.any(String) });
+      expect(doc?.designationTokens.length).toBeGreaterThan(0);
+      const withImage = (await all(ctx.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS.train).find())).find((d) => d.image);
+      const png = await ctx.store.images.get(withImage?.image ?? '');
+      expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 32, height: 32 });
+      expect((await ctx.store.images.stat(withImage?.image ?? ''))?.metadata).toMatchObject({ contentHash: withImage?.imageHash, size: 32 });
+      expect(await ctx.store.images.count({ prefix: 'prep/32/test/' })).toBe(data.testImages);
+
+      const stored = await ctx.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).get(run._id);
+      expect(stored?.splits).toEqual(run.splits);
+      expect(stored?.timings.total).toBeGreaterThan(0);
+    });
+
+    it('repeats the same split for the same seed, moves products for another, and reports bad images', async () => {
+      await new ChallengeDataLoader(ctx.store).load({ dataDir: data.outDir });
+      const first = await prepare(1);
+      const before = await splitIds(ctx.store);
+      const again = await prepare(1);
+      expect(await splitIds(ctx.store)).toEqual(before);
+      expect(again.images).toMatchObject({ processed: 0, reused: first.images.processed });
+      const other = await prepare(2);
+      const after = await splitIds(ctx.store);
+      expect(after).not.toEqual(before);
+      const all3 = [...(after['train'] ?? []), ...(after['val'] ?? []), ...(after['test'] ?? [])];
+      expect(new Set(all3).size).toBe(306);
+      expect(all3).toHaveLength(306);
+      expect(other.maxClassShareGapPp).toBeLessThan(5);
+
+      // Corrupt one stored original: prepare reports it and goes on.
+      const victim = (await all(ctx.store.documents.collection<ProductRow>(COLLECTIONS.xTrain).find())).find((r) => r.image);
+      await ctx.store.images.put(victim?.image ?? '', Buffer.from('not a jpeg at all'), { metadata: { split: 'train' } });
+      const bad = await prepare(2);
+      expect(bad.status).toBe('completed_with_warnings');
+      expect(bad.images.failed).toBe(1);
+      expect(bad.failures[0]).toMatchObject({ productid: victim?.productid, image: victim?.image });
+      const doc = await ctx.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS[(await splitOf(ctx.store, victim?._id ?? ''))]).get(victim?._id ?? '');
+      expect(doc?.image).toBeNull();
+    });
+  });
+}
+
+async function splitOf(store: Store, id: string): Promise<'train' | 'val' | 'test'> {
+  for (const [split, name] of Object.entries(SPLIT_COLLECTIONS)) {
+    if (await store.documents.collection(name).get(id)) return split as 'train' | 'val' | 'test';
+  }
+  throw new Error(`${id} is in no split`);
+}
