@@ -34,7 +34,7 @@ export {
   openMongoStore,
   redact,
 } from './stores/mongodb/index.js';
-export { COLLECTIONS, RAW_IMAGE_PREFIX } from './collections.js';
+export { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from './collections.js';
 export type { ProgressEvent, ProgressListener, StageRunOptions } from './progress.js';
 export { ChallengeDataLoader, LoadError, type DataLoader, type LoadOptions } from './stages/load/loader.js';
 export { LABEL_FILE_NAMES, resolveLayout, type ChallengeLayout } from './stages/load/layout.js';
@@ -62,3 +62,52 @@ export {
   type DemoFaults,
   type DemoInjectedFaults,
 } from './demo/generate-catalogue.js';
+export {
+  collapseWhitespace,
+  decodeEntities,
+  DEFAULT_TEXT_STEPS,
+  detectLanguage,
+  FIELD_SEPARATOR,
+  lowerCase,
+  normaliseUnicode,
+  stripTags,
+  TextPreprocessor,
+  type Language,
+  type PreparedText,
+  type ProductText,
+  type TextPreprocessorOptions,
+  type TextStep,
+} from './stages/preprocess/text.js';
+export {
+  DEFAULT_BACKGROUND_TOLERANCE,
+  DEFAULT_IMAGE_SIZE,
+  differenceHash,
+  findContentBox,
+  hammingDistance,
+  prepareImage,
+  UndecodableImageError,
+  type Box,
+  type ImagePrepOptions,
+  type PreparedImage,
+} from './stages/preprocess/image.js';
+export {
+  Preprocessor,
+  type PreparedProduct,
+  type PreprocessorOptions,
+  type ProductInput,
+} from './stages/preprocess/preprocessor.js';
+export {
+  assignSplits,
+  DEFAULT_SPLIT_FRACTIONS,
+  DEFAULT_SPLIT_SEED,
+  SPLIT_NAMES,
+  type AssignSplitsOptions,
+  type DuplicateGroupStats,
+  type SplitAssignment,
+  type SplitFractions,
+  type SplitItem,
+  type SplitName,
+} from './stages/split/assign.js';
+export { PrepareStage, preparedImageKey, SPLIT_COLLECTIONS, type PrepareOptions } from './stages/prepare/stage.js';
+export type { LabeledProduct, PrepareFailure, PrepareRun, SplitSummary } from './stages/prepare/types.js';
+export { mulberry32, shuffleInPlace } from './util/random.js';

@@ -18,7 +18,7 @@ export interface PrepareOptions extends StageRunOptions {
   val?: number;
   /** Held-out test fraction (default 0.15). */
   test?: number;
-  /** Images preprocessed at once (default 4: libvips threads use both cores). */
+  /** Images preprocessed at once (default 6: enough to keep both cores busy). */
   imageConcurrency?: number;
 }
 
@@ -67,6 +67,7 @@ export class PrepareStage {
   /** Creates the stage over `store`, with the given preprocessor (default options otherwise). */
   constructor(
     private readonly store: Store,
+    /** The preprocessing used, shared with online prediction. */
     readonly preprocessor: Preprocessor = new Preprocessor(),
   ) {}
 
@@ -93,6 +94,8 @@ export class PrepareStage {
       throughput: { textsPerSecond: 0, imagesPerSecond: 0 },
       errors: [],
     };
+    // Bad fractions or seed fail now, not after minutes of image work.
+    assignSplits([], { seed: run.params.seed, fractions: { val: run.params.val, test: run.params.test } });
     const meta = this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
     await meta.upsertMany([run]);
     try {
@@ -131,7 +134,7 @@ export class PrepareStage {
     }
     const raw = await infosByKey(this.store, `${RAW_IMAGE_PREFIX}${split}/`);
     const prepared = await infosByKey(this.store, `${PREP_IMAGE_PREFIX}${size}/${split}/`);
-    const limit = pLimit(options.imageConcurrency ?? 4);
+    const limit = pLimit(options.imageConcurrency ?? 6);
     const total = await rows.count();
     const items: Item[] = [];
     const jobs: Promise<void>[] = [];

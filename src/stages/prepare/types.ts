@@ -70,11 +70,36 @@ export interface PrepareRun extends BaseDocument {
   /** Store URI. */
   store: string;
   /** Options in effect. */
-  params: { seed: number; val: number; test: number; imageSize: number; tolerance: number };
+  params: {
+    /** Split seed. */
+    seed: number;
+    /** Validation fraction. */
+    val: number;
+    /** Held-out test fraction. */
+    test: number;
+    /** Side of the preprocessed images. */
+    imageSize: number;
+    /** Border colour tolerance of the image trim. */
+    tolerance: number;
+  };
   /** Records processed. */
-  records: { train: number; test: number; unlabelled: number };
+  records: {
+    /** Labelled training rows preprocessed. */
+    train: number;
+    /** Test rows preprocessed. */
+    test: number;
+    /** Training rows skipped for want of a label. */
+    unlabelled: number;
+  };
   /** Images processed. */
-  images: { processed: number; reused: number; failed: number };
+  images: {
+    /** Images preprocessed and stored in this run. */
+    processed: number;
+    /** Images whose stored preprocessed version was still current. */
+    reused: number;
+    /** Images that could not be decoded. */
+    failed: number;
+  };
   /** Images that could not be preprocessed (at most 1,000 listed). */
   failures: PrepareFailure[];
   /** Per split: size and class counts. */
@@ -84,11 +109,40 @@ export interface PrepareRun extends BaseDocument {
   /** Largest gap, in percentage points, between a class's share in a split and in the whole. */
   maxClassShareGapPp: number;
   /** Duplicate groups kept together. */
-  duplicateGroups: { groups: number; items: number; largest: number; mixedLabels: number; byText: number; byImage: number };
+  duplicateGroups: {
+    /** Groups of two or more products. */
+    groups: number;
+    /** Products in those groups. */
+    items: number;
+    /** Size of the largest group. */
+    largest: number;
+    /** Groups whose products do not all have the same label. */
+    mixedLabels: number;
+    /** Products sharing their cleaned text with another product. */
+    byText: number;
+    /** Products sharing their image hash with another product. */
+    byImage: number;
+  };
   /** Seconds spent per phase. */
-  timings: { text: number; images: number; split: number; write: number; total: number };
+  timings: {
+    /** Text preprocessing. */
+    text: number;
+    /** Image preprocessing, reads and writes included. */
+    images: number;
+    /** Split assignment. */
+    split: number;
+    /** Writing the split collections. */
+    write: number;
+    /** Whole run. */
+    total: number;
+  };
   /** Throughput of the phases. */
-  throughput: { textsPerSecond: number; imagesPerSecond: number };
+  throughput: {
+    /** Texts preprocessed per second of text work. */
+    textsPerSecond: number;
+    /** Images preprocessed and stored per second of image work. */
+    imagesPerSecond: number;
+  };
   /** Errors that stopped the run. */
   errors: string[];
 }

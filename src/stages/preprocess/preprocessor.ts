@@ -35,7 +35,10 @@ export class Preprocessor {
   readonly imageOptions: Required<ImagePrepOptions>;
 
   /** Creates a preprocessor. */
-  constructor(readonly options: PreprocessorOptions = {}) {
+  constructor(
+    /** Options it was created with (recorded with runs and models). */
+    readonly options: PreprocessorOptions = {},
+  ) {
     this.text = new TextPreprocessor(options.text);
     this.imageOptions = { size: options.image?.size ?? 64, tolerance: options.image?.tolerance ?? 24 };
   }
