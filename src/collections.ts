@@ -19,6 +19,12 @@ export const COLLECTIONS = {
   labeledTest: 'labeled_test',
   /** One document per prepare run: split sizes and class counts, failures, timings. */
   pipelineMetadata: 'pipeline_metadata',
+  /** Model versions (params, metrics, data distribution) and the `champion` alias. */
+  modelMetadata: 'model_metadata',
+  /** One document per evaluation of a model version. */
+  modelEvaluation: 'model_evaluation',
+  /** Batch predictions, one document per product and model version. */
+  predictions: 'predictions',
 } as const;
 
 /** Image key prefix of original images: `raw/<split>/<file name>`. */

@@ -1,0 +1,110 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ModelRegistry } from '../../models/registry.js';
+import { Evaluator } from '../../stages/evaluate/stage.js';
+import { ChallengeDataLoader, LoadError } from '../../stages/load/loader.js';
+import { Predictor } from '../../stages/predict/predictor.js';
+import { PrepareStage } from '../../stages/prepare/stage.js';
+import { TrainStage } from '../../stages/train/stage.js';
+import { emit, n, type OutputOptions } from '../output.js';
+import { describeLoad } from './load.js';
+import { describePrepare } from './prepare.js';
+import { describeEvaluation, describePrediction, describeTrain, withStore, type ModelRuntime } from './model.js';
+
+/** Registers `run`: the whole pipeline in one command. */
+export function registerRun(program: Command, runtime: ModelRuntime): void {
+  program
+    .command('run')
+    .description('Load -> prepare -> train -> evaluate -> predict, and print one summary')
+    .requiredOption('--data <dir>', 'data folder in the challenge layout')
+    .option('--store <uri>', 'store (default: $RAKUTEN_STORE or .rakuten-store)')
+    .option('--seed <n>', 'seed of the split and the model', Number, 42)
+    .option('--output <csv>', 'also write a submission file for the data folder\'s X_test_update.csv')
+    .option('--json', 'print the summary as JSON on stdout')
+    .action(async (opts: OutputOptions & { data: string; store?: string; seed: number; output?: string }) => {
+      const started = Date.now();
+      const summary = await withStore(opts.store, async (store, onProgress, signal) => {
+        const timings: Record<string, number> = {};
+        const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+          const t0 = Date.now();
+          process.stderr.write(`[run] ${name}...\n`);
+          const result = await work();
+          timings[name] = (Date.now() - t0) / 1000;
+          return result;
+        };
+        const load = await step('load', () =>
+          new ChallengeDataLoader(store).load({ dataDir: opts.data, onProgress, signal }).catch((e: unknown) => {
+            if (e instanceof LoadError) process.stderr.write(`${describeLoad(e.run).join('\n')}\n`);
+            throw e;
+          }),
+        );
+        const prepare = await step('prepare', () => new PrepareStage(store).run({ seed: opts.seed, onProgress, signal }));
+        const [factory] = runtime.factories;
+        if (!factory) throw new Error('no model factory');
+        const registry = new ModelRegistry(store, runtime.factories);
+        const train = await step('train', () =>
+          new TrainStage(store, factory, runtime.initBackend, registry).run({ seed: opts.seed, onProgress, signal }),
+        );
+        const version = train.model.version;
+        const evaluation = await step('evaluate', () => new Evaluator(store, registry).run({ model: version, onProgress }));
+        const predictor = new Predictor(store, registry);
+        const predictions = await step('predict', () => predictor.predictStoredTest({ model: version, onProgress, signal }));
+        const submission = opts.output
+          ? await step('submission', () =>
+              predictor.predictCsv({
+                input: path.join(opts.data, 'X_test_update.csv'),
+                imagesDir: path.join(opts.data, 'image_test'),
+                output: opts.output as string,
+                model: version,
+                signal,
+              }),
+            )
+          : null;
+        return { load, prepare, train, evaluation, predictions, submission, timings, seconds: (Date.now() - started) / 1000 };
+      });
+      const s = summary;
+      emit(
+        opts,
+        {
+          seconds: s.seconds,
+          timings: s.timings,
+          modelVersion: s.train.model.version,
+          champion: s.train.champion,
+          validation: s.train.model.validation,
+          test: {
+            weightedF1: s.evaluation.metrics.weightedF1,
+            textOnlyWeightedF1: s.evaluation.textOnlyWeightedF1,
+            withImage: s.evaluation.withImage,
+            macroF1: s.evaluation.metrics.macroF1,
+            accuracy: s.evaluation.metrics.accuracy,
+            latencyTextOnly: s.evaluation.latencyTextOnly,
+            latencyWithImage: s.evaluation.latencyWithImage,
+            report: s.evaluation.report,
+          },
+          load: { status: s.load.status, labelledTrainRows: s.load.labelledTrainRows, testRows: s.load.rows.test.stored, quarantineTotal: s.load.quarantineTotal },
+          prepare: { splits: s.prepare.splits, duplicateGroups: s.prepare.duplicateGroups },
+          predictions: s.predictions,
+          submission: s.submission,
+        },
+        () => [
+          `pipeline finished in ${s.seconds.toFixed(1)} s (${Object.entries(s.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`,
+          '',
+          ...describeLoad(s.load, 3),
+          '',
+          ...describePrepare(s.prepare),
+          '',
+          ...describeTrain(s.train),
+          '',
+          'held-out test split:',
+          ...describeEvaluation(s.evaluation),
+          '',
+          ...describePrediction(s.predictions),
+          ...(s.submission ? describePrediction(s.submission) : []),
+          '',
+          `SUMMARY  validation weighted F1 ${s.train.model.validation.weightedF1.toFixed(4)} (text only ${s.train.model.validation.textOnlyWeightedF1.toFixed(4)})  |  ` +
+            `test weighted F1 ${s.evaluation.metrics.weightedF1.toFixed(4)} (text only ${s.evaluation.textOnlyWeightedF1.toFixed(4)}; ` +
+            `${n(s.evaluation.withImage.count)} with image: ${s.evaluation.withImage.weightedF1?.toFixed(4) ?? 'n/a'} vs ${s.evaluation.withImage.textOnlyWeightedF1?.toFixed(4) ?? 'n/a'} text only)`,
+        ],
+      );
+    });
+}

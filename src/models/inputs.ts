@@ -1,0 +1,63 @@
+import pLimit from 'p-limit';
+import sharp from 'sharp';
+import type { LabeledProduct } from '../stages/prepare/types.js';
+import type { PreparedProduct } from '../stages/preprocess/preprocessor.js';
+import type { ImageStore } from '../stores/types.js';
+import type { ModelInput } from './types.js';
+
+/** Decodes a stored preprocessed PNG back to the raw RGB pixels the model reads. */
+export async function decodePreparedPng(png: Uint8Array): Promise<{ pixels: Uint8Array; size: number }> {
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), size: info.width };
+}
+
+/** The model input of a freshly preprocessed product (online prediction). */
+export function inputFromPrepared(product: PreparedProduct): ModelInput {
+  const { text, image } = product;
+  return {
+    designation: text.designation,
+    description: text.description,
+    designationTokens: text.designationTokens,
+    descriptionTokens: text.descriptionTokens,
+    image: image ? { pixels: image.pixels, size: image.size } : null,
+  };
+}
+
+/** Model inputs of stored labelled products, with their preprocessed images read from the store. */
+export async function inputsFromLabeled(
+  docs: readonly LabeledProduct[],
+  images: ImageStore,
+  options: { withImages?: boolean } = {},
+): Promise<ModelInput[]> {
+  const limit = pLimit(8);
+  return Promise.all(
+    docs.map((doc) =>
+      limit(async (): Promise<ModelInput> => {
+        let image: ModelInput['image'] = null;
+        if (doc.image && options.withImages !== false) {
+          const png = await images.get(doc.image);
+          if (png) image = await decodePreparedPng(png);
+        }
+        return {
+          designation: doc.designation,
+          description: doc.description,
+          designationTokens: doc.designationTokens,
+          descriptionTokens: doc.descriptionTokens,
+          image,
+        };
+      }),
+    ),
+  );
+}
+
+/** The input with its image removed (text-only scoring). */
+export function withoutImage(input: ModelInput): ModelInput {
+  return { ...input, image: null };
+}
+
+/** Index of the largest value. */
+export function argmax(values: Float32Array | readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
+  return best;
+}

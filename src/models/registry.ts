@@ -1,0 +1,238 @@
+import { COLLECTIONS } from '../collections.js';
+import type { PreprocessorOptions } from '../stages/preprocess/preprocessor.js';
+import type { BaseDocument, JsonValue, Store } from '../stores/types.js';
+import type { EpochReport, ModelArtifact, ModelFactory, ProductClassifier } from './types.js';
+
+/** Validation scores recorded with a model version. */
+export interface ValidationScores {
+  /** Weighted F1 on the validation split (images used where present). */
+  weightedF1: number;
+  /** Weighted F1 on the validation split with every image ignored. */
+  textOnlyWeightedF1: number;
+  /** Weighted F1 on the validation products that have an image, using it (`null` when none do). */
+  withImageWeightedF1: number | null;
+  /** Weighted F1 on those same products with their image ignored (`null` when none do). */
+  withImageTextOnlyWeightedF1: number | null;
+  /** Accuracy on the validation split. */
+  accuracy: number;
+  /** F1 per class code on the validation split. */
+  perClassF1: Record<string, number>;
+  /** Validation products. */
+  count: number;
+}
+
+/** A registered model version, stored in `model_metadata`. */
+export interface ModelVersion extends BaseDocument {
+  /** Discriminates versions from aliases in `model_metadata`. */
+  type: 'version';
+  /** Version number, 1, 2, ... */
+  version: number;
+  /** Model kind (selects the factory that loads it). */
+  kind: string;
+  /** Creation time (ISO-8601). */
+  createdAt: string;
+  /** Hyper-parameters. */
+  params: Record<string, JsonValue>;
+  /** TensorFlow.js backend it was trained on. */
+  backend: string;
+  /** Training wall time in seconds. */
+  trainingSeconds: number;
+  /** Products per class code in the training and validation splits. */
+  dataDistribution: { train: Record<string, number>; val: Record<string, number> };
+  /** Metrics per epoch. */
+  history: EpochReport[];
+  /** Validation scores. */
+  validation: ValidationScores;
+  /** Preprocessing options: prediction must use exactly these. */
+  preprocessing: PreprocessorOptions;
+  /** The prepare run whose splits it was trained on. */
+  prepareRun: string | null;
+  /** Model manifest (weights are stored as files beside it). */
+  manifest: JsonValue;
+  /** Its weight files: name in the artifact and key in the store (a list: file names hold dots, which MongoDB field names may not). */
+  files: { name: string; key: string }[];
+  /** Class codes, in the model's output order. */
+  classes: number[];
+}
+
+/** The `champion` alias, stored in `model_metadata`. */
+export interface ModelAlias extends BaseDocument {
+  /** Discriminates aliases from versions. */
+  type: 'alias';
+  /** Version the alias points to. */
+  version: number;
+  /** When it last moved (ISO-8601). */
+  updatedAt: string;
+  /** Why it moved. */
+  reason: string;
+}
+
+/** Outcome of {@link ModelRegistry.considerForChampion}. */
+export interface ChampionDecision {
+  /** Whether the candidate became champion. */
+  promoted: boolean;
+  /** The champion before the decision, if any. */
+  previous: number | null;
+  /** Human-readable reason. */
+  reason: string;
+  /** Classes whose F1 fell by more than the margin (they block promotion). */
+  regressions: { prdtypecode: number; before: number; after: number }[];
+}
+
+/** A model reference: a version number, or `champion` / `latest`. */
+export type ModelRef = number | 'champion' | 'latest';
+
+/** Key prefix of model files in the store. */
+export const MODEL_FILE_PREFIX = 'models/';
+const CHAMPION_ID = 'alias:champion';
+
+type MetadataDoc = ModelVersion | ModelAlias;
+
+/**
+ * Versioned model registry over any store: metadata in `model_metadata`, weight files through
+ * the store's blob interface (files in the embedded store, GridFS on MongoDB). Loaded models are
+ * cached, so prediction never reloads a model per call.
+ */
+export class ModelRegistry {
+  private readonly factories = new Map<string, ModelFactory>();
+  private readonly cache = new Map<number, Promise<ProductClassifier>>();
+
+  /** Creates a registry over `store` able to load the given model kinds. */
+  constructor(
+    private readonly store: Store,
+    factories: readonly ModelFactory[],
+  ) {
+    for (const f of factories) this.factories.set(f.kind, f);
+  }
+
+  private get docs() {
+    return this.store.documents.collection<MetadataDoc>(COLLECTIONS.modelMetadata);
+  }
+
+  /** Every version, oldest first. */
+  async list(): Promise<ModelVersion[]> {
+    const out: ModelVersion[] = [];
+    for await (const doc of this.docs.find({ type: 'version' }, { sort: { field: 'version' } })) out.push(doc as ModelVersion);
+    return out;
+  }
+
+  /** The champion's version number, if one was chosen. */
+  async championVersion(): Promise<number | null> {
+    const alias = (await this.docs.get(CHAMPION_ID)) as ModelAlias | undefined;
+    return alias?.version ?? null;
+  }
+
+  /** Resolves a reference to a stored version (undefined when there is none). */
+  async get(ref: ModelRef): Promise<ModelVersion | undefined> {
+    let version: number | null;
+    if (ref === 'champion') version = await this.championVersion();
+    else if (ref === 'latest') version = (await this.list()).at(-1)?.version ?? null;
+    else version = ref;
+    if (version === null) return undefined;
+    return (await this.docs.get(`v${version}`)) as ModelVersion | undefined;
+  }
+
+  /** Like {@link ModelRegistry.get}, but throws a clear error when there is no such model. */
+  async require(ref: ModelRef): Promise<ModelVersion> {
+    const found = await this.get(ref);
+    if (!found) {
+      throw new Error(
+        ref === 'champion' || ref === 'latest'
+          ? `No ${ref} model in ${this.store.uri}: run \`rakuten-pipeline train\` first`
+          : `Model version ${ref} not found in ${this.store.uri}`,
+      );
+    }
+    return found;
+  }
+
+  /** Stores a trained model as the next version. Files first, then the metadata that points to them. */
+  async register(
+    model: ProductClassifier,
+    meta: Omit<ModelVersion, '_id' | 'type' | 'version' | 'kind' | 'createdAt' | 'manifest' | 'files' | 'classes' | 'params' | 'history'>,
+  ): Promise<ModelVersion> {
+    const version = ((await this.list()).at(-1)?.version ?? 0) + 1;
+    const artifact = await model.save();
+    const files: { name: string; key: string }[] = [];
+    for (const [name, bytes] of Object.entries(artifact.files)) {
+      const key = `${MODEL_FILE_PREFIX}v${version}/${name}`;
+      await this.store.images.put(key, bytes, { contentType: 'application/octet-stream', metadata: { version, file: name } });
+      files.push({ name, key });
+    }
+    const doc: ModelVersion = {
+      _id: `v${version}`,
+      type: 'version',
+      version,
+      kind: artifact.kind,
+      createdAt: new Date().toISOString(),
+      params: { ...model.params },
+      history: [...model.history],
+      classes: [...model.classes],
+      manifest: artifact.manifest,
+      files,
+      ...meta,
+    };
+    await this.docs.upsertMany([doc]);
+    return doc;
+  }
+
+  /** Loads a version's model (cached: the same promise for every caller). */
+  load(version: ModelVersion): Promise<ProductClassifier> {
+    let cached = this.cache.get(version.version);
+    if (!cached) {
+      cached = this.loadUncached(version);
+      cached.catch(() => this.cache.delete(version.version));
+      this.cache.set(version.version, cached);
+    }
+    return cached;
+  }
+
+  private async loadUncached(version: ModelVersion): Promise<ProductClassifier> {
+    const factory = this.factories.get(version.kind);
+    if (!factory) throw new Error(`No model factory for kind ${version.kind} (version ${version.version})`);
+    const files: Record<string, Uint8Array> = {};
+    for (const { name, key } of version.files) {
+      const bytes = await this.store.images.get(key);
+      if (!bytes) throw new Error(`Model version ${version.version}: file ${key} is missing from the store`);
+      files[name] = bytes;
+    }
+    const artifact: ModelArtifact = { kind: version.kind, manifest: version.manifest, files };
+    return factory.load(artifact);
+  }
+
+  /** Points `champion` at a version. */
+  async promote(version: number, reason: string): Promise<void> {
+    await this.require(version);
+    const alias: ModelAlias = { _id: CHAMPION_ID, type: 'alias', version, updatedAt: new Date().toISOString(), reason };
+    await this.docs.upsertMany([alias]);
+  }
+
+  /**
+   * Promotes `candidate` when there is no champion, or when it beats the champion's weighted F1
+   * and no class's F1 drops by more than `margin` (both scored on the same validation set:
+   * `championScores` must come from running the champion on the candidate's validation split).
+   */
+  async considerForChampion(
+    candidate: ModelVersion,
+    championScores: ValidationScores | null,
+    margin: number,
+  ): Promise<ChampionDecision> {
+    const previous = await this.championVersion();
+    if (previous === null || !championScores) {
+      await this.promote(candidate.version, 'first model');
+      return { promoted: true, previous, reason: 'no champion yet', regressions: [] };
+    }
+    const regressions = Object.entries(championScores.perClassF1)
+      .map(([code, before]) => ({ prdtypecode: Number(code), before, after: candidate.validation.perClassF1[code] ?? 0 }))
+      .filter((r) => r.before - r.after > margin);
+    const better = candidate.validation.weightedF1 > championScores.weightedF1;
+    if (better && regressions.length === 0) {
+      const reason = `validation weighted F1 ${candidate.validation.weightedF1.toFixed(4)} > ${championScores.weightedF1.toFixed(4)} (v${previous}), no class down by more than ${margin}`;
+      await this.promote(candidate.version, reason);
+      return { promoted: true, previous, reason, regressions };
+    }
+    const reason = !better
+      ? `validation weighted F1 ${candidate.validation.weightedF1.toFixed(4)} does not beat v${previous}'s ${championScores.weightedF1.toFixed(4)}`
+      : `${regressions.length} class(es) drop by more than ${margin} F1: ${regressions.map((r) => r.prdtypecode).join(', ')}`;
+    return { promoted: false, previous, reason, regressions };
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Model interface: what the training stage, the evaluator and the predictor need from a
+ * classifier, so other models can be plugged in beside the built-in {@link TextImageModel}.
+ *
+ * @module
+ */
+import type { JsonValue } from '../stores/types.js';
+
+/** A product as a model sees it: the preprocessor's output. */
+export interface ModelInput {
+  /** Cleaned designation (title). */
+  designation: string;
+  /** Cleaned description (`''` when absent). */
+  description: string;
+  /** Stemmed designation tokens. */
+  designationTokens: readonly string[];
+  /** Stemmed description tokens. */
+  descriptionTokens: readonly string[];
+  /** Preprocessed image as raw RGB pixels (`size * size * 3` bytes), `null` when the product has none. */
+  image: { readonly pixels: Uint8Array; readonly size: number } | null;
+}
+
+/** Progress of one training epoch. */
+export interface EpochReport {
+  /** 1-based epoch number. */
+  epoch: number;
+  /** Mean training loss. */
+  loss: number;
+  /** Validation weighted F1 (text and image as available). */
+  valWeightedF1: number;
+  /** Wall time of the epoch in seconds. */
+  seconds: number;
+}
+
+/** Options of {@link ModelFactory.train}. */
+export interface TrainModelOptions {
+  /** Seed of every random choice (initialisation, shuffling, dropout). */
+  seed: number;
+  /** Most epochs (early stopping may end sooner). */
+  maxEpochs?: number;
+  /** Epochs without validation improvement before stopping (default 2). */
+  patience?: number;
+  /** Weight classes inversely to their frequency. */
+  classWeighting?: boolean;
+  /** Validation set for early stopping on weighted F1. */
+  validation: { inputs: readonly ModelInput[]; labels: readonly number[] };
+  /** Model-specific hyper-parameters (recorded with the model version). */
+  params?: Readonly<Record<string, JsonValue>>;
+  /** Called after every epoch. */
+  onEpoch?: (report: EpochReport) => void;
+  /** Stops training between epochs (the best model so far is kept). */
+  signal?: AbortSignal;
+}
+
+/** A model serialised to bytes: a JSON manifest plus named binary files. */
+export interface ModelArtifact {
+  /** Model kind, e.g. `text-image-v1`; selects the factory that loads it. */
+  kind: string;
+  /** Everything needed to rebuild the model besides the weights. */
+  manifest: JsonValue;
+  /** Weight files by name. */
+  files: Record<string, Uint8Array>;
+}
+
+/** A trained classifier over a fixed list of class codes. */
+export interface ProductClassifier {
+  /** Model kind, e.g. `text-image-v1`. */
+  readonly kind: string;
+  /** Class codes, in the order of the probability vectors. */
+  readonly classes: readonly number[];
+  /** Hyper-parameters used. */
+  readonly params: Readonly<Record<string, JsonValue>>;
+  /** Epoch reports of its training. */
+  readonly history: readonly EpochReport[];
+  /** Class probabilities of each input, aligned with {@link ProductClassifier.classes}. */
+  predict(inputs: readonly ModelInput[]): Promise<Float32Array[]>;
+  /** Serialises the model (bit-exact: a loaded copy predicts identically). */
+  save(): Promise<ModelArtifact>;
+  /** Releases tensors or other resources. */
+  dispose(): void;
+}
+
+/** Trains and loads one kind of model. */
+export interface ModelFactory {
+  /** The kind it builds. */
+  readonly kind: string;
+  /** Trains a new model. */
+  train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<ProductClassifier>;
+  /** Rebuilds a saved model. */
+  load(artifact: ModelArtifact): Promise<ProductClassifier>;
+}

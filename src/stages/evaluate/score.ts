@@ -1,0 +1,39 @@
+import { argmax, withoutImage } from '../../models/inputs.js';
+import type { ValidationScores } from '../../models/registry.js';
+import type { ModelInput, ProductClassifier } from '../../models/types.js';
+import { classificationMetrics } from './metrics.js';
+
+const BATCH = 256;
+
+/** Predicted class codes of every input, in batches. */
+export async function predictLabels(model: ProductClassifier, inputs: readonly ModelInput[]): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < inputs.length; i += BATCH) {
+    for (const p of await model.predict(inputs.slice(i, i + BATCH))) out.push(model.classes[argmax(p)] as number);
+  }
+  return out;
+}
+
+/** Scores a model on labelled inputs: overall, text-only, and on the products with an image. */
+export async function validationScores(
+  model: ProductClassifier,
+  inputs: readonly ModelInput[],
+  labels: readonly number[],
+): Promise<ValidationScores> {
+  const predicted = await predictLabels(model, inputs);
+  const textOnly = await predictLabels(model, inputs.map(withoutImage));
+  const all = classificationMetrics(labels, predicted);
+  const withImage = inputs.flatMap((input, i) => (input.image ? [i] : []));
+  const pick = (values: readonly number[]) => withImage.map((i) => values[i] as number);
+  const perClassF1: Record<string, number> = {};
+  for (const c of all.perClass) if (c.support > 0) perClassF1[c.label] = c.f1;
+  return {
+    weightedF1: all.weightedF1,
+    textOnlyWeightedF1: classificationMetrics(labels, textOnly).weightedF1,
+    withImageWeightedF1: withImage.length ? classificationMetrics(pick(labels), pick(predicted)).weightedF1 : null,
+    withImageTextOnlyWeightedF1: withImage.length ? classificationMetrics(pick(labels), pick(textOnly)).weightedF1 : null,
+    accuracy: all.accuracy,
+    perClassF1,
+    count: labels.length,
+  };
+}

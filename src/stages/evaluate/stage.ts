@@ -1,0 +1,202 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { COLLECTIONS } from '../../collections.js';
+import { inputFromPrepared, inputsFromLabeled, withoutImage } from '../../models/inputs.js';
+import type { ModelRef, ModelRegistry } from '../../models/registry.js';
+import type { ModelInput, ProductClassifier } from '../../models/types.js';
+import type { StageRunOptions } from '../../progress.js';
+import type { BaseDocument, Store } from '../../stores/types.js';
+import { openCsv } from '../load/csv.js';
+import { imageFileName } from '../load/image-folder.js';
+import { resolveLayout } from '../load/layout.js';
+import { SPLIT_COLLECTIONS } from '../prepare/stage.js';
+import type { LabeledProduct } from '../prepare/types.js';
+import { Preprocessor } from '../preprocess/preprocessor.js';
+import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
+import { renderEvaluationReport } from './report.js';
+import { predictLabels } from './score.js';
+
+/** Latency of single-product prediction, model inference only (inputs already preprocessed). */
+export interface LatencyStats {
+  /** Median, in milliseconds. */
+  p50Ms: number;
+  /** 95th percentile, in milliseconds. */
+  p95Ms: number;
+  /** Products timed. */
+  samples: number;
+}
+
+/** An evaluation of a model version, stored in `model_evaluation`. */
+export interface EvaluationRecord extends BaseDocument {
+  /** Model version evaluated. */
+  modelVersion: number;
+  /** Its kind. */
+  modelKind: string;
+  /** What it was evaluated on: `labeled_test` or a data folder. */
+  dataset: string;
+  /** When (ISO-8601). */
+  createdAt: string;
+  /** All metrics, images used where present. */
+  metrics: ClassificationMetrics;
+  /** Weighted F1 with every image ignored. */
+  textOnlyWeightedF1: number;
+  /** Scores on the products that have an image. */
+  withImage: {
+    /** Products with an image. */
+    count: number;
+    /** Weighted F1 using the image (`null` when there are none). */
+    weightedF1: number | null;
+    /** Weighted F1 on the same products, image ignored. */
+    textOnlyWeightedF1: number | null;
+  };
+  /** Single-product latency, text only. */
+  latencyTextOnly: LatencyStats;
+  /** Single-product latency with an image (`null` when no product has one). */
+  latencyWithImage: LatencyStats | null;
+  /** Batch prediction throughput, products per second. */
+  productsPerSecond: number;
+  /** Path of the HTML report, when written. */
+  report: string | null;
+}
+
+/** Options of {@link Evaluator.run}. */
+export interface EvaluateOptions extends StageRunOptions {
+  /** Model to evaluate (default `champion`). */
+  model?: ModelRef;
+  /** A labelled folder in the challenge layout instead of `labeled_test`. */
+  dataDir?: string;
+  /** Where to write the HTML report (default `reports/evaluation-v<N>.html`); `false` for none. */
+  report?: string | false;
+  /** Products timed one by one for the latency figures (default 200). */
+  latencySamples?: number;
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+async function latency(model: ProductClassifier, inputs: readonly ModelInput[], samples: number): Promise<LatencyStats> {
+  const times: number[] = [];
+  for (const input of inputs.slice(0, samples)) {
+    const t = performance.now();
+    await model.predict([input]);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return { p50Ms: round(percentile(times, 0.5)), p95Ms: round(percentile(times, 0.95)), samples: times.length };
+}
+
+/**
+ * Evaluator stage: scores a model version on `labeled_test` (or any labelled folder in the
+ * challenge layout) — weighted and macro F1, accuracy, per-class scores, confusion matrix,
+ * latency and throughput — stores the result in `model_evaluation` and writes an HTML report.
+ */
+export class Evaluator {
+  /** Creates an evaluator over a store and its registry. */
+  constructor(
+    private readonly store: Store,
+    private readonly registry: ModelRegistry,
+  ) {}
+
+  /** Evaluates; resolves with the stored record. */
+  async run(options: EvaluateOptions = {}): Promise<EvaluationRecord> {
+    const version = await this.registry.require(options.model ?? 'champion');
+    const model = await this.registry.load(version);
+    const { inputs, labels, dataset } = options.dataDir
+      ? await this.folderInputs(options.dataDir, new Preprocessor(version.preprocessing), options)
+      : await this.storedInputs();
+    if (inputs.length === 0) throw new Error(`Nothing to evaluate in ${dataset}: run \`rakuten-pipeline prepare\` first`);
+    const t0 = performance.now();
+    const predicted = await predictLabels(model, inputs);
+    const productsPerSecond = Math.round(inputs.length / ((performance.now() - t0) / 1000));
+    const textOnly = await predictLabels(model, inputs.map(withoutImage));
+    const metrics = classificationMetrics(labels, predicted, [...new Set([...version.classes, ...labels])].sort((a, b) => a - b));
+    const imaged = inputs.flatMap((input, i) => (input.image ? [i] : []));
+    const pick = (values: readonly number[]) => imaged.map((i) => values[i] as number);
+    const samples = options.latencySamples ?? 200;
+    const record: EvaluationRecord = {
+      _id: `eval-v${version.version}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      modelVersion: version.version,
+      modelKind: version.kind,
+      dataset,
+      createdAt: new Date().toISOString(),
+      metrics,
+      textOnlyWeightedF1: classificationMetrics(labels, textOnly).weightedF1,
+      withImage: {
+        count: imaged.length,
+        weightedF1: imaged.length ? classificationMetrics(pick(labels), pick(predicted)).weightedF1 : null,
+        textOnlyWeightedF1: imaged.length ? classificationMetrics(pick(labels), pick(textOnly)).weightedF1 : null,
+      },
+      latencyTextOnly: await latency(model, inputs.map(withoutImage), samples),
+      latencyWithImage: imaged.length ? await latency(model, imaged.map((i) => inputs[i] as ModelInput), samples) : null,
+      productsPerSecond,
+      report: null,
+    };
+    if (options.report !== false) {
+      const file = path.resolve(options.report ?? path.join('reports', `evaluation-v${version.version}.html`));
+      await mkdir(path.dirname(file), { recursive: true });
+      const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+      await writeFile(
+        file,
+        renderEvaluationReport(metrics, {
+          title: `rakuten-pipeline evaluation of model v${version.version}`,
+          modelVersion: `v${version.version}`,
+          modelKind: version.kind,
+          dataset: `${dataset}, ${inputs.length} products (${imaged.length} with image)`,
+          createdAt: record.createdAt,
+          extras: {
+            'weighted F1, text only': f(record.textOnlyWeightedF1),
+            'weighted F1 on products with image': f(record.withImage.weightedF1),
+            'same products, image ignored': f(record.withImage.textOnlyWeightedF1),
+            'latency p50 / p95, text only (ms)': `${record.latencyTextOnly.p50Ms} / ${record.latencyTextOnly.p95Ms}`,
+            'latency p50 / p95, with image (ms)': record.latencyWithImage
+              ? `${record.latencyWithImage.p50Ms} / ${record.latencyWithImage.p95Ms}`
+              : 'n/a',
+            'batch throughput (products/s)': productsPerSecond,
+            backend: version.backend,
+          },
+        }),
+      );
+      record.report = file;
+    }
+    await this.store.documents.collection<EvaluationRecord>(COLLECTIONS.modelEvaluation).upsertMany([record]);
+    return record;
+  }
+
+  private async storedInputs(): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string }> {
+    const docs: LabeledProduct[] = [];
+    for await (const doc of this.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS.test).find({}, { sort: { field: 'index' } })) {
+      docs.push(doc);
+    }
+    return { inputs: await inputsFromLabeled(docs, this.store.images), labels: docs.map((d) => d.prdtypecode), dataset: SPLIT_COLLECTIONS.test };
+  }
+
+  /** Inputs of a labelled challenge folder, preprocessed with the model's own preprocessing. */
+  private async folderInputs(
+    dir: string,
+    preprocessor: Preprocessor,
+    options: StageRunOptions,
+  ): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string }> {
+    const layout = resolveLayout(dir);
+    const labelByIndex = new Map<string, number>();
+    const y = await openCsv(layout.yTrain, path.basename(layout.yTrain));
+    for await (const r of y.records) if (r.fields[0] && r.fields[1]) labelByIndex.set(r.fields[0], Number(r.fields[1]));
+    const x = await openCsv(layout.xTrain, path.basename(layout.xTrain));
+    const inputs: ModelInput[] = [];
+    const labels: number[] = [];
+    for await (const r of x.records) {
+      const [index = '', designation = '', description = '', productid = '', imageid = ''] = r.fields;
+      const label = labelByIndex.get(index);
+      if (label === undefined) continue;
+      const bytes = await readFile(path.join(layout.imageTrain, imageFileName(Number(imageid), Number(productid)))).catch(() => null);
+      const prepared = await preprocessor.prepare({ designation, description });
+      const image = bytes ? await preprocessor.prepareImage(bytes).catch(() => null) : null;
+      inputs.push(inputFromPrepared({ ...prepared, image }));
+      labels.push(label);
+      if (inputs.length % 500 === 0) options.onProgress?.({ stage: 'evaluate', phase: 'preprocess', done: inputs.length, total: 0, unit: 'products' });
+    }
+    return { inputs, labels, dataset: layout.dir };
+  }
+}

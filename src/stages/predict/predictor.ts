@@ -1,0 +1,252 @@
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { stringify } from 'csv-stringify/sync';
+import pLimit from 'p-limit';
+import { COLLECTIONS } from '../../collections.js';
+import { decodePreparedPng, inputFromPrepared } from '../../models/inputs.js';
+import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
+import type { ModelInput, ProductClassifier } from '../../models/types.js';
+import type { StageRunOptions } from '../../progress.js';
+import type { BaseDocument, Store } from '../../stores/types.js';
+import { openCsv } from '../load/csv.js';
+import { imageFileName } from '../load/image-folder.js';
+import type { ProductRow } from '../load/types.js';
+import { preparedImageKey } from '../prepare/stage.js';
+import { Preprocessor, type ProductInput } from '../preprocess/preprocessor.js';
+
+/** One class and its probability. */
+export interface ScoredClass {
+  /** Product type code. */
+  prdtypecode: number;
+  /** Probability. */
+  probability: number;
+}
+
+/** Prediction for one product. */
+export interface ProductPrediction {
+  /** Most probable code. */
+  prdtypecode: number;
+  /** The `topK` most probable codes, best first. */
+  top: ScoredClass[];
+  /** Model version that predicted. */
+  modelVersion: number;
+  /** Whether an image was used. */
+  usedImage: boolean;
+}
+
+/** A stored batch prediction, in `predictions`. */
+export interface StoredPrediction extends BaseDocument {
+  /** Product id. */
+  productid: number;
+  /** Image id. */
+  imageid: number;
+  /** Row index in the test file. */
+  index: number;
+  /** Predicted code. */
+  prdtypecode: number;
+  /** Top 3 codes with probabilities. */
+  top: ScoredClass[];
+  /** Model version. */
+  modelVersion: number;
+  /** Whether an image was used. */
+  usedImage: boolean;
+  /** When (ISO-8601). */
+  predictedAt: string;
+}
+
+/** Summary of a batch prediction. */
+export interface BatchPredictionSummary {
+  /** Model version used. */
+  modelVersion: number;
+  /** Products predicted. */
+  count: number;
+  /** Of which with an image. */
+  withImage: number;
+  /** Wall time in seconds. */
+  seconds: number;
+  /** Products per second. */
+  productsPerSecond: number;
+  /** Where the predictions went (collection name or file path). */
+  output: string;
+}
+
+interface Loaded {
+  version: ModelVersion;
+  model: ProductClassifier;
+  preprocessor: Preprocessor;
+}
+
+const BATCH = 256;
+
+/**
+ * Predictions with a registered model: one product online, the stored test rows into
+ * `predictions`, or a CSV in the challenge layout into a submission file. Every path runs the
+ * model's own preprocessing (the options it was trained with); models are loaded once and cached.
+ */
+export class Predictor {
+  private readonly loaded = new Map<number, Loaded>();
+
+  /** Creates a predictor over a store and its registry. */
+  constructor(
+    private readonly store: Store,
+    private readonly registry: ModelRegistry,
+  ) {}
+
+  /** The model, its metadata and its preprocessor (cached per version). */
+  async resolve(ref: ModelRef = 'champion'): Promise<Loaded> {
+    const version = await this.registry.require(ref);
+    let hit = this.loaded.get(version.version);
+    if (!hit) {
+      hit = { version, model: await this.registry.load(version), preprocessor: new Preprocessor(version.preprocessing) };
+      this.loaded.set(version.version, hit);
+    }
+    return hit;
+  }
+
+  /** Scores inputs and returns each one's top classes. */
+  private async score(loaded: Loaded, inputs: readonly ModelInput[], topK: number): Promise<ProductPrediction[]> {
+    const probabilities = await loaded.model.predict(inputs);
+    return probabilities.map((p, i) => {
+      const order = Array.from(p.keys()).sort((a, b) => (p[b] as number) - (p[a] as number));
+      const top = order.slice(0, topK).map((k) => ({ prdtypecode: loaded.model.classes[k] as number, probability: p[k] as number }));
+      return {
+        prdtypecode: top[0]?.prdtypecode ?? -1,
+        top,
+        modelVersion: loaded.version.version,
+        usedImage: inputs[i]?.image !== null,
+      };
+    });
+  }
+
+  /** Predicts one product (designation, description, optional image bytes). */
+  async predictProduct(product: ProductInput, options: { model?: ModelRef; topK?: number } = {}): Promise<ProductPrediction> {
+    const loaded = await this.resolve(options.model);
+    const prepared = await loaded.preprocessor.prepare(product);
+    const [prediction] = await this.score(loaded, [inputFromPrepared(prepared)], options.topK ?? 3);
+    if (!prediction) throw new Error('no prediction');
+    return prediction;
+  }
+
+  /** Model input of a stored test row: its preprocessed image when current, else preprocessed now. */
+  private async storedInput(loaded: Loaded, row: ProductRow): Promise<ModelInput> {
+    const text = loaded.preprocessor.text.prepare(row);
+    let image: ModelInput['image'] = null;
+    if (row.image) {
+      const key = preparedImageKey(row.image, loaded.preprocessor.imageOptions.size, 'test');
+      const png = await this.store.images.get(key);
+      if (png) image = await decodePreparedPng(png);
+      else {
+        const bytes = await this.store.images.get(row.image);
+        if (bytes) image = await loaded.preprocessor.prepareImage(bytes).then((p) => ({ pixels: p.pixels, size: p.size }), () => null);
+      }
+    }
+    return { ...inputFromPrepared({ text, image: null }), image };
+  }
+
+  /** Predicts every stored test row (`preprocessed_x_test`) into `predictions`. */
+  async predictStoredTest(options: StageRunOptions & { model?: ModelRef } = {}): Promise<BatchPredictionSummary> {
+    const started = Date.now();
+    const loaded = await this.resolve(options.model);
+    const rows = this.store.documents.collection<ProductRow>(COLLECTIONS.xTest);
+    const out = this.store.documents.collection<StoredPrediction>(COLLECTIONS.predictions);
+    const total = await rows.count();
+    const limit = pLimit(8);
+    let batch: ProductRow[] = [];
+    let count = 0;
+    let withImage = 0;
+    const flush = async () => {
+      options.signal?.throwIfAborted();
+      const inputs = await Promise.all(batch.map((row) => limit(() => this.storedInput(loaded, row))));
+      const predictions = await this.score(loaded, inputs, 3);
+      const now = new Date().toISOString();
+      await out.upsertMany(
+        batch.map((row, i) => {
+          const p = predictions[i] as ProductPrediction;
+          if (p.usedImage) withImage++;
+          return {
+            _id: `v${loaded.version.version}:${row.productid}`,
+            productid: row.productid,
+            imageid: row.imageid,
+            index: row.index,
+            prdtypecode: p.prdtypecode,
+            top: p.top,
+            modelVersion: p.modelVersion,
+            usedImage: p.usedImage,
+            predictedAt: now,
+          };
+        }),
+      );
+      count += batch.length;
+      batch = [];
+      options.onProgress?.({ stage: 'predict', phase: 'test', done: count, total, unit: 'products' });
+    };
+    for await (const row of rows.find({}, { sort: { field: 'index' } })) {
+      batch.push(row);
+      if (batch.length >= BATCH) await flush();
+    }
+    if (batch.length) await flush();
+    const seconds = (Date.now() - started) / 1000;
+    return { modelVersion: loaded.version.version, count, withImage, seconds, productsPerSecond: count / seconds, output: COLLECTIONS.predictions };
+  }
+
+  /**
+   * Predicts a CSV in the challenge layout (`,designation,description,productid,imageid`, images
+   * `image_<imageid>_product_<productid>.jpg` in `imagesDir`) into a submission file: header
+   * `,prdtypecode`, one row per input index, in input order.
+   */
+  async predictCsv(
+    options: StageRunOptions & { input: string; output: string; imagesDir?: string; model?: ModelRef },
+  ): Promise<BatchPredictionSummary> {
+    const started = Date.now();
+    const loaded = await this.resolve(options.model);
+    const csv = await openCsv(options.input, path.basename(options.input));
+    const sink = createWriteStream(options.output);
+    sink.write(stringify([['', 'prdtypecode']], { record_delimiter: 'unix' }));
+    const limit = pLimit(6);
+    let count = 0;
+    let withImage = 0;
+    let batch: string[][] = [];
+    const flush = async () => {
+      options.signal?.throwIfAborted();
+      const inputs = await Promise.all(
+        batch.map((fields) =>
+          limit(async () => {
+            const [, designation = '', description = '', productid = '', imageid = ''] = fields;
+            let image: Uint8Array | null = null;
+            if (options.imagesDir && productid && imageid) {
+              image = await readFile(path.join(options.imagesDir, imageFileName(Number(imageid), Number(productid)))).catch(() => null);
+            }
+            const prepared = await loaded.preprocessor.prepare({ designation, description }).then(async (p) => {
+              if (!image) return p;
+              const img = await loaded.preprocessor.prepareImage(image).catch(() => null);
+              return { ...p, image: img };
+            });
+            return inputFromPrepared(prepared);
+          }),
+        ),
+      );
+      const predictions = await this.score(loaded, inputs, 1);
+      const rows = batch.map((fields, i) => [fields[0] ?? '', predictions[i]?.prdtypecode ?? -1]);
+      withImage += predictions.filter((p) => p.usedImage).length;
+      count += batch.length;
+      batch = [];
+      if (!sink.write(stringify(rows, { record_delimiter: 'unix' }))) await new Promise<void>((r) => sink.once('drain', () => r()));
+      options.onProgress?.({ stage: 'predict', phase: 'csv', done: count, total: 0, unit: 'products' });
+    };
+    try {
+      for await (const record of csv.records) {
+        batch.push(record.fields);
+        if (batch.length >= BATCH) await flush();
+      }
+      if (batch.length) await flush();
+    } finally {
+      await csv.close();
+      sink.end();
+      await finished(sink);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    return { modelVersion: loaded.version.version, count, withImage, seconds, productsPerSecond: count / seconds, output: options.output };
+  }
+}

@@ -1,0 +1,156 @@
+import { COLLECTIONS } from '../../collections.js';
+import { inputsFromLabeled } from '../../models/inputs.js';
+import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
+import type { EpochReport, ModelFactory } from '../../models/types.js';
+import type { StageRunOptions } from '../../progress.js';
+import type { JsonValue, Store } from '../../stores/types.js';
+import { validationScores } from '../evaluate/score.js';
+import type { PreprocessorOptions } from '../preprocess/preprocessor.js';
+import { SPLIT_COLLECTIONS } from '../prepare/stage.js';
+import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
+
+/** When a new version becomes `champion`. */
+export type PromotionPolicy =
+  /** When it beats the champion on validation weighted F1 without any class regressing past the margin. */
+  | 'auto'
+  /** Always. */
+  | 'always'
+  /** Never (promote later by hand). */
+  | 'never';
+
+/** Options of {@link TrainStage.run}. */
+export interface TrainOptions extends StageRunOptions {
+  /** Seed (default 42). */
+  seed?: number;
+  /** Most epochs. */
+  maxEpochs?: number;
+  /** Early-stopping patience in epochs. */
+  patience?: number;
+  /** Weight classes inversely to their frequency (default false). */
+  classWeighting?: boolean;
+  /** Model-specific hyper-parameters. */
+  params?: Record<string, JsonValue>;
+  /** Champion policy (default `auto`). */
+  promote?: PromotionPolicy;
+  /** Largest per-class F1 drop allowed for an automatic promotion (default 0.05). */
+  guardrailMargin?: number;
+}
+
+/** Result of a training run. */
+export interface TrainResult {
+  /** The registered version. */
+  model: ModelVersion;
+  /** What happened to the champion alias. */
+  champion: ChampionDecision;
+  /** The champion's scores on the same validation split, when there was one. */
+  championScores: ValidationScores | null;
+}
+
+function counts(docs: readonly LabeledProduct[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of docs) out[d.prdtypecode] = (out[d.prdtypecode] ?? 0) + 1;
+  return out;
+}
+
+/** Everything in a collection, as an array. */
+async function readAll(store: Store, name: string): Promise<LabeledProduct[]> {
+  const out: LabeledProduct[] = [];
+  for await (const doc of store.documents.collection<LabeledProduct>(name).find({}, { sort: { field: 'index' } })) out.push(doc);
+  return out;
+}
+
+/**
+ * Training stage: trains a model on `labeled_train` with early stopping on `labeled_val`,
+ * registers it as a new version in `model_metadata` (weights through the store), and moves the
+ * `champion` alias according to the policy and the per-class guardrail.
+ */
+export class TrainStage {
+  private readonly registry: ModelRegistry;
+
+  /** Creates the stage; `factory` builds the model, `registry` defaults to one over `store`. */
+  constructor(
+    private readonly store: Store,
+    private readonly factory: ModelFactory,
+    private readonly backend: () => Promise<string>,
+    registry?: ModelRegistry,
+  ) {
+    this.registry = registry ?? new ModelRegistry(store, [factory]);
+  }
+
+  /** Trains, registers and possibly promotes a model. */
+  async run(options: TrainOptions = {}): Promise<TrainResult> {
+    const started = Date.now();
+    const train = await readAll(this.store, SPLIT_COLLECTIONS.train);
+    const val = await readAll(this.store, SPLIT_COLLECTIONS.val);
+    if (train.length === 0 || val.length === 0) {
+      throw new Error(`No prepared splits in ${this.store.uri}: run \`rakuten-pipeline prepare\` first`);
+    }
+    const prepare = await this.lastPrepare();
+    const backend = await this.backend();
+    const trainInputs = await inputsFromLabeled(train, this.store.images);
+    const valInputs = await inputsFromLabeled(val, this.store.images);
+    const valLabels = val.map((d) => d.prdtypecode);
+    const model = await this.factory.train(
+      trainInputs,
+      train.map((d) => d.prdtypecode),
+      {
+        seed: options.seed ?? 42,
+        ...(options.maxEpochs !== undefined ? { maxEpochs: options.maxEpochs } : {}),
+        ...(options.patience !== undefined ? { patience: options.patience } : {}),
+        classWeighting: options.classWeighting ?? false,
+        validation: { inputs: valInputs, labels: valLabels },
+        ...(options.params ? { params: options.params } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        onEpoch: (e: EpochReport) =>
+          options.onProgress?.({ stage: 'train', phase: 'epochs', done: e.epoch, total: options.maxEpochs ?? 0, unit: 'epochs' }),
+      },
+    );
+    try {
+      const scores = await validationScores(model, valInputs, valLabels);
+      const preprocessing: PreprocessorOptions = prepare
+        ? { image: { size: prepare.params.imageSize, tolerance: prepare.params.tolerance } }
+        : {};
+      const version = await this.registry.register(model, {
+        backend,
+        trainingSeconds: (Date.now() - started) / 1000,
+        dataDistribution: { train: counts(train), val: counts(val) },
+        validation: scores,
+        preprocessing,
+        prepareRun: prepare?._id ?? null,
+      });
+      return { model: version, ...(await this.decide(version, valInputs, valLabels, options)) };
+    } finally {
+      model.dispose();
+    }
+  }
+
+  private async decide(
+    version: ModelVersion,
+    valInputs: Parameters<typeof validationScores>[1],
+    valLabels: readonly number[],
+    options: TrainOptions,
+  ): Promise<{ champion: ChampionDecision; championScores: ValidationScores | null }> {
+    const previous = await this.registry.championVersion();
+    const policy = options.promote ?? 'auto';
+    if (policy !== 'auto') {
+      if (policy === 'always') await this.registry.promote(version.version, 'promoted on request');
+      const reason = policy === 'always' ? 'promoted on request' : 'promotion disabled (--promote never)';
+      return { champion: { promoted: policy === 'always', previous, reason, regressions: [] }, championScores: null };
+    }
+    let championScores: ValidationScores | null = null;
+    if (previous !== null) {
+      const current = await this.registry.require(previous);
+      championScores = await validationScores(await this.registry.load(current), valInputs, valLabels);
+    }
+    const champion = await this.registry.considerForChampion(version, championScores, options.guardrailMargin ?? 0.05);
+    return { champion, championScores };
+  }
+
+  private async lastPrepare(): Promise<PrepareRun | undefined> {
+    const runs = this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
+    for await (const run of runs.find({ kind: 'prepare', status: { $in: ['completed', 'completed_with_warnings'] } }, { sort: { field: 'startedAt', direction: -1 }, limit: 1 })) {
+      return run;
+    }
+    return undefined;
+  }
+}

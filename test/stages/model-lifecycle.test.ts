@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { COLLECTIONS } from '../../src/collections.js';
+import type { DemoCatalogueSummary } from '../../src/demo/generate-catalogue.js';
+import { ModelRegistry, type ValidationScores } from '../../src/models/registry.js';
+import { Evaluator, type EvaluationRecord } from '../../src/stages/evaluate/stage.js';
+import { ChallengeDataLoader } from '../../src/stages/load/loader.js';
+import { Predictor, type StoredPrediction } from '../../src/stages/predict/predictor.js';
+import { PrepareStage } from '../../src/stages/prepare/stage.js';
+import { Preprocessor } from '../../src/stages/preprocess/preprocessor.js';
+import { TrainStage } from '../../src/stages/train/stage.js';
+import { makeCatalogue, tempDir } from '../support/data.js';
+import { fakeModelFactory } from '../support/fake-model.js';
+import { all, storeBackends, useStore } from '../support/stores.js';
+
+let data: DemoCatalogueSummary;
+beforeAll(async () => {
+  data = await makeCatalogue({ rows: 400, testRows: 40, imageFraction: 0.5 });
+});
+
+for (const backend of storeBackends()) {
+  describe.skipIf(backend.skip)(`model life cycle on ${backend.name}`, () => {
+    const ctx = useStore(backend);
+    const factory = fakeModelFactory();
+    const setup = async () => {
+      await new ChallengeDataLoader(ctx.store).load({ dataDir: data.outDir });
+      await new PrepareStage(ctx.store, new Preprocessor({ image: { size: 32 } })).run({ seed: 3 });
+      const registry = new ModelRegistry(ctx.store, [factory]);
+      return { registry, train: new TrainStage(ctx.store, factory, async () => 'test-backend', registry) };
+    };
+
+    it('registers versions, guards the champion, and loads bit-exact models', async () => {
+      const { registry, train } = await setup();
+      const first = await train.run({ seed: 1 });
+      expect(first.model).toMatchObject({ version: 1, kind: 'fake-nb', backend: 'test-backend', preprocessing: { image: { size: 32 } } });
+      expect(first.model.validation.weightedF1).toBeGreaterThan(0.5);
+      expect(first.model.history).toHaveLength(1);
+      expect(Object.keys(first.model.dataDistribution.train)).toHaveLength(27);
+      expect(first.champion).toMatchObject({ promoted: true, previous: null });
+      expect(await registry.championVersion()).toBe(1);
+
+      // Same data, same model: not better, so the champion stays.
+      const second = await train.run({ seed: 1 });
+      expect(second.model.version).toBe(2);
+      expect(second.champion.promoted).toBe(false);
+      expect(second.champion.reason).toMatch(/does not beat v1/);
+      expect(await registry.championVersion()).toBe(1);
+      const forced = await train.run({ promote: 'always' });
+      expect(forced.champion.promoted).toBe(true);
+      expect(await registry.championVersion()).toBe(3);
+      await registry.promote(1, 'rollback');
+      expect((await registry.get('champion'))?.version).toBe(1);
+      expect((await registry.list()).map((v) => v.version)).toEqual([1, 2, 3]);
+
+      // The per-class guardrail blocks a better average that drops one class too far.
+      const candidate = (await registry.get(2))!;
+      const champion: ValidationScores = { ...candidate.validation, weightedF1: candidate.validation.weightedF1 - 0.01, perClassF1: { ...candidate.validation.perClassF1 } };
+      const [code] = Object.keys(champion.perClassF1);
+      champion.perClassF1[code!] = (candidate.validation.perClassF1[code!] ?? 0) + 0.2;
+      const blocked = await registry.considerForChampion(candidate, champion, 0.05);
+      expect(blocked.promoted).toBe(false);
+      expect(blocked.regressions).toEqual([expect.objectContaining({ prdtypecode: Number(code) })]);
+      const allowed = await registry.considerForChampion(candidate, champion, 0.5);
+      expect(allowed.promoted).toBe(true);
+
+      // Save -> load: identical predictions; the loaded model is cached.
+      const reloaded = await new ModelRegistry(ctx.store, [factory]).load(candidate);
+      const predictor = new Predictor(ctx.store, registry);
+      const input = { designationTokens: ['lamp'], descriptionTokens: [], designation: 'lamp', description: '', image: null };
+      const original = await (await registry.load(candidate)).predict([input]);
+      expect(Array.from((await reloaded.predict([input]))[0]!)).toEqual(Array.from(original[0]!));
+      expect(registry.load(candidate)).toBe(registry.load(candidate));
+      await expect(predictor.resolve(99)).rejects.toThrow(/Model version 99 not found/);
+    });
+
+    it('evaluates, predicts online, in batch into predictions, and into a submission file', async () => {
+      const { registry, train } = await setup();
+      await train.run();
+      const evaluation = await new Evaluator(ctx.store, registry).run({ report: path.join(await tempDir(), 'report.html'), latencySamples: 20 });
+      expect(evaluation.modelVersion).toBe(1);
+      expect(evaluation.metrics.count).toBeGreaterThan(40);
+      expect(evaluation.metrics.weightedF1).toBeGreaterThan(0.5);
+      expect(evaluation.latencyTextOnly.samples).toBe(20);
+      expect(await readFile(evaluation.report!, 'utf8')).toMatch(/<svg/);
+      const stored = await ctx.store.documents.collection<EvaluationRecord>(COLLECTIONS.modelEvaluation).get(evaluation._id);
+      expect(stored?.metrics.weightedF1).toBe(evaluation.metrics.weightedF1);
+      const onFolder = await new Evaluator(ctx.store, registry).run({ dataDir: data.outDir, report: false, latencySamples: 5 });
+      expect(onFolder.metrics.count).toBe(400);
+
+      const predictor = new Predictor(ctx.store, registry);
+      const one = await predictor.predictProduct({ designation: 'Figurine', description: '<p>jolie</p>' });
+      expect(one.modelVersion).toBe(1);
+      expect(one.top).toHaveLength(3);
+      expect(one.top[0]!.probability).toBeGreaterThanOrEqual(one.top[1]!.probability);
+
+      const batch = await predictor.predictStoredTest();
+      expect(batch).toMatchObject({ modelVersion: 1, count: 40 });
+      const predictions = await all(ctx.store.documents.collection<StoredPrediction>(COLLECTIONS.predictions).find());
+      expect(predictions).toHaveLength(40);
+      expect(predictions.every((p) => p.modelVersion === 1 && p.top.length === 3)).toBe(true);
+
+      const out = path.join(await tempDir(), 'y.csv');
+      const file = await predictor.predictCsv({ input: path.join(data.outDir, 'X_test_update.csv'), imagesDir: path.join(data.outDir, 'image_test'), output: out });
+      expect(file.count).toBe(40);
+      const lines = (await readFile(out, 'utf8')).trimEnd().split('\n');
+      expect(lines[0]).toBe(',prdtypecode');
+      expect(lines).toHaveLength(41);
+      expect(lines[1]).toMatch(/^400,\d+$/);
+    });
+  });
+}
