@@ -11,7 +11,7 @@ import { PrepareStage } from '../../src/stages/prepare/stage.js';
 import { Preprocessor } from '../../src/stages/preprocess/preprocessor.js';
 import { TrainStage } from '../../src/stages/train/stage.js';
 import { makeCatalogue, tempDir } from '../support/data.js';
-import { fakeModelFactory } from '../support/fake-model.js';
+import { naiveBayesModel } from '../../src/models/naive-bayes.js';
 import { all, storeBackends, useStore } from '../support/stores.js';
 
 let data: DemoCatalogueSummary;
@@ -22,7 +22,7 @@ beforeAll(async () => {
 for (const backend of storeBackends()) {
   describe.skipIf(backend.skip)(`model life cycle on ${backend.name}`, () => {
     const ctx = useStore(backend);
-    const factory = fakeModelFactory();
+    const factory = naiveBayesModel;
     const setup = async () => {
       await new ChallengeDataLoader(ctx.store).load({ dataDir: data.outDir });
       await new PrepareStage(ctx.store, new Preprocessor({ image: { size: 32 } })).run({ seed: 3 });
@@ -33,7 +33,7 @@ for (const backend of storeBackends()) {
     it('registers versions, guards the champion, and loads bit-exact models', async () => {
       const { registry, train } = await setup();
       const first = await train.run({ seed: 1 });
-      expect(first.model).toMatchObject({ version: 1, kind: 'fake-nb', backend: 'test-backend', preprocessing: { image: { size: 32 } } });
+      expect(first.model).toMatchObject({ version: 1, kind: 'naive-bayes-v1', backend: 'test-backend', preprocessing: { image: { size: 32 } } });
       expect(first.model.validation.weightedF1).toBeGreaterThan(0.5);
       expect(first.model.history).toHaveLength(1);
       expect(Object.keys(first.model.dataDistribution.train)).toHaveLength(27);
