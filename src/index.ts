@@ -111,3 +111,34 @@ export {
 export { PrepareStage, preparedImageKey, SPLIT_COLLECTIONS, type PrepareOptions } from './stages/prepare/stage.js';
 export type { LabeledProduct, PrepareFailure, PrepareRun, SplitSummary } from './stages/prepare/types.js';
 export { mulberry32, shuffleInPlace } from './util/random.js';
+export type {
+  EpochReport,
+  ModelArtifact,
+  ModelFactory,
+  ModelInput,
+  ProductClassifier,
+  TrainModelOptions,
+} from './models/types.js';
+export {
+  MODEL_FILE_PREFIX,
+  ModelRegistry,
+  type ChampionDecision,
+  type ModelAlias,
+  type ModelRef,
+  type ModelVersion,
+  type ValidationScores,
+} from './models/registry.js';
+export { argmax, decodePreparedPng, inputFromPrepared, inputsFromLabeled, withoutImage } from './models/inputs.js';
+export { NAIVE_BAYES_KIND, naiveBayesModel } from './models/naive-bayes.js';
+export { TrainStage, type PromotionPolicy, type TrainOptions, type TrainResult } from './stages/train/stage.js';
+export { classificationMetrics, weightedF1, type ClassificationMetrics, type ClassMetrics } from './stages/evaluate/metrics.js';
+export { escapeHtml, renderEvaluationReport, type ReportInfo } from './stages/evaluate/report.js';
+export { predictLabels, validationScores } from './stages/evaluate/score.js';
+export { Evaluator, type EvaluateOptions, type EvaluationRecord, type LatencyStats } from './stages/evaluate/stage.js';
+export {
+  Predictor,
+  type BatchPredictionSummary,
+  type ProductPrediction,
+  type ScoredClass,
+  type StoredPrediction,
+} from './stages/predict/predictor.js';

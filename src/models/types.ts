@@ -1,6 +1,6 @@
 /**
  * Model interface: what the training stage, the evaluator and the predictor need from a
- * classifier, so other models can be plugged in beside the built-in {@link TextImageModel}.
+ * classifier, so other models can be plugged in beside the built-in text-image model.
  *
  * @module
  */

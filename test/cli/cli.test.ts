@@ -1,26 +1,12 @@
-import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadRun } from '../../src/stages/load/types.js';
 import type { PrepareRun } from '../../src/stages/prepare/types.js';
 import type { DataStatus } from '../../src/stages/status.js';
-import { makeCatalogue, REPO_ROOT, tempDir } from '../support/data.js';
+import { makeCatalogue, tempDir } from '../support/data.js';
+import { cli } from '../support/cli.js';
 import { storeBackends } from '../support/stores.js';
-
-const run = promisify(execFile);
-const CLI = [path.join(REPO_ROOT, 'node_modules/.bin/tsx'), path.join(REPO_ROOT, 'src/cli/main.ts')] as const;
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(CLI[0], [CLI[1], ...args], { cwd: REPO_ROOT, env: { ...process.env, FORCE_COLOR: '0' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('rakuten-pipeline CLI', () => {
   let data: string;

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { ChallengeDataLoader, LoadError } from '../../stages/load/loader.js';
 import { formatEntry } from '../../stages/load/quarantine.js';
 import type { LoadRun } from '../../stages/load/types.js';
-import { openStore } from '../../stores/registry.js';
-import { emit, n, progressBars, type OutputOptions } from '../output.js';
+import { withStore } from '../context.js';
+import { emit, n, type OutputOptions } from '../output.js';
 
 interface LoadCliOptions extends OutputOptions {
   data: string;
@@ -54,30 +54,15 @@ export function registerLoad(program: Command): void {
     .option('--quarantine-limit <n>', 'most quarantine entries kept in the run document', Number, 10_000)
     .option('--json', 'print the run document as JSON on stdout')
     .action(async (opts: LoadCliOptions) => {
-      const store = await openStore(opts.store);
-      const bars = progressBars();
-      const controller = new AbortController();
-      const onSignal = () => controller.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      try {
-        const run = await new ChallengeDataLoader(store).load({
-          dataDir: opts.data,
-          batchSize: opts.batchSize,
-          quarantineLimit: opts.quarantineLimit,
-          onProgress: bars.listener,
-          signal: controller.signal,
-        });
-        bars.stop();
-        emit(opts, run, () => describeLoad(run));
-      } catch (error) {
-        bars.stop();
-        if (error instanceof LoadError) {
-          emit(opts, error.run, () => describeLoad(error.run));
-          process.exitCode = 1;
-        } else throw error;
-      } finally {
-        process.off('SIGINT', onSignal);
-        await store.close();
-      }
+      const run = await withStore(opts.store, (store, onProgress, signal) =>
+        new ChallengeDataLoader(store)
+          .load({ dataDir: opts.data, batchSize: opts.batchSize, quarantineLimit: opts.quarantineLimit, onProgress, signal })
+          .catch((error: unknown) => {
+            if (!(error instanceof LoadError)) throw error;
+            process.exitCode = 1;
+            return error.run;
+          }),
+      );
+      emit(opts, run, () => describeLoad(run));
     });
 }

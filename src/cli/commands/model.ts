@@ -4,9 +4,8 @@ import type { ModelFactory } from '../../models/types.js';
 import { Evaluator, type EvaluationRecord } from '../../stages/evaluate/stage.js';
 import { Predictor, type BatchPredictionSummary } from '../../stages/predict/predictor.js';
 import { TrainStage, type PromotionPolicy, type TrainResult } from '../../stages/train/stage.js';
-import { openStore } from '../../stores/registry.js';
-import type { Store } from '../../stores/types.js';
-import { emit, n, progressBars, type OutputOptions } from '../output.js';
+import { withStore } from '../context.js';
+import { emit, n, type OutputOptions } from '../output.js';
 
 /** What the model commands need from the model layer (the built-in model, its backend). */
 export interface ModelRuntime {
@@ -14,6 +13,13 @@ export interface ModelRuntime {
   factories: readonly ModelFactory[];
   /** Initialises TensorFlow.js and returns the backend name. */
   initBackend(): Promise<string>;
+}
+
+/** The factory of `kind`, or the runtime's default (its first) when no kind is given. */
+export function pickFactory(runtime: ModelRuntime, kind: string | undefined): ModelFactory {
+  const factory = kind ? runtime.factories.find((f) => f.kind === kind) : runtime.factories[0];
+  if (!factory) throw new Error(`--kind: unknown model kind ${JSON.stringify(kind)}; known: ${runtime.factories.map((f) => f.kind).join(', ')}`);
+  return factory;
 }
 
 /** Parses `--model`: a version number, `champion` or `latest`. */
@@ -59,25 +65,6 @@ export function describePrediction(p: BatchPredictionSummary): string[] {
   ];
 }
 
-/** Runs `work` with a store, progress bars and Ctrl-C cancellation; closes everything after. */
-export async function withStore<T>(
-  uri: string | undefined,
-  work: (store: Store, progress: ReturnType<typeof progressBars>['listener'], signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const store = await openStore(uri);
-  const bars = progressBars();
-  const controller = new AbortController();
-  const onSignal = () => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  try {
-    return await work(store, bars.listener, controller.signal);
-  } finally {
-    bars.stop();
-    process.off('SIGINT', onSignal);
-    await store.close();
-  }
-}
-
 /** Registers `train`, `evaluate`, `predict` and `models`. */
 export function registerModelCommands(program: Command, runtime: ModelRuntime): void {
   const storeOption = ['--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db'] as const;
@@ -86,18 +73,17 @@ export function registerModelCommands(program: Command, runtime: ModelRuntime): 
     .description('Train a model on labeled_train (early stopping on labeled_val) and register it as a new version')
     .option(...storeOption)
     .option('--seed <n>', 'seed', Number, 42)
+    .option('--kind <kind>', 'model kind (default: the built-in text-image model)')
     .option('--epochs <n>', 'most epochs', Number)
     .option('--patience <n>', 'early-stopping patience', Number)
     .option('--class-weighting', 'weight classes inversely to their frequency')
     .option('--promote <policy>', 'champion policy: auto (guardrailed), always, never', 'auto')
     .option('--guardrail <f1>', 'largest per-class F1 drop allowed for an automatic promotion', Number, 0.05)
     .option('--json', 'print the result as JSON on stdout')
-    .action(async (opts: OutputOptions & { store?: string; seed: number; epochs?: number; patience?: number; classWeighting?: boolean; promote: string; guardrail: number }) => {
+    .action(async (opts: OutputOptions & { store?: string; seed: number; kind?: string; epochs?: number; patience?: number; classWeighting?: boolean; promote: string; guardrail: number }) => {
       if (!['auto', 'always', 'never'].includes(opts.promote)) throw new Error(`--promote: expected auto, always or never, got ${opts.promote}`);
       const result = await withStore(opts.store, async (store, onProgress, signal) => {
-        const [factory] = runtime.factories;
-        if (!factory) throw new Error('no model factory');
-        return new TrainStage(store, factory, runtime.initBackend, new ModelRegistry(store, runtime.factories)).run({
+        return new TrainStage(store, pickFactory(runtime, opts.kind), runtime.initBackend, new ModelRegistry(store, runtime.factories)).run({
           seed: opts.seed,
           ...(opts.epochs !== undefined ? { maxEpochs: opts.epochs } : {}),
           ...(opts.patience !== undefined ? { patience: opts.patience } : {}),

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { Preprocessor } from '../../stages/preprocess/preprocessor.js';
 import { PrepareStage } from '../../stages/prepare/stage.js';
 import type { PrepareRun } from '../../stages/prepare/types.js';
-import { openStore } from '../../stores/registry.js';
-import { emit, n, progressBars, type OutputOptions } from '../output.js';
+import { withStore } from '../context.js';
+import { emit, n, type OutputOptions } from '../output.js';
 
 interface PrepareCliOptions extends OutputOptions {
   store?: string;
@@ -48,26 +48,15 @@ export function registerPrepare(program: Command): void {
     .option('--image-size <px>', 'side of the preprocessed images', Number, 64)
     .option('--json', 'print the run record as JSON on stdout')
     .action(async (opts: PrepareCliOptions) => {
-      const store = await openStore(opts.store);
-      const bars = progressBars();
-      const controller = new AbortController();
-      const onSignal = () => controller.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      try {
-        const stage = new PrepareStage(store, new Preprocessor({ image: { size: opts.imageSize } }));
-        const run = await stage.run({
+      const run = await withStore(opts.store, (store, onProgress, signal) =>
+        new PrepareStage(store, new Preprocessor({ image: { size: opts.imageSize } })).run({
           seed: opts.seed,
           val: opts.val,
           test: opts.test,
-          onProgress: bars.listener,
-          signal: controller.signal,
-        });
-        bars.stop();
-        emit(opts, run, () => describePrepare(run));
-      } finally {
-        bars.stop();
-        process.off('SIGINT', onSignal);
-        await store.close();
-      }
+          onProgress,
+          signal,
+        }),
+      );
+      emit(opts, run, () => describePrepare(run));
     });
 }

@@ -9,7 +9,8 @@ import { TrainStage } from '../../stages/train/stage.js';
 import { emit, n, type OutputOptions } from '../output.js';
 import { describeLoad } from './load.js';
 import { describePrepare } from './prepare.js';
-import { describeEvaluation, describePrediction, describeTrain, withStore, type ModelRuntime } from './model.js';
+import { withStore } from '../context.js';
+import { describeEvaluation, describePrediction, describeTrain, pickFactory, type ModelRuntime } from './model.js';
 
 /** Registers `run`: the whole pipeline in one command. */
 export function registerRun(program: Command, runtime: ModelRuntime): void {
@@ -19,9 +20,11 @@ export function registerRun(program: Command, runtime: ModelRuntime): void {
     .requiredOption('--data <dir>', 'data folder in the challenge layout')
     .option('--store <uri>', 'store (default: $RAKUTEN_STORE or .rakuten-store)')
     .option('--seed <n>', 'seed of the split and the model', Number, 42)
+    .option('--kind <kind>', 'model kind (default: the built-in text-image model)')
     .option('--output <csv>', 'also write a submission file for the data folder\'s X_test_update.csv')
+    .option('--report <file>', 'HTML evaluation report path (default reports/evaluation-v<N>.html)')
     .option('--json', 'print the summary as JSON on stdout')
-    .action(async (opts: OutputOptions & { data: string; store?: string; seed: number; output?: string }) => {
+    .action(async (opts: OutputOptions & { data: string; store?: string; seed: number; kind?: string; output?: string; report?: string }) => {
       const started = Date.now();
       const summary = await withStore(opts.store, async (store, onProgress, signal) => {
         const timings: Record<string, number> = {};
@@ -39,14 +42,13 @@ export function registerRun(program: Command, runtime: ModelRuntime): void {
           }),
         );
         const prepare = await step('prepare', () => new PrepareStage(store).run({ seed: opts.seed, onProgress, signal }));
-        const [factory] = runtime.factories;
-        if (!factory) throw new Error('no model factory');
+        const factory = pickFactory(runtime, opts.kind);
         const registry = new ModelRegistry(store, runtime.factories);
         const train = await step('train', () =>
           new TrainStage(store, factory, runtime.initBackend, registry).run({ seed: opts.seed, onProgress, signal }),
         );
         const version = train.model.version;
-        const evaluation = await step('evaluate', () => new Evaluator(store, registry).run({ model: version, onProgress }));
+        const evaluation = await step('evaluate', () => new Evaluator(store, registry).run({ model: version, onProgress, ...(opts.report ? { report: opts.report } : {}) }));
         const predictor = new Predictor(store, registry);
         const predictions = await step('predict', () => predictor.predictStoredTest({ model: version, onProgress, signal }));
         const submission = opts.output

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { getDataStatus, type DataStatus } from '../../stages/status.js';
-import { openStore } from '../../stores/registry.js';
+import { withStore } from '../context.js';
 import { emit, n, type OutputOptions } from '../output.js';
 
 /** Text summary of a data status. */
@@ -25,12 +25,7 @@ export function registerStatus(program: Command): void {
     .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db')
     .option('--json', 'print the status as JSON on stdout')
     .action(async (opts: OutputOptions & { store?: string }) => {
-      const store = await openStore(opts.store);
-      try {
-        const status = await getDataStatus(store);
-        emit(opts, status, () => describeStatus(status));
-      } finally {
-        await store.close();
-      }
+      const status = await withStore(opts.store, (store) => getDataStatus(store));
+      emit(opts, status, () => describeStatus(status));
     });
 }
