@@ -1,10 +1,13 @@
 import type { BaseDocument } from '../../stores/types.js';
 import type { RunStatus } from '../load/types.js';
-import type { Language } from '../preprocess/text.js';
+import type { PreparedText } from '../preprocess/text.js';
 import type { SplitName } from '../split/assign.js';
 
-/** A preprocessed labelled product, as stored in `labeled_train`, `labeled_val` and `labeled_test`. */
-export interface LabeledProduct extends BaseDocument {
+/**
+ * A preprocessed labelled product, as stored in `labeled_train`, `labeled_val` and
+ * `labeled_test`: the ids and label of the loaded row plus the preprocessor's text output.
+ */
+export interface LabeledProduct extends BaseDocument, PreparedText {
   /** Row index of the loaded product (same `_id` as in `preprocessed_x_train`). */
   index: number;
   /** Product id. */
@@ -17,20 +20,6 @@ export interface LabeledProduct extends BaseDocument {
   split: SplitName;
   /** Duplicate group (products sharing cleaned text or image hash share it). */
   group: number;
-  /** Cleaned designation. */
-  designation: string;
-  /** Cleaned description. */
-  description: string;
-  /** Cleaned designation and description joined. */
-  text: string;
-  /** Detected language. */
-  language: Language;
-  /** Stemmed designation tokens. */
-  designationTokens: string[];
-  /** Stemmed description tokens. */
-  descriptionTokens: string[];
-  /** SHA-1 of the cleaned text (`null` when empty). */
-  textHash: string | null;
   /** Key of the preprocessed image in the image store, `null` when none. */
   image: string | null;
   /** Perceptual hash of the image, `null` when none. */
