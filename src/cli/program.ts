@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { registerDemoData } from './commands/demo-data.js';
+import { DEFAULT_RUNTIME } from '../models/builtin.js';
 import { registerLoad } from './commands/load.js';
+import { registerModelCommands } from './commands/model.js';
+import { registerRun } from './commands/run.js';
 import { registerPrepare } from './commands/prepare.js';
 import { registerStatus } from './commands/status.js';
 
@@ -16,6 +19,8 @@ export function buildProgram(): Command {
   registerLoad(program);
   registerStatus(program);
   registerPrepare(program);
+  registerModelCommands(program, DEFAULT_RUNTIME);
+  registerRun(program, DEFAULT_RUNTIME);
   registerDemoData(program);
   return program;
 }

@@ -1,0 +1,509 @@
+/**
+ * The built-in model, kind `text-image-v1`: a text branch and an image branch fused late into
+ * one classifier over the classes seen in training.
+ *
+ * - Text: hashed TF-IDF features ({@link TextVectorizer}: stemmed and raw words, word pairs and
+ *   character 2–5-grams of the title and of the description, the title weighted 1.5x), read by
+ *   two learners written in TypeScript — an NBSVM and a fastText-style embedding bag
+ *   ({@link NbSvmTrainer}, {@link FastTextTrainer}) — whose scores are combined with temperatures
+ *   fitted on the validation set.
+ * - Image: fixed features of the 64 x 64 picture ({@link imageFeatures}) read by a small
+ *   TensorFlow.js Dense head ({@link ImageHead}).
+ * - Fusion: `logits = text logits + imageWeight * log(smoothed image probabilities)` when the
+ *   product has an image, the text logits alone otherwise: the text branch is trained on every
+ *   product, so a missing image costs nothing.
+ *
+ * Training is seeded and deterministic, stops early on validation weighted F1 and keeps the best
+ * epoch; saving is bit-exact.
+ *
+ * @module
+ */
+import { weightedF1 } from '../stages/evaluate/metrics.js';
+import type { JsonValue } from '../stores/types.js';
+import { initBackend } from './backend.js';
+import { ImageHead } from './image-head.js';
+import { IMAGE_FEATURE_SIZE, imageFeatures } from './image-features.js';
+import { DEFAULT_VECTORIZER_CONFIG, type SparseVector, TextVectorizer, type TextVectorizerConfig } from './text-features.js';
+import {
+  FastTextTrainer,
+  type FastTextWeights,
+  fastTextScores,
+  type LinearWeights,
+  linearScores,
+  NbSvmTrainer,
+} from './text-learners.js';
+import type { EpochReport, ModelArtifact, ModelFactory, ModelInput, ProductClassifier, TrainModelOptions } from './types.js';
+
+/** Kind of the built-in model. */
+export const TEXT_IMAGE_KIND = 'text-image-v1';
+
+/** Hyper-parameters of the built-in model (pass any subset as `TrainModelOptions.params`). */
+export interface TextImageParams extends TextVectorizerConfig {
+  /** NBSVM cost. */
+  nbC: number;
+  /** NBSVM naive Bayes smoothing. */
+  nbAlpha: number;
+  /** fastText embedding size. */
+  ftDim: number;
+  /** fastText initial learning rate. */
+  ftLearningRate: number;
+  /** Default of `maxEpochs` (text epochs; also the span of the fastText learning-rate schedule). */
+  epochs: number;
+  /** Epochs always run before early stopping may end training. */
+  minEpochs: number;
+  /** Train the image branch (when enough training products have an image). */
+  image: boolean;
+  /** Fewest training images needed to train the image branch. */
+  imageMinExamples: number;
+  /** Hidden units of the image head (0: linear). */
+  imageHidden: number;
+  /** L2 penalty of the image head. */
+  imageL2: number;
+  /** Most epochs of the image head (fewer on large sets: about 30,000 examples seen in all). */
+  imageEpochs: number;
+  /** Adam learning rate of the image head. */
+  imageLearningRate: number;
+  /** Weight of the image log-probabilities in the fusion. */
+  imageWeight: number;
+  /** Share of uniform probability mixed into the image probabilities before fusion. */
+  imageSmoothing: number;
+}
+
+/** Default {@link TextImageParams}. */
+export const DEFAULT_TEXT_IMAGE_PARAMS: Readonly<TextImageParams> = {
+  ...DEFAULT_VECTORIZER_CONFIG,
+  nbC: 1,
+  nbAlpha: 0.125,
+  ftDim: 32,
+  ftLearningRate: 0.3,
+  epochs: 20,
+  minEpochs: 5,
+  image: true,
+  imageMinExamples: 30,
+  imageHidden: 128,
+  imageL2: 0.01,
+  imageEpochs: 60,
+  imageLearningRate: 0.001,
+  imageWeight: 0.25,
+  imageSmoothing: 0.3,
+};
+
+const NB_TEMPERATURES = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25];
+const FT_TEMPERATURES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.3, 1.6, 2];
+const DEFAULT_TEMPERATURES = { nb: 5, ft: 0.5 };
+const FORMAT = 1;
+
+/** Reads the numeric and boolean params over the defaults; unknown keys are kept as they are. */
+function resolveParams(params: Readonly<Record<string, JsonValue>> | undefined): TextImageParams {
+  const out: TextImageParams = { ...DEFAULT_TEXT_IMAGE_PARAMS };
+  const target = out as unknown as Record<string, JsonValue>;
+  for (const [key, value] of Object.entries(params ?? {})) {
+    if (!(key in out)) continue;
+    const expected = typeof target[key];
+    if (typeof value !== expected) throw new TypeError(`param ${key}: expected a ${expected}, got ${JSON.stringify(value)}`);
+    target[key] = value;
+  }
+  return out;
+}
+
+function vectorizerConfig(p: TextImageParams): TextVectorizerConfig {
+  return {
+    charMin: p.charMin,
+    charMax: p.charMax,
+    titleWeight: p.titleWeight,
+    charWeight: p.charWeight,
+    minDf: p.minDf,
+    maxFeatures: p.maxFeatures,
+    maxDescriptionChars: p.maxDescriptionChars,
+    sublinearTf: p.sublinearTf,
+    rawWords: p.rawWords,
+    normalise: p.normalise,
+  };
+}
+
+function logSoftmaxInPlace(z: Float64Array): void {
+  let max = -Infinity;
+  for (const v of z) if (v > max) max = v;
+  let sum = 0;
+  for (const v of z) sum += Math.exp(v - max);
+  const log = max + Math.log(sum);
+  for (let k = 0; k < z.length; k++) z[k] = (z[k] as number) - log;
+}
+
+function argmax(z: ArrayLike<number>): number {
+  let best = 0;
+  for (let k = 1; k < z.length; k++) if ((z[k] as number) > (z[best] as number)) best = k;
+  return best;
+}
+
+/** Mean negative log-likelihood of `scores * t` (rows of logits) for the true classes (`-1`: unknown class, skipped). */
+function meanNll(scores: readonly Float64Array[], y: readonly number[], t: number): number {
+  let loss = 0;
+  let count = 0;
+  const z = new Float64Array(scores[0]?.length ?? 0);
+  scores.forEach((s, i) => {
+    const label = y[i] as number;
+    if (label < 0) return;
+    for (let k = 0; k < z.length; k++) z[k] = (s[k] as number) * t;
+    logSoftmaxInPlace(z);
+    loss -= z[label] as number;
+    count++;
+  });
+  return count ? loss / count : 0;
+}
+
+function bestTemperature(scores: readonly Float64Array[], y: readonly number[], grid: readonly number[]): number {
+  let best = grid[0] as number;
+  let bestLoss = Infinity;
+  for (const t of grid) {
+    const loss = meanNll(scores, y, t);
+    if (loss < bestLoss - 1e-12) {
+      bestLoss = loss;
+      best = t;
+    }
+  }
+  return best;
+}
+
+/** Everything a trained model holds. */
+interface ModelState {
+  classes: number[];
+  params: TextImageParams;
+  history: EpochReport[];
+  vectorizer: TextVectorizer;
+  nb: LinearWeights;
+  ft: FastTextWeights;
+  temperatures: { nb: number; ft: number };
+  image: ImageHead | null;
+}
+
+/** A trained `text-image-v1` classifier. */
+export class TextImageClassifier implements ProductClassifier {
+  /** Always `text-image-v1`. */
+  readonly kind = TEXT_IMAGE_KIND;
+  /** Class codes, in the order of the probability vectors. */
+  readonly classes: readonly number[];
+  /** Hyper-parameters used. */
+  readonly params: Readonly<Record<string, JsonValue>>;
+  /** Epoch reports of its training. */
+  readonly history: readonly EpochReport[];
+  private readonly state: ModelState;
+
+  /** @internal Use {@link textImageModel} to train or load one. */
+  constructor(state: ModelState) {
+    this.state = state;
+    this.classes = state.classes;
+    this.params = { ...state.params } as unknown as Record<string, JsonValue>;
+    this.history = state.history;
+  }
+
+  /** Whether the model has an image branch (otherwise images are ignored). */
+  get hasImageBranch(): boolean {
+    return this.state.image !== null;
+  }
+
+  /** Number of text features. */
+  get featureCount(): number {
+    return this.state.vectorizer.size;
+  }
+
+  /** Class probabilities of each input, aligned with {@link TextImageClassifier.classes}. */
+  async predict(inputs: readonly ModelInput[]): Promise<Float32Array[]> {
+    return this.predictSync(inputs);
+  }
+
+  /** Synchronous {@link TextImageClassifier.predict} (the backend is ready once the model exists). */
+  predictSync(inputs: readonly ModelInput[]): Float32Array[] {
+    const logits = textLogits(this.state, inputs.map((input) => this.state.vectorizer.transform(input)));
+    const imageProbabilities = imageProbabilitiesOf(this.state, inputs);
+    return logits.map((z, i) => {
+      addImageEvidence(z, imageProbabilities[i] ?? null, this.state.params);
+      logSoftmaxInPlace(z);
+      const p = new Float32Array(z.length);
+      for (let k = 0; k < z.length; k++) p[k] = Math.exp(z[k] as number);
+      return p;
+    });
+  }
+
+  /** Serialises the model: a JSON manifest and little-endian binary arrays. */
+  async save(): Promise<ModelArtifact> {
+    const { vectorizer, nb, ft, image } = this.state;
+    const vstate = vectorizer.state();
+    const files: Record<string, Uint8Array> = {
+      'text/keys.u32': bytesOf(vstate.keys),
+      'text/idf.f32': bytesOf(vstate.idf),
+      'text/nbsvm.f32': bytesOf(nb.weights),
+      'text/fasttext-embeddings.f32': bytesOf(ft.embeddings),
+      'text/fasttext-output.f32': bytesOf(ft.output),
+      'text/fasttext-bias.f32': bytesOf(ft.bias),
+    };
+    let imageManifest: JsonValue = null;
+    if (image) {
+      const saved = await image.save();
+      files['image/weights.bin'] = saved.weights;
+      files['image/mean.f32'] = bytesOf(saved.mean);
+      files['image/std.f32'] = bytesOf(saved.std);
+      imageManifest = { topology: saved.topology, weightSpecs: saved.weightSpecs, featureSize: saved.mean.length };
+    }
+    const manifest: JsonValue = {
+      format: FORMAT,
+      classes: [...this.state.classes],
+      params: this.params as Record<string, JsonValue>,
+      history: this.state.history.map((h) => ({ ...h })),
+      vectorizer: { ...vstate.config },
+      features: vectorizer.size,
+      fastTextDim: ft.dim,
+      temperatures: { ...this.state.temperatures },
+      image: imageManifest,
+    };
+    return { kind: TEXT_IMAGE_KIND, manifest, files };
+  }
+
+  /** Releases the image head's tensors. */
+  dispose(): void {
+    this.state.image?.dispose();
+    this.state.image = null;
+  }
+}
+
+function bytesOf(array: Float32Array | Uint32Array): Uint8Array {
+  return new Uint8Array(array.buffer.slice(array.byteOffset, array.byteOffset + array.byteLength));
+}
+
+function readF32(files: Record<string, Uint8Array>, name: string, length?: number): Float32Array {
+  const bytes = files[name];
+  if (!bytes) throw new Error(`model artifact: missing file ${name}`);
+  const out = new Float32Array(bytes.slice().buffer);
+  if (length !== undefined && out.length !== length) throw new Error(`model artifact: ${name} holds ${out.length} values, expected ${length}`);
+  return out;
+}
+
+function readU32(files: Record<string, Uint8Array>, name: string): Uint32Array {
+  const bytes = files[name];
+  if (!bytes) throw new Error(`model artifact: missing file ${name}`);
+  return new Uint32Array(bytes.slice().buffer);
+}
+
+function textLogits(state: Pick<ModelState, 'nb' | 'ft' | 'temperatures'>, vectors: readonly SparseVector[]): Float64Array[] {
+  const K = state.nb.classes;
+  const nbScores = new Float64Array(K);
+  const ftScores = new Float64Array(K);
+  const hidden = new Float64Array(state.ft.dim);
+  return vectors.map((x) => {
+    linearScores(state.nb, x, nbScores);
+    fastTextScores(state.ft, x, ftScores, hidden);
+    const z = new Float64Array(K);
+    for (let k = 0; k < K; k++) z[k] = state.temperatures.nb * (nbScores[k] as number) + state.temperatures.ft * (ftScores[k] as number);
+    return z;
+  });
+}
+
+function imageProbabilitiesOf(state: Pick<ModelState, 'image'>, inputs: readonly ModelInput[]): (Float32Array | null)[] {
+  const out: (Float32Array | null)[] = inputs.map(() => null);
+  if (!state.image) return out;
+  const rows: number[] = [];
+  const features: Float32Array[] = [];
+  inputs.forEach((input, i) => {
+    if (!input.image) return;
+    rows.push(i);
+    features.push(imageFeatures(input.image.pixels, input.image.size));
+  });
+  const probabilities = state.image.predict(features);
+  rows.forEach((row, j) => {
+    out[row] = probabilities[j] ?? null;
+  });
+  return out;
+}
+
+function addImageEvidence(z: Float64Array, p: Float32Array | null, params: TextImageParams): void {
+  if (!p || params.imageWeight === 0) return;
+  const uniform = params.imageSmoothing / z.length;
+  for (let k = 0; k < z.length; k++) {
+    z[k] = (z[k] as number) + params.imageWeight * Math.log((1 - params.imageSmoothing) * (p[k] as number) + uniform);
+  }
+}
+
+function classWeightsOf(y: Int32Array, classes: number): Float64Array {
+  const counts = new Float64Array(classes);
+  for (const k of y) counts[k] = (counts[k] as number) + 1;
+  return counts.map((c) => (c > 0 ? y.length / (classes * c) : 1));
+}
+
+async function train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageClassifier> {
+  if (inputs.length !== labels.length) throw new RangeError(`${inputs.length} inputs but ${labels.length} labels`);
+  if (inputs.length === 0) throw new RangeError('no training examples');
+  const params = resolveParams(options.params);
+  const seed = options.seed >>> 0;
+  const maxEpochs = Math.max(1, options.maxEpochs ?? params.epochs);
+  const patience = Math.max(1, options.patience ?? 2);
+  const classes = [...new Set(labels)].sort((a, b) => a - b);
+  const K = classes.length;
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const y = Int32Array.from(labels, (l) => index.get(l) as number);
+  const classWeights = options.classWeighting ? classWeightsOf(y, K) : null;
+  const valInputs = options.validation.inputs;
+  const valLabels = options.validation.labels;
+  if (valInputs.length !== valLabels.length) throw new RangeError(`${valInputs.length} validation inputs but ${valLabels.length} labels`);
+  const valY = valLabels.map((l) => index.get(l) ?? -1);
+  const hasValidation = valInputs.length > 0;
+
+  // Text features.
+  const fitted = TextVectorizer.fit(inputs, vectorizerConfig(params));
+  const vectorizer = fitted.vectorizer;
+  const X = fitted.counts.map((c) => vectorizer.transformCounts(c));
+  fitted.counts.length = 0;
+  const valX = valInputs.map((input) => vectorizer.transform(input));
+
+  // Image branch, trained first (it is small); its validation probabilities are fixed.
+  let image: ImageHead | null = null;
+  const imageRows = params.image ? inputs.flatMap((input, i) => (input.image ? [i] : [])) : [];
+  const imageClasses = new Set(imageRows.map((i) => y[i]));
+  if (imageRows.length >= params.imageMinExamples && imageClasses.size >= 2) {
+    await initBackend();
+    const features = imageRows.map((i) => {
+      const picture = (inputs[i] as ModelInput).image as { pixels: Uint8Array; size: number };
+      return imageFeatures(picture.pixels, picture.size);
+    });
+    const epochs = Math.max(3, Math.min(params.imageEpochs, Math.ceil(30_000 / imageRows.length)));
+    image = await ImageHead.train(
+      features,
+      imageRows.map((i) => y[i] as number),
+      K,
+      {
+        hidden: params.imageHidden,
+        l2: params.imageL2,
+        epochs,
+        batchSize: 32,
+        learningRate: params.imageLearningRate,
+        classWeights,
+        seed: seed ^ 0x1b873593,
+      },
+    );
+  }
+  const valImage = imageProbabilitiesOf({ image }, valInputs);
+
+  // Text learners, one NBSVM pass and one fastText epoch per epoch.
+  const nbTrainer = new NbSvmTrainer(X, y, vectorizer.size, K, { c: params.nbC, alpha: params.nbAlpha, classWeights, seed: seed ^ 0x85ebca6b });
+  const ftTrainer = new FastTextTrainer(X, y, vectorizer.size, K, {
+    dim: params.ftDim,
+    learningRate: params.ftLearningRate,
+    epochs: maxEpochs,
+    classWeights,
+    seed: seed ^ 0xc2b2ae35,
+  });
+  const history: EpochReport[] = [];
+  let best: { f1: number; nb: LinearWeights; ft: FastTextWeights; temperatures: { nb: number; ft: number } } | null = null;
+  let sinceBest = 0;
+  for (let epoch = 1; epoch <= maxEpochs; epoch++) {
+    const started = performance.now();
+    nbTrainer.pass();
+    const loss = ftTrainer.epoch();
+    const nb = nbTrainer.weights();
+    const ft = ftTrainer.current();
+    let temperatures = DEFAULT_TEMPERATURES;
+    let f1 = 0;
+    if (hasValidation) {
+      const nbScores = valX.map((x) => {
+        const s = new Float64Array(K);
+        linearScores(nb, x, s);
+        return s;
+      });
+      const hidden = new Float64Array(ft.dim);
+      const ftScores = valX.map((x) => {
+        const s = new Float64Array(K);
+        fastTextScores(ft, x, s, hidden);
+        return s;
+      });
+      temperatures = { nb: bestTemperature(nbScores, valY, NB_TEMPERATURES), ft: bestTemperature(ftScores, valY, FT_TEMPERATURES) };
+      const predicted = textLogits({ nb, ft, temperatures }, valX).map((z, i) => {
+        addImageEvidence(z, valImage[i] ?? null, params);
+        return classes[argmax(z)] as number;
+      });
+      f1 = weightedF1(valLabels, predicted);
+    }
+    const report: EpochReport = { epoch, loss, valWeightedF1: f1, seconds: (performance.now() - started) / 1000 };
+    history.push(report);
+    options.onEpoch?.(report);
+    // Without validation the latest epoch is the best.
+    if (!best || !hasValidation || f1 > best.f1) {
+      best = { f1, nb, ft: ftTrainer.snapshot(), temperatures };
+      sinceBest = 0;
+    } else {
+      sinceBest++;
+    }
+    if (options.signal?.aborted) break;
+    if (hasValidation && epoch >= params.minEpochs && sinceBest >= patience) break;
+  }
+  if (!best) throw new Error('training ran no epoch');
+  return new TextImageClassifier({
+    classes,
+    params,
+    history,
+    vectorizer,
+    nb: best.nb,
+    ft: best.ft,
+    temperatures: best.temperatures,
+    image,
+  });
+}
+
+function isRecord(value: JsonValue | undefined): value is { [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function load(artifact: ModelArtifact): Promise<TextImageClassifier> {
+  if (artifact.kind !== TEXT_IMAGE_KIND) throw new Error(`cannot load a ${artifact.kind} model as ${TEXT_IMAGE_KIND}`);
+  const m = artifact.manifest;
+  if (!isRecord(m) || m['format'] !== FORMAT) throw new Error(`model artifact: unsupported manifest format`);
+  const classes = m['classes'] as number[];
+  const params = resolveParams(m['params'] as Record<string, JsonValue>);
+  const history = (m['history'] as unknown as EpochReport[]).map((h) => ({ ...h }));
+  const vconfig = m['vectorizer'] as unknown as TextVectorizerConfig;
+  const features = m['features'] as number;
+  const dim = m['fastTextDim'] as number;
+  const temperatures = m['temperatures'] as { nb: number; ft: number };
+  const K = classes.length;
+  const files = artifact.files;
+  const keys = readU32(files, 'text/keys.u32');
+  const idf = readF32(files, 'text/idf.f32', features);
+  if (keys.length !== features) throw new Error('model artifact: vocabulary size mismatch');
+  const vectorizer = TextVectorizer.fromState({ config: { ...vconfig }, keys, idf });
+  const nb: LinearWeights = { features, classes: K, weights: readF32(files, 'text/nbsvm.f32', (features + 1) * K) };
+  const ft: FastTextWeights = {
+    features,
+    classes: K,
+    dim,
+    embeddings: readF32(files, 'text/fasttext-embeddings.f32', features * dim),
+    output: readF32(files, 'text/fasttext-output.f32', dim * K),
+    bias: readF32(files, 'text/fasttext-bias.f32', K),
+  };
+  let image: ImageHead | null = null;
+  const im = m['image'];
+  if (isRecord(im)) {
+    await initBackend();
+    const weights = files['image/weights.bin'];
+    if (!weights) throw new Error('model artifact: missing file image/weights.bin');
+    const featureSize = im['featureSize'] as number;
+    if (featureSize !== IMAGE_FEATURE_SIZE) throw new Error(`model artifact: image features of size ${featureSize}, this version computes ${IMAGE_FEATURE_SIZE}`);
+    image = await ImageHead.load({
+      topology: im['topology'] as JsonValue,
+      weightSpecs: im['weightSpecs'] as JsonValue,
+      weights,
+      mean: readF32(files, 'image/mean.f32', featureSize),
+      std: readF32(files, 'image/std.f32', featureSize),
+    });
+  }
+  return new TextImageClassifier({ classes, params, history, vectorizer, nb, ft, temperatures: { ...temperatures }, image });
+}
+
+/** Factory of the built-in `text-image-v1` model. */
+export const textImageModel: ModelFactory & {
+  /** Trains a new model. */
+  train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageClassifier>;
+  /** Rebuilds a saved model. */
+  load(artifact: ModelArtifact): Promise<TextImageClassifier>;
+} = {
+  kind: TEXT_IMAGE_KIND,
+  train,
+  load,
+};
