@@ -113,6 +113,9 @@ export type { LabeledProduct, PrepareFailure, PrepareRun, SplitSummary } from '.
 export { mulberry32, shuffleInPlace } from './util/random.js';
 export type {
   EpochReport,
+  HeldOutProbabilities,
+  LabelledInputs,
+  ModelImage,
   ModelArtifact,
   ModelFactory,
   ModelInput,
@@ -138,7 +141,18 @@ export { Evaluator, type EvaluateOptions, type EvaluationRecord, type LatencySta
 export {
   Predictor,
   type BatchPredictionSummary,
+  type LoadedModel,
   type ProductPrediction,
   type ScoredClass,
   type StoredPrediction,
 } from './stages/predict/predictor.js';
+export { BACKEND_ENV, BACKEND_ORDER, initBackend, type BackendName, type InitBackendOptions } from './models/backend.js';
+export { BUILT_IN_MODELS, DEFAULT_RUNTIME } from './models/builtin.js';
+export {
+  DEFAULT_TEXT_IMAGE_PARAMS,
+  TEXT_IMAGE_KIND,
+  TextImageClassifier,
+  textImageModel,
+  type TextImageModelFactory,
+  type TextImageParams,
+} from './models/text-image-model.js';

@@ -1,6 +1,6 @@
 /**
  * Image branch of the built-in model: a small TensorFlow.js classifier (Dense layers only, so it
- * trains on the `wasm` backend) over standardised {@link imageFeatures}.
+ * trains on the `wasm` backend) over standardised fixed image features (`imageFeatures`).
  *
  * @module
  */
@@ -103,6 +103,8 @@ export class ImageHead {
     } finally {
       x.dispose();
       y.dispose();
+      // The optimizer (and its moment estimates) is only needed for training.
+      model.optimizer.dispose();
     }
     return head;
   }

@@ -3,10 +3,10 @@ import sharp from 'sharp';
 import type { LabeledProduct } from '../stages/prepare/types.js';
 import type { PreparedProduct } from '../stages/preprocess/preprocessor.js';
 import type { ImageStore } from '../stores/types.js';
-import type { ModelInput } from './types.js';
+import type { ModelImage, ModelInput } from './types.js';
 
 /** Decodes a stored preprocessed PNG back to the raw RGB pixels the model reads. */
-export async function decodePreparedPng(png: Uint8Array): Promise<{ pixels: Uint8Array; size: number }> {
+export async function decodePreparedPng(png: Uint8Array): Promise<ModelImage> {
   const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), size: info.width };
 }

@@ -38,7 +38,12 @@ export interface ModelVersion extends BaseDocument {
   /** Training wall time in seconds. */
   trainingSeconds: number;
   /** Products per class code in the training and validation splits. */
-  dataDistribution: { train: Record<string, number>; val: Record<string, number> };
+  dataDistribution: {
+    /** Training split. */
+    train: Record<string, number>;
+    /** Validation split. */
+    val: Record<string, number>;
+  };
   /** Metrics per epoch. */
   history: EpochReport[];
   /** Validation scores. */
@@ -50,7 +55,12 @@ export interface ModelVersion extends BaseDocument {
   /** Model manifest (weights are stored as files beside it). */
   manifest: JsonValue;
   /** Its weight files: name in the artifact and key in the store (a list: file names hold dots, which MongoDB field names may not). */
-  files: { name: string; key: string }[];
+  files: {
+    /** Name in the artifact. */
+    name: string;
+    /** Key in the store. */
+    key: string;
+  }[];
   /** Class codes, in the model's output order. */
   classes: number[];
 }
@@ -76,7 +86,14 @@ export interface ChampionDecision {
   /** Human-readable reason. */
   reason: string;
   /** Classes whose F1 fell by more than the margin (they block promotion). */
-  regressions: { prdtypecode: number; before: number; after: number }[];
+  regressions: {
+    /** Class code. */
+    prdtypecode: number;
+    /** Champion's F1 on it. */
+    before: number;
+    /** Candidate's F1 on it. */
+    after: number;
+  }[];
 }
 
 /** A model reference: a version number, or `champion` / `latest`. */

@@ -191,6 +191,14 @@ export interface TextVectorizerState {
   idf: Float32Array;
 }
 
+/** Result of {@link TextVectorizer.fit}. */
+export interface FittedVectorizer {
+  /** The fitted vectoriser. */
+  vectorizer: TextVectorizer;
+  /** Raw feature counts of each training product, for {@link TextVectorizer.transformCounts}. */
+  counts: BlockCounts[];
+}
+
 /** TF-IDF vectoriser over hashed n-gram features. */
 export class TextVectorizer {
   /** Number of features. */
@@ -208,7 +216,7 @@ export class TextVectorizer {
   }
 
   /** Learns the vocabulary and document frequencies of training products. */
-  static fit(inputs: readonly ModelInput[], config: Partial<TextVectorizerConfig> = {}): { vectorizer: TextVectorizer; counts: BlockCounts[] } {
+  static fit(inputs: readonly ModelInput[], config: Partial<TextVectorizerConfig> = {}): FittedVectorizer {
     const full: TextVectorizerConfig = { ...DEFAULT_VECTORIZER_CONFIG, ...config };
     const counts = inputs.map((input) => countFeatures(input, full));
     const df = new Map<number, number>();

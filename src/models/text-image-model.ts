@@ -2,19 +2,24 @@
  * The built-in model, kind `text-image-v1`: a text branch and an image branch fused late into
  * one classifier over the classes seen in training.
  *
- * - Text: hashed TF-IDF features ({@link TextVectorizer}: stemmed and raw words, word pairs and
+ * - Text: hashed TF-IDF features (`TextVectorizer`: stemmed and raw words, word pairs and
  *   character 2–5-grams of the title and of the description, the title weighted 1.5x), read by
  *   two learners written in TypeScript — an NBSVM and a fastText-style embedding bag
- *   ({@link NbSvmTrainer}, {@link FastTextTrainer}) — whose scores are combined with temperatures
+ *   (`NbSvmTrainer`, `FastTextTrainer`) — whose scores are combined with temperatures
  *   fitted on the validation set.
- * - Image: fixed features of the 64 x 64 picture ({@link imageFeatures}) read by a small
- *   TensorFlow.js Dense head ({@link ImageHead}).
+ * - Image: features of the 64 x 64 picture — by default the spatial means of MobileNetV2
+ *   blocks 6 and 10 (ImageNet weights shipped in the `nsfwjs` package, 672 values), or cheap
+ *   fixed features (`imageFeatures`: colour histogram, thumbnail, gradient histograms) — read
+ *   by a small TensorFlow.js Dense head (`ImageHead`, 128 hidden units).
+ * - After training, the refit (on training + validation products for the best epoch count) and
+ *   8-bit quantisation of the largest weight arrays.
  * - Fusion: `logits = text logits + imageWeight * log(smoothed image probabilities)` when the
  *   product has an image, the text logits alone otherwise: the text branch is trained on every
  *   product, so a missing image costs nothing.
  *
  * Training is seeded and deterministic, stops early on validation weighted F1 and keeps the best
- * epoch; saving is bit-exact.
+ * epoch; saving is bit-exact. 3-fold CV on 5,042 real products: weighted F1 0.757 (text-only
+ * 0.755) against 0.744 for a tuned TF-IDF + linear SVM.
  *
  * @module
  */
@@ -23,6 +28,7 @@ import type { JsonValue } from '../stores/types.js';
 import { initBackend } from './backend.js';
 import { ImageHead } from './image-head.js';
 import { IMAGE_FEATURE_SIZE, imageFeatures } from './image-features.js';
+import { MOBILENET_FEATURE_SIZE, MobileNetFeatures } from './mobilenet-features.js';
 import { DEFAULT_VECTORIZER_CONFIG, type SparseVector, TextVectorizer, type TextVectorizerConfig } from './text-features.js';
 import {
   FastTextTrainer,
@@ -32,7 +38,7 @@ import {
   linearScores,
   NbSvmTrainer,
 } from './text-learners.js';
-import type { EpochReport, ModelArtifact, ModelFactory, ModelInput, ProductClassifier, TrainModelOptions } from './types.js';
+import type { EpochReport, HeldOutProbabilities, ModelArtifact, ModelFactory, ModelInput, ProductClassifier, TrainModelOptions } from './types.js';
 
 /** Kind of the built-in model. */
 export const TEXT_IMAGE_KIND = 'text-image-v1';
@@ -53,6 +59,14 @@ export interface TextImageParams extends TextVectorizerConfig {
   minEpochs: number;
   /** Train the image branch (when enough training products have an image). */
   image: boolean;
+  /**
+   * Image features: `mobilenet` (pretrained MobileNetV2 blocks 0–10 from the `nsfwjs` package,
+   * 672 values, about 14 ms per picture on wasm) or `fixed` (colour histogram, thumbnail and
+   * gradient histograms, about 0.1 ms).
+   */
+  imageBackbone: string;
+  /** Input side of the MobileNet (the 64 px pictures are resized to it). */
+  imageSize: number;
   /** Fewest training images needed to train the image branch. */
   imageMinExamples: number;
   /** Hidden units of the image head (0: linear). */
@@ -67,6 +81,18 @@ export interface TextImageParams extends TextVectorizerConfig {
   imageWeight: number;
   /** Share of uniform probability mixed into the image probabilities before fusion. */
   imageSmoothing: number;
+  /**
+   * After early stopping, train again on the training and validation products together for the
+   * best epoch count, keeping the temperatures fitted on validation (about twice the training
+   * time, a bigger training set).
+   */
+  refit: boolean;
+  /**
+   * Store the NBSVM weights and the fastText embeddings as 8-bit integers with one scale per
+   * feature (about 3.5x smaller artifacts; the trained model itself uses the rounded weights, so
+   * a loaded copy predicts identically).
+   */
+  quantise: boolean;
 }
 
 /** Default {@link TextImageParams}. */
@@ -79,13 +105,17 @@ export const DEFAULT_TEXT_IMAGE_PARAMS: Readonly<TextImageParams> = {
   epochs: 20,
   minEpochs: 5,
   image: true,
+  imageBackbone: 'mobilenet',
+  imageSize: 128,
   imageMinExamples: 30,
   imageHidden: 128,
   imageL2: 0.01,
   imageEpochs: 60,
   imageLearningRate: 0.001,
-  imageWeight: 0.25,
+  imageWeight: 0.3,
   imageSmoothing: 0.3,
+  refit: true,
+  quantise: true,
 };
 
 const NB_TEMPERATURES = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25];
@@ -175,6 +205,45 @@ interface ModelState {
   ft: FastTextWeights;
   temperatures: { nb: number; ft: number };
   image: ImageHead | null;
+  extractor: ImageExtractor | null;
+  /** The 8-bit form of `nb.weights` and `ft.embeddings` when params.quantise (what is saved). */
+  quantised: { nb: QuantisedRows; ft: QuantisedRows } | null;
+}
+
+/** Turns pictures into the feature vectors the image head reads. */
+interface ImageExtractor {
+  backbone: string;
+  featureSize: number;
+  compute(images: readonly { readonly pixels: Uint8Array; readonly size: number }[]): Float32Array[];
+}
+
+async function imageExtractor(params: TextImageParams): Promise<ImageExtractor> {
+  if (params.imageBackbone === 'fixed') {
+    return { backbone: 'fixed', featureSize: IMAGE_FEATURE_SIZE, compute: (images) => images.map((i) => imageFeatures(i.pixels, i.size)) };
+  }
+  if (params.imageBackbone === 'mobilenet') {
+    await initBackend();
+    const network = await MobileNetFeatures.load(params.imageSize);
+    return { backbone: 'mobilenet', featureSize: MOBILENET_FEATURE_SIZE, compute: (images) => network.compute(images) };
+  }
+  throw new TypeError(`param imageBackbone: expected 'mobilenet' or 'fixed', got ${JSON.stringify(params.imageBackbone)}`);
+}
+
+/** Image feature vectors of the inputs that have an image (`null` for the others), through a per-picture cache. */
+function imageVectors(
+  extractor: ImageExtractor,
+  inputs: readonly ModelInput[],
+  cache?: WeakMap<object, Float32Array>,
+): (Float32Array | null)[] {
+  const out: (Float32Array | null)[] = inputs.map((input) => (input.image ? (cache?.get(input.image) ?? null) : null));
+  const missing = inputs.flatMap((input, i) => (input.image && !out[i] ? [i] : []));
+  const computed = extractor.compute(missing.map((i) => (inputs[i] as ModelInput).image as { pixels: Uint8Array; size: number }));
+  missing.forEach((i, j) => {
+    const vector = computed[j] as Float32Array;
+    out[i] = vector;
+    cache?.set((inputs[i] as ModelInput).image as object, vector);
+  });
+  return out;
 }
 
 /** A trained `text-image-v1` classifier. */
@@ -187,6 +256,8 @@ export class TextImageClassifier implements ProductClassifier {
   readonly params: Readonly<Record<string, JsonValue>>;
   /** Epoch reports of its training. */
   readonly history: readonly EpochReport[];
+  /** Validation probabilities from before the refit (see {@link ProductClassifier.heldOutValidation}). */
+  heldOutValidation?: HeldOutProbabilities;
   private readonly state: ModelState;
 
   /** @internal Use {@link textImageModel} to train or load one. */
@@ -227,13 +298,19 @@ export class TextImageClassifier implements ProductClassifier {
 
   /** Serialises the model: a JSON manifest and little-endian binary arrays. */
   async save(): Promise<ModelArtifact> {
-    const { vectorizer, nb, ft, image } = this.state;
+    const { vectorizer, nb, ft, image, quantised } = this.state;
     const vstate = vectorizer.state();
     const files: Record<string, Uint8Array> = {
       'text/keys.u32': bytesOf(vstate.keys),
       'text/idf.f32': bytesOf(vstate.idf),
-      'text/nbsvm.f32': bytesOf(nb.weights),
-      'text/fasttext-embeddings.f32': bytesOf(ft.embeddings),
+      ...(quantised
+        ? {
+            'text/nbsvm.i8': bytesOf(quantised.nb.values),
+            'text/nbsvm-scales.f32': bytesOf(quantised.nb.scales),
+            'text/fasttext-embeddings.i8': bytesOf(quantised.ft.values),
+            'text/fasttext-embeddings-scales.f32': bytesOf(quantised.ft.scales),
+          }
+        : { 'text/nbsvm.f32': bytesOf(nb.weights), 'text/fasttext-embeddings.f32': bytesOf(ft.embeddings) }),
       'text/fasttext-output.f32': bytesOf(ft.output),
       'text/fasttext-bias.f32': bytesOf(ft.bias),
     };
@@ -243,7 +320,12 @@ export class TextImageClassifier implements ProductClassifier {
       files['image/weights.bin'] = saved.weights;
       files['image/mean.f32'] = bytesOf(saved.mean);
       files['image/std.f32'] = bytesOf(saved.std);
-      imageManifest = { topology: saved.topology, weightSpecs: saved.weightSpecs, featureSize: saved.mean.length };
+      imageManifest = {
+        topology: saved.topology,
+        weightSpecs: saved.weightSpecs,
+        featureSize: saved.mean.length,
+        backbone: this.state.extractor?.backbone ?? 'fixed',
+      };
     }
     const manifest: JsonValue = {
       format: FORMAT,
@@ -266,7 +348,37 @@ export class TextImageClassifier implements ProductClassifier {
   }
 }
 
-function bytesOf(array: Float32Array | Uint32Array): Uint8Array {
+/** Rows of 8-bit weights with one scale per row. */
+interface QuantisedRows {
+  values: Int8Array;
+  scales: Float32Array;
+}
+
+function quantiseRows(weights: Float32Array, columns: number): QuantisedRows {
+  const rows = weights.length / columns;
+  const values = new Int8Array(weights.length);
+  const scales = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let max = 0;
+    for (let c = 0; c < columns; c++) max = Math.max(max, Math.abs(weights[r * columns + c] as number));
+    const scale = Math.fround(max / 127);
+    scales[r] = scale;
+    if (scale === 0) continue;
+    for (let c = 0; c < columns; c++) values[r * columns + c] = Math.round((weights[r * columns + c] as number) / scale);
+  }
+  return { values, scales };
+}
+
+function dequantiseRows(q: QuantisedRows, columns: number): Float32Array {
+  const out = new Float32Array(q.values.length);
+  for (let r = 0; r < q.scales.length; r++) {
+    const scale = q.scales[r] as number;
+    for (let c = 0; c < columns; c++) out[r * columns + c] = (q.values[r * columns + c] as number) * scale;
+  }
+  return out;
+}
+
+function bytesOf(array: Float32Array | Uint32Array | Int8Array): Uint8Array {
   return new Uint8Array(array.buffer.slice(array.byteOffset, array.byteOffset + array.byteLength));
 }
 
@@ -298,17 +410,16 @@ function textLogits(state: Pick<ModelState, 'nb' | 'ft' | 'temperatures'>, vecto
   });
 }
 
-function imageProbabilitiesOf(state: Pick<ModelState, 'image'>, inputs: readonly ModelInput[]): (Float32Array | null)[] {
+function imageProbabilitiesOf(
+  state: Pick<ModelState, 'image' | 'extractor'>,
+  inputs: readonly ModelInput[],
+  cache?: WeakMap<object, Float32Array>,
+): (Float32Array | null)[] {
   const out: (Float32Array | null)[] = inputs.map(() => null);
-  if (!state.image) return out;
-  const rows: number[] = [];
-  const features: Float32Array[] = [];
-  inputs.forEach((input, i) => {
-    if (!input.image) return;
-    rows.push(i);
-    features.push(imageFeatures(input.image.pixels, input.image.size));
-  });
-  const probabilities = state.image.predict(features);
+  if (!state.image || !state.extractor) return out;
+  const vectors = imageVectors(state.extractor, inputs, cache);
+  const rows = vectors.flatMap((v, i) => (v ? [i] : []));
+  const probabilities = state.image.predict(rows.map((i) => vectors[i] as Float32Array));
   rows.forEach((row, j) => {
     out[row] = probabilities[j] ?? null;
   });
@@ -329,72 +440,105 @@ function classWeightsOf(y: Int32Array, classes: number): Float64Array {
   return counts.map((c) => (c > 0 ? y.length / (classes * c) : 1));
 }
 
-async function train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageClassifier> {
-  if (inputs.length !== labels.length) throw new RangeError(`${inputs.length} inputs but ${labels.length} labels`);
-  if (inputs.length === 0) throw new RangeError('no training examples');
-  const params = resolveParams(options.params);
-  const seed = options.seed >>> 0;
-  const maxEpochs = Math.max(1, options.maxEpochs ?? params.epochs);
-  const patience = Math.max(1, options.patience ?? 2);
-  const classes = [...new Set(labels)].sort((a, b) => a - b);
-  const K = classes.length;
-  const index = new Map(classes.map((c, i) => [c, i]));
-  const y = Int32Array.from(labels, (l) => index.get(l) as number);
-  const classWeights = options.classWeighting ? classWeightsOf(y, K) : null;
-  const valInputs = options.validation.inputs;
-  const valLabels = options.validation.labels;
-  if (valInputs.length !== valLabels.length) throw new RangeError(`${valInputs.length} validation inputs but ${valLabels.length} labels`);
-  const valY = valLabels.map((l) => index.get(l) ?? -1);
-  const hasValidation = valInputs.length > 0;
+async function trainImageHead(
+  inputs: readonly ModelInput[],
+  y: Int32Array,
+  classes: number,
+  params: TextImageParams,
+  classWeights: Float64Array | null,
+  seed: number,
+  cache: WeakMap<object, Float32Array>,
+): Promise<{ head: ImageHead; extractor: ImageExtractor } | null> {
+  const rows = params.image ? inputs.flatMap((input, i) => (input.image ? [i] : [])) : [];
+  const seen = new Set(rows.map((i) => y[i]));
+  if (rows.length < params.imageMinExamples || seen.size < 2) return null;
+  await initBackend();
+  const extractor = await imageExtractor(params);
+  const vectors = imageVectors(
+    extractor,
+    rows.map((i) => inputs[i] as ModelInput),
+    cache,
+  ) as Float32Array[];
+  const epochs = Math.max(3, Math.min(params.imageEpochs, Math.ceil(30_000 / rows.length)));
+  const head = await ImageHead.train(
+    vectors,
+    rows.map((i) => y[i] as number),
+    classes,
+    {
+      hidden: params.imageHidden,
+      l2: params.imageL2,
+      epochs,
+      batchSize: 32,
+      learningRate: params.imageLearningRate,
+      classWeights,
+      seed: seed ^ 0x1b873593,
+    },
+  );
+  return { head, extractor };
+}
 
-  // Text features.
+/** One training run on fixed data: features, image head, then text epochs. */
+interface Run {
+  vectorizer: TextVectorizer;
+  image: ImageHead | null;
+  extractor: ImageExtractor | null;
+  nb: LinearWeights;
+  ft: FastTextWeights;
+  temperatures: { nb: number; ft: number };
+  bestEpoch: number;
+  epochs: number;
+}
+
+interface RunSettings {
+  params: TextImageParams;
+  classes: readonly number[];
+  seed: number;
+  classWeighting: boolean;
+  /** Text epochs to run at most. */
+  epochs: number;
+  /** Span of the fastText learning-rate schedule. */
+  schedule: number;
+  patience: number;
+  /** Validation data (empty: keep the last epoch, default temperatures). */
+  validation: { inputs: readonly ModelInput[]; labels: readonly number[] };
+  onEpoch?: (report: EpochReport) => void;
+  signal?: AbortSignal;
+  /** Image feature vectors by picture, shared by the runs of one training. */
+  imageCache: WeakMap<object, Float32Array>;
+}
+
+async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSettings): Promise<Run> {
+  const { params, classes, seed } = settings;
+  const K = classes.length;
+  const classWeights = settings.classWeighting ? classWeightsOf(y, K) : null;
   const fitted = TextVectorizer.fit(inputs, vectorizerConfig(params));
   const vectorizer = fitted.vectorizer;
   const X = fitted.counts.map((c) => vectorizer.transformCounts(c));
   fitted.counts.length = 0;
-  const valX = valInputs.map((input) => vectorizer.transform(input));
+  const imageBranch = await trainImageHead(inputs, y, K, params, classWeights, seed, settings.imageCache);
+  const image = imageBranch?.head ?? null;
+  const extractor = imageBranch?.extractor ?? null;
 
-  // Image branch, trained first (it is small); its validation probabilities are fixed.
-  let image: ImageHead | null = null;
-  const imageRows = params.image ? inputs.flatMap((input, i) => (input.image ? [i] : [])) : [];
-  const imageClasses = new Set(imageRows.map((i) => y[i]));
-  if (imageRows.length >= params.imageMinExamples && imageClasses.size >= 2) {
-    await initBackend();
-    const features = imageRows.map((i) => {
-      const picture = (inputs[i] as ModelInput).image as { pixels: Uint8Array; size: number };
-      return imageFeatures(picture.pixels, picture.size);
-    });
-    const epochs = Math.max(3, Math.min(params.imageEpochs, Math.ceil(30_000 / imageRows.length)));
-    image = await ImageHead.train(
-      features,
-      imageRows.map((i) => y[i] as number),
-      K,
-      {
-        hidden: params.imageHidden,
-        l2: params.imageL2,
-        epochs,
-        batchSize: 32,
-        learningRate: params.imageLearningRate,
-        classWeights,
-        seed: seed ^ 0x1b873593,
-      },
-    );
-  }
-  const valImage = imageProbabilitiesOf({ image }, valInputs);
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const valLabels = settings.validation.labels;
+  const valY = valLabels.map((l) => index.get(l) ?? -1);
+  const valX = settings.validation.inputs.map((input) => vectorizer.transform(input));
+  const valImage = imageProbabilitiesOf({ image, extractor }, settings.validation.inputs, settings.imageCache);
+  const hasValidation = valX.length > 0;
 
-  // Text learners, one NBSVM pass and one fastText epoch per epoch.
   const nbTrainer = new NbSvmTrainer(X, y, vectorizer.size, K, { c: params.nbC, alpha: params.nbAlpha, classWeights, seed: seed ^ 0x85ebca6b });
   const ftTrainer = new FastTextTrainer(X, y, vectorizer.size, K, {
     dim: params.ftDim,
     learningRate: params.ftLearningRate,
-    epochs: maxEpochs,
+    epochs: settings.schedule,
     classWeights,
     seed: seed ^ 0xc2b2ae35,
   });
-  const history: EpochReport[] = [];
-  let best: { f1: number; nb: LinearWeights; ft: FastTextWeights; temperatures: { nb: number; ft: number } } | null = null;
+  let best: { f1: number; epoch: number; nb: LinearWeights; ft: FastTextWeights; temperatures: { nb: number; ft: number } } | null = null;
   let sinceBest = 0;
-  for (let epoch = 1; epoch <= maxEpochs; epoch++) {
+  let epoch = 0;
+  while (epoch < settings.epochs) {
+    epoch++;
     const started = performance.now();
     nbTrainer.pass();
     const loss = ftTrainer.epoch();
@@ -403,17 +547,17 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
     let temperatures = DEFAULT_TEMPERATURES;
     let f1 = 0;
     if (hasValidation) {
-      const nbScores = valX.map((x) => {
-        const s = new Float64Array(K);
-        linearScores(nb, x, s);
-        return s;
-      });
       const hidden = new Float64Array(ft.dim);
-      const ftScores = valX.map((x) => {
-        const s = new Float64Array(K);
-        fastTextScores(ft, x, s, hidden);
-        return s;
-      });
+      const nbScores: Float64Array[] = [];
+      const ftScores: Float64Array[] = [];
+      for (const x of valX) {
+        const a = new Float64Array(K);
+        linearScores(nb, x, a);
+        nbScores.push(a);
+        const b = new Float64Array(K);
+        fastTextScores(ft, x, b, hidden);
+        ftScores.push(b);
+      }
       temperatures = { nb: bestTemperature(nbScores, valY, NB_TEMPERATURES), ft: bestTemperature(ftScores, valY, FT_TEMPERATURES) };
       const predicted = textLogits({ nb, ft, temperatures }, valX).map((z, i) => {
         addImageEvidence(z, valImage[i] ?? null, params);
@@ -421,30 +565,94 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
       });
       f1 = weightedF1(valLabels, predicted);
     }
-    const report: EpochReport = { epoch, loss, valWeightedF1: f1, seconds: (performance.now() - started) / 1000 };
-    history.push(report);
-    options.onEpoch?.(report);
+    settings.onEpoch?.({ epoch, loss, valWeightedF1: f1, seconds: (performance.now() - started) / 1000 });
     // Without validation the latest epoch is the best.
     if (!best || !hasValidation || f1 > best.f1) {
-      best = { f1, nb, ft: ftTrainer.snapshot(), temperatures };
+      best = { f1, epoch, nb, ft: ftTrainer.snapshot(), temperatures };
       sinceBest = 0;
     } else {
       sinceBest++;
     }
-    if (options.signal?.aborted) break;
-    if (hasValidation && epoch >= params.minEpochs && sinceBest >= patience) break;
+    if (settings.signal?.aborted) break;
+    if (hasValidation && epoch >= params.minEpochs && sinceBest >= settings.patience) break;
   }
   if (!best) throw new Error('training ran no epoch');
-  return new TextImageClassifier({
+  return { vectorizer, image, extractor, nb: best.nb, ft: best.ft, temperatures: best.temperatures, bestEpoch: best.epoch, epochs: epoch };
+}
+
+async function train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageClassifier> {
+  if (inputs.length !== labels.length) throw new RangeError(`${inputs.length} inputs but ${labels.length} labels`);
+  if (inputs.length === 0) throw new RangeError('no training examples');
+  const { validation } = options;
+  if (validation.inputs.length !== validation.labels.length) {
+    throw new RangeError(`${validation.inputs.length} validation inputs but ${validation.labels.length} labels`);
+  }
+  const params = resolveParams(options.params);
+  const classes = [...new Set(labels)].sort((a, b) => a - b);
+  const K = classes.length;
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const y = Int32Array.from(labels, (l) => index.get(l) as number);
+  const maxEpochs = Math.max(1, options.maxEpochs ?? params.epochs);
+  const history: EpochReport[] = [];
+  const settings: RunSettings = {
+    params,
+    classes,
+    seed: options.seed >>> 0,
+    classWeighting: options.classWeighting ?? false,
+    epochs: maxEpochs,
+    schedule: maxEpochs,
+    patience: Math.max(1, options.patience ?? 2),
+    validation,
+    onEpoch: (report) => {
+      history.push(report);
+      options.onEpoch?.(report);
+    },
+    signal: options.signal,
+    imageCache: new WeakMap(),
+  };
+  let result = await run(inputs, y, settings);
+  // Refit on training + validation products for the best epoch count, keeping the temperatures.
+  const known = validation.labels.flatMap((l, i) => (index.has(l) ? [i] : []));
+  let heldOut: { withImage: Float32Array[]; textOnly: Float32Array[] } | undefined;
+  if (params.refit && known.length > 0 && !options.signal?.aborted) {
+    // Score the validation set before training on it, so the stage's validation scores stay held-out.
+    const before = new TextImageClassifier({
+      classes, params, history, vectorizer: result.vectorizer, nb: result.nb, ft: result.ft,
+      temperatures: result.temperatures, image: result.image, extractor: result.extractor, quantised: null,
+    });
+    heldOut = {
+      withImage: await before.predict(validation.inputs),
+      textOnly: await before.predict(validation.inputs.map((input) => ({ ...input, image: null }))),
+    };
+    const allInputs = [...inputs, ...known.map((i) => validation.inputs[i] as ModelInput)];
+    const allY = Int32Array.from([...y, ...known.map((i) => index.get(validation.labels[i] as number) as number)]);
+    const refit = await run(allInputs, allY, {
+      ...settings,
+      epochs: result.bestEpoch,
+      validation: { inputs: [], labels: [] },
+      onEpoch: undefined,
+      signal: undefined,
+    });
+    result.image?.dispose();
+    result = { ...refit, temperatures: result.temperatures, bestEpoch: result.bestEpoch, epochs: result.epochs };
+  }
+  const quantised = params.quantise ? { nb: quantiseRows(result.nb.weights, K), ft: quantiseRows(result.ft.embeddings, result.ft.dim) } : null;
+  const nb = quantised ? { ...result.nb, weights: dequantiseRows(quantised.nb, K) } : result.nb;
+  const ft = quantised ? { ...result.ft, embeddings: dequantiseRows(quantised.ft, result.ft.dim) } : result.ft;
+  const model = new TextImageClassifier({
     classes,
     params,
     history,
-    vectorizer,
-    nb: best.nb,
-    ft: best.ft,
-    temperatures: best.temperatures,
-    image,
+    vectorizer: result.vectorizer,
+    nb,
+    ft,
+    temperatures: result.temperatures,
+    image: result.image,
+    extractor: result.extractor,
+    quantised,
   });
+  if (heldOut) model.heldOutValidation = heldOut;
+  return model;
 }
 
 function isRecord(value: JsonValue | undefined): value is { [key: string]: JsonValue } {
@@ -468,23 +676,37 @@ async function load(artifact: ModelArtifact): Promise<TextImageClassifier> {
   const idf = readF32(files, 'text/idf.f32', features);
   if (keys.length !== features) throw new Error('model artifact: vocabulary size mismatch');
   const vectorizer = TextVectorizer.fromState({ config: { ...vconfig }, keys, idf });
-  const nb: LinearWeights = { features, classes: K, weights: readF32(files, 'text/nbsvm.f32', (features + 1) * K) };
+  const readRows = (name: string, rows: number): QuantisedRows => {
+    const bytes = files[`${name}.i8`];
+    if (!bytes || bytes.length % rows !== 0) throw new Error(`model artifact: missing or bad file ${name}.i8`);
+    return { values: new Int8Array(bytes.slice().buffer), scales: readF32(files, `${name}-scales.f32`, rows) };
+  };
+  const quantised = params.quantise ? { nb: readRows('text/nbsvm', features + 1), ft: readRows('text/fasttext-embeddings', features) } : null;
+  const nb: LinearWeights = {
+    features,
+    classes: K,
+    weights: quantised ? dequantiseRows(quantised.nb, K) : readF32(files, 'text/nbsvm.f32', (features + 1) * K),
+  };
   const ft: FastTextWeights = {
     features,
     classes: K,
     dim,
-    embeddings: readF32(files, 'text/fasttext-embeddings.f32', features * dim),
+    embeddings: quantised ? dequantiseRows(quantised.ft, dim) : readF32(files, 'text/fasttext-embeddings.f32', features * dim),
     output: readF32(files, 'text/fasttext-output.f32', dim * K),
     bias: readF32(files, 'text/fasttext-bias.f32', K),
   };
   let image: ImageHead | null = null;
+  let extractor: ImageExtractor | null = null;
   const im = m['image'];
   if (isRecord(im)) {
     await initBackend();
     const weights = files['image/weights.bin'];
     if (!weights) throw new Error('model artifact: missing file image/weights.bin');
+    extractor = await imageExtractor({ ...params, imageBackbone: String(im['backbone']) });
     const featureSize = im['featureSize'] as number;
-    if (featureSize !== IMAGE_FEATURE_SIZE) throw new Error(`model artifact: image features of size ${featureSize}, this version computes ${IMAGE_FEATURE_SIZE}`);
+    if (featureSize !== extractor.featureSize) {
+      throw new Error(`model artifact: image features of size ${featureSize}, this version computes ${extractor.featureSize}`);
+    }
     image = await ImageHead.load({
       topology: im['topology'] as JsonValue,
       weightSpecs: im['weightSpecs'] as JsonValue,
@@ -493,16 +715,21 @@ async function load(artifact: ModelArtifact): Promise<TextImageClassifier> {
       std: readF32(files, 'image/std.f32', featureSize),
     });
   }
-  return new TextImageClassifier({ classes, params, history, vectorizer, nb, ft, temperatures: { ...temperatures }, image });
+  return new TextImageClassifier({ classes, params, history, vectorizer, nb, ft, temperatures: { ...temperatures }, image, extractor, quantised });
 }
 
-/** Factory of the built-in `text-image-v1` model. */
-export const textImageModel: ModelFactory & {
-  /** Trains a new model. */
+/** {@link ModelFactory} of the built-in model, with its concrete classifier type. */
+export interface TextImageModelFactory extends ModelFactory {
+  /** Always `text-image-v1`. */
+  readonly kind: typeof TEXT_IMAGE_KIND;
+  /** Trains a new model (see {@link TextImageParams} for `options.params`). */
   train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageClassifier>;
   /** Rebuilds a saved model. */
   load(artifact: ModelArtifact): Promise<TextImageClassifier>;
-} = {
+}
+
+/** Factory of the built-in `text-image-v1` model. */
+export const textImageModel: TextImageModelFactory = {
   kind: TEXT_IMAGE_KIND,
   train,
   load,

@@ -6,6 +6,30 @@
  */
 import type { JsonValue } from '../stores/types.js';
 
+/** A preprocessed image as the model reads it. */
+export interface ModelImage {
+  /** Raw RGB pixels, `size * size * 3` bytes. */
+  readonly pixels: Uint8Array;
+  /** Side in pixels. */
+  readonly size: number;
+}
+
+/** Labelled inputs. */
+export interface LabelledInputs {
+  /** The products. */
+  inputs: readonly ModelInput[];
+  /** Their class codes, aligned with `inputs`. */
+  labels: readonly number[];
+}
+
+/** Probabilities a model gave its validation inputs before being refitted on them. */
+export interface HeldOutProbabilities {
+  /** With images where present. */
+  readonly withImage: Float32Array[];
+  /** With every image ignored. */
+  readonly textOnly: Float32Array[];
+}
+
 /** A product as a model sees it: the preprocessor's output. */
 export interface ModelInput {
   /** Cleaned designation (title). */
@@ -17,7 +41,7 @@ export interface ModelInput {
   /** Stemmed description tokens. */
   descriptionTokens: readonly string[];
   /** Preprocessed image as raw RGB pixels (`size * size * 3` bytes), `null` when the product has none. */
-  image: { readonly pixels: Uint8Array; readonly size: number } | null;
+  image: ModelImage | null;
 }
 
 /** Progress of one training epoch. */
@@ -43,7 +67,7 @@ export interface TrainModelOptions {
   /** Weight classes inversely to their frequency. */
   classWeighting?: boolean;
   /** Validation set for early stopping on weighted F1. */
-  validation: { inputs: readonly ModelInput[]; labels: readonly number[] };
+  validation: LabelledInputs;
   /** Model-specific hyper-parameters (recorded with the model version). */
   params?: Readonly<Record<string, JsonValue>>;
   /** Called after every epoch. */
@@ -72,6 +96,12 @@ export interface ProductClassifier {
   readonly params: Readonly<Record<string, JsonValue>>;
   /** Epoch reports of its training. */
   readonly history: readonly EpochReport[];
+  /**
+   * Probabilities it gave the validation inputs before it was refitted on them, images used and
+   * images ignored; set only by models that train on their validation set at the end, so that
+   * validation scores stay held-out.
+   */
+  readonly heldOutValidation?: HeldOutProbabilities;
   /** Class probabilities of each input, aligned with {@link ProductClassifier.classes}. */
   predict(inputs: readonly ModelInput[]): Promise<Float32Array[]>;
   /** Serialises the model (bit-exact: a loaded copy predicts identically). */

@@ -14,14 +14,19 @@ export async function predictLabels(model: ProductClassifier, inputs: readonly M
   return out;
 }
 
-/** Scores a model on labelled inputs: overall, text-only, and on the products with an image. */
+/**
+ * Scores a model on labelled inputs: overall, text-only, and on the products with an image.
+ * A model that was refitted on these inputs supplies its earlier, held-out probabilities instead.
+ */
 export async function validationScores(
   model: ProductClassifier,
   inputs: readonly ModelInput[],
   labels: readonly number[],
 ): Promise<ValidationScores> {
-  const predicted = await predictLabels(model, inputs);
-  const textOnly = await predictLabels(model, inputs.map(withoutImage));
+  const heldOut = model.heldOutValidation;
+  const toLabels = (probabilities: Float32Array[]) => probabilities.map((p) => model.classes[argmax(p)] as number);
+  const predicted = heldOut ? toLabels(heldOut.withImage) : await predictLabels(model, inputs);
+  const textOnly = heldOut ? toLabels(heldOut.textOnly) : await predictLabels(model, inputs.map(withoutImage));
   const all = classificationMetrics(labels, predicted);
   const withImage = inputs.flatMap((input, i) => (input.image ? [i] : []));
   const pick = (values: readonly number[]) => withImage.map((i) => values[i] as number);

@@ -72,9 +72,13 @@ export interface BatchPredictionSummary {
   output: string;
 }
 
-interface Loaded {
+/** A model ready to predict: metadata, loaded classifier, and its preprocessing. */
+export interface LoadedModel {
+  /** Registry metadata. */
   version: ModelVersion;
+  /** The classifier. */
   model: ProductClassifier;
+  /** The preprocessing it was trained with. */
   preprocessor: Preprocessor;
 }
 
@@ -86,7 +90,7 @@ const BATCH = 256;
  * model's own preprocessing (the options it was trained with); models are loaded once and cached.
  */
 export class Predictor {
-  private readonly loaded = new Map<number, Loaded>();
+  private readonly loaded = new Map<number, LoadedModel>();
 
   /** Creates a predictor over a store and its registry. */
   constructor(
@@ -95,7 +99,7 @@ export class Predictor {
   ) {}
 
   /** The model, its metadata and its preprocessor (cached per version). */
-  async resolve(ref: ModelRef = 'champion'): Promise<Loaded> {
+  async resolve(ref: ModelRef = 'champion'): Promise<LoadedModel> {
     const version = await this.registry.require(ref);
     let hit = this.loaded.get(version.version);
     if (!hit) {
@@ -106,7 +110,7 @@ export class Predictor {
   }
 
   /** Scores inputs and returns each one's top classes. */
-  private async score(loaded: Loaded, inputs: readonly ModelInput[], topK: number): Promise<ProductPrediction[]> {
+  private async score(loaded: LoadedModel, inputs: readonly ModelInput[], topK: number): Promise<ProductPrediction[]> {
     const probabilities = await loaded.model.predict(inputs);
     return probabilities.map((p, i) => {
       const order = Array.from(p.keys()).sort((a, b) => (p[b] as number) - (p[a] as number));
@@ -130,7 +134,7 @@ export class Predictor {
   }
 
   /** Model input of a stored test row: its preprocessed image when current, else preprocessed now. */
-  private async storedInput(loaded: Loaded, row: ProductRow): Promise<ModelInput> {
+  private async storedInput(loaded: LoadedModel, row: ProductRow): Promise<ModelInput> {
     const text = loaded.preprocessor.text.prepare(row);
     let image: ModelInput['image'] = null;
     if (row.image) {

@@ -140,7 +140,12 @@ export class TrainStage {
     let championScores: ValidationScores | null = null;
     if (previous !== null) {
       const current = await this.registry.require(previous);
-      championScores = await validationScores(await this.registry.load(current), valInputs, valLabels);
+      // Same split: its recorded held-out scores. Another split: score it on this one (it may have
+      // seen some of these products, which favours the champion: a conservative comparison).
+      championScores =
+        current.prepareRun !== null && current.prepareRun === version.prepareRun
+          ? current.validation
+          : await validationScores(await this.registry.load(current), valInputs, valLabels);
     }
     const champion = await this.registry.considerForChampion(version, championScores, options.guardrailMargin ?? 0.05);
     return { champion, championScores };
