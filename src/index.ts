@@ -139,6 +139,7 @@ export { escapeHtml, renderEvaluationReport, type ReportInfo } from './stages/ev
 export { predictLabels, validationScores } from './stages/evaluate/score.js';
 export { Evaluator, type EvaluateOptions, type EvaluationRecord, type LatencyStats } from './stages/evaluate/stage.js';
 export {
+  inputFromCsvRow,
   Predictor,
   type BatchPredictionSummary,
   type LoadedModel,

@@ -39,8 +39,3 @@ export function metadataConditions(metadata: ImageMetadata | undefined): Conditi
     return { field, values: [value] };
   });
 }
-
-/** Whether `value` satisfies `condition` (used by in-memory checks and tests). */
-export function matches(value: unknown, condition: Condition): boolean {
-  return condition.values.some((v) => (v === null ? value === null || value === undefined : v === value));
-}

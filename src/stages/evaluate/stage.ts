@@ -1,14 +1,14 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { COLLECTIONS } from '../../collections.js';
-import { inputFromPrepared, inputsFromLabeled, withoutImage } from '../../models/inputs.js';
+import { inputsFromLabeled, withoutImage } from '../../models/inputs.js';
 import type { ModelRef, ModelRegistry } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';
 import type { BaseDocument, Store } from '../../stores/types.js';
 import { openCsv } from '../load/csv.js';
-import { imageFileName } from '../load/image-folder.js';
 import { resolveLayout } from '../load/layout.js';
+import { inputFromCsvRow } from '../predict/predictor.js';
 import { SPLIT_COLLECTIONS } from '../prepare/stage.js';
 import type { LabeledProduct } from '../prepare/types.js';
 import { Preprocessor } from '../preprocess/preprocessor.js';
@@ -187,13 +187,9 @@ export class Evaluator {
     const inputs: ModelInput[] = [];
     const labels: number[] = [];
     for await (const r of x.records) {
-      const [index = '', designation = '', description = '', productid = '', imageid = ''] = r.fields;
-      const label = labelByIndex.get(index);
+      const label = labelByIndex.get(r.fields[0] ?? '');
       if (label === undefined) continue;
-      const bytes = await readFile(path.join(layout.imageTrain, imageFileName(Number(imageid), Number(productid)))).catch(() => null);
-      const prepared = await preprocessor.prepare({ designation, description });
-      const image = bytes ? await preprocessor.prepareImage(bytes).catch(() => null) : null;
-      inputs.push(inputFromPrepared({ ...prepared, image }));
+      inputs.push(await inputFromCsvRow(preprocessor, r.fields, layout.imageTrain));
       labels.push(label);
       if (inputs.length % 500 === 0) options.onProgress?.({ stage: 'evaluate', phase: 'preprocess', done: inputs.length, total: 0, unit: 'products' });
     }

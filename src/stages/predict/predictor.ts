@@ -85,6 +85,22 @@ export interface LoadedModel {
 const BATCH = 256;
 
 /**
+ * The model input of one record of a challenge-layout CSV (`index, designation, description,
+ * productid, imageid`), its image read from `imagesDir` when there is one; an unreadable or
+ * undecodable image means a text-only input.
+ */
+export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readonly string[], imagesDir?: string): Promise<ModelInput> {
+  const [, designation = '', description = '', productid = '', imageid = ''] = fields;
+  const text = preprocessor.text.prepare({ designation, description });
+  let image = null;
+  if (imagesDir && productid && imageid) {
+    const bytes = await readFile(path.join(imagesDir, imageFileName(Number(imageid), Number(productid)))).catch(() => null);
+    if (bytes) image = await preprocessor.prepareImage(bytes).catch(() => null);
+  }
+  return inputFromPrepared({ text, image });
+}
+
+/**
  * Predictions with a registered model: one product online, the stored test rows into
  * `predictions`, or a CSV in the challenge layout into a submission file. Every path runs the
  * model's own preprocessing (the options it was trained with); models are loaded once and cached.
@@ -215,21 +231,7 @@ export class Predictor {
     const flush = async () => {
       options.signal?.throwIfAborted();
       const inputs = await Promise.all(
-        batch.map((fields) =>
-          limit(async () => {
-            const [, designation = '', description = '', productid = '', imageid = ''] = fields;
-            let image: Uint8Array | null = null;
-            if (options.imagesDir && productid && imageid) {
-              image = await readFile(path.join(options.imagesDir, imageFileName(Number(imageid), Number(productid)))).catch(() => null);
-            }
-            const prepared = await loaded.preprocessor.prepare({ designation, description }).then(async (p) => {
-              if (!image) return p;
-              const img = await loaded.preprocessor.prepareImage(image).catch(() => null);
-              return { ...p, image: img };
-            });
-            return inputFromPrepared(prepared);
-          }),
-        ),
+        batch.map((fields) => limit(() => inputFromCsvRow(loaded.preprocessor, fields, options.imagesDir))),
       );
       const predictions = await this.score(loaded, inputs, 1);
       const rows = batch.map((fields, i) => [fields[0] ?? '', predictions[i]?.prdtypecode ?? -1]);
