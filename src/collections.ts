@@ -25,6 +25,8 @@ export const COLLECTIONS = {
   modelEvaluation: 'model_evaluation',
   /** Batch predictions, one document per product and model version. */
   predictions: 'predictions',
+  /** Jobs started through the HTTP API: state, progress, result or error. */
+  jobs: 'api_jobs',
 } as const;
 
 /** Image key prefix of original images: `raw/<split>/<file name>`. */

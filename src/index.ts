@@ -157,3 +157,26 @@ export {
   type TextImageModelFactory,
   type TextImageParams,
 } from './models/text-image-model.js';
+export { rakutenApi, DEFAULT_MAX_IMAGE_BYTES } from './http/plugin.js';
+export type { AuthOptions, RakutenApiOptions } from './http/options.js';
+export { createServer, type ServerOptions } from './http/server.js';
+export { ApiKeys, apiKeysFromEnv, parseApiKeys, presentedKey, API_KEYS_ENV, API_KEYS_FILE_ENV, MIN_API_KEY_LENGTH } from './http/auth.js';
+export { ApiMetrics, type MetricSources } from './http/metrics.js';
+export { HttpError } from './http/context.js';
+export { JobManager, JobConflictError, isFinal, type JobManagerOptions } from './http/jobs/manager.js';
+export { inlineExecutor, workerExecutor, type JobExecutor } from './http/jobs/executor.js';
+export {
+  conflicts,
+  JOB_RESOURCES,
+  runTask,
+  type EvaluateJobParams,
+  type JobKind,
+  type JobParamsByKind,
+  type LoadJobParams,
+  type PredictJobParams,
+  type PrepareJobParams,
+  type TaskContext,
+  type TrainJobParams,
+} from './http/jobs/tasks.js';
+export { FINAL_JOB_STATES, type JobRecord, type JobState } from './http/jobs/types.js';
+export type { JobView } from './http/schemas.js';

@@ -5,6 +5,7 @@ import { registerLoad } from './commands/load.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerRun } from './commands/run.js';
 import { registerPrepare } from './commands/prepare.js';
+import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 
 /** Version printed by `--version`, injected at build time. */
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerPrepare(program);
   registerModelCommands(program, DEFAULT_RUNTIME);
   registerRun(program, DEFAULT_RUNTIME);
+  registerServe(program);
   registerDemoData(program);
   return program;
 }

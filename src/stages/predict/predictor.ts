@@ -70,6 +70,8 @@ export interface BatchPredictionSummary {
   productsPerSecond: number;
   /** Where the predictions went (collection name or file path). */
   output: string;
+  /** Products per predicted code. */
+  perClass: Record<string, number>;
 }
 
 /** A model ready to predict: metadata, loaded classifier, and its preprocessing. */
@@ -176,6 +178,7 @@ export class Predictor {
     let batch: ProductRow[] = [];
     let count = 0;
     let withImage = 0;
+    const perClass: Record<string, number> = {};
     const flush = async () => {
       options.signal?.throwIfAborted();
       const inputs = await Promise.all(batch.map((row) => limit(() => this.storedInput(loaded, row))));
@@ -185,6 +188,7 @@ export class Predictor {
         batch.map((row, i) => {
           const p = predictions[i] as ProductPrediction;
           if (p.usedImage) withImage++;
+          perClass[p.prdtypecode] = (perClass[p.prdtypecode] ?? 0) + 1;
           return {
             _id: `v${loaded.version.version}:${row.productid}`,
             productid: row.productid,
@@ -208,7 +212,7 @@ export class Predictor {
     }
     if (batch.length) await flush();
     const seconds = (Date.now() - started) / 1000;
-    return { modelVersion: loaded.version.version, count, withImage, seconds, productsPerSecond: count / seconds, output: COLLECTIONS.predictions };
+    return { modelVersion: loaded.version.version, count, withImage, seconds, productsPerSecond: count / seconds, output: COLLECTIONS.predictions, perClass };
   }
 
   /**
@@ -227,6 +231,7 @@ export class Predictor {
     const limit = pLimit(6);
     let count = 0;
     let withImage = 0;
+    const perClass: Record<string, number> = {};
     let batch: string[][] = [];
     const flush = async () => {
       options.signal?.throwIfAborted();
@@ -235,7 +240,10 @@ export class Predictor {
       );
       const predictions = await this.score(loaded, inputs, 1);
       const rows = batch.map((fields, i) => [fields[0] ?? '', predictions[i]?.prdtypecode ?? -1]);
-      withImage += predictions.filter((p) => p.usedImage).length;
+      for (const p of predictions) {
+        if (p.usedImage) withImage++;
+        perClass[p.prdtypecode] = (perClass[p.prdtypecode] ?? 0) + 1;
+      }
       count += batch.length;
       batch = [];
       if (!sink.write(stringify(rows, { record_delimiter: 'unix' }))) await new Promise<void>((r) => sink.once('drain', () => r()));
@@ -253,6 +261,6 @@ export class Predictor {
       await finished(sink);
     }
     const seconds = (Date.now() - started) / 1000;
-    return { modelVersion: loaded.version.version, count, withImage, seconds, productsPerSecond: count / seconds, output: options.output };
+    return { modelVersion: loaded.version.version, count, withImage, seconds, productsPerSecond: count / seconds, output: options.output, perClass };
   }
 }

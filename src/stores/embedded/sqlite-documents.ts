@@ -95,6 +95,9 @@ class SqliteCollection<T extends BaseDocument> implements DocumentCollection<T> 
       )
       .pluck();
     const maxRowid = this.db.prepare(`SELECT coalesce(max(rowid), 0) FROM ${this.table}`).pluck();
+    // IMMEDIATE takes the write lock first: a deferred transaction that reads and then writes
+    // fails at once with SQLITE_BUSY (no busy wait) when another connection — a job worker on
+    // the same store — wrote in between.
     this.db.transaction(() => {
       const before = maxRowid.get() as number;
       const newIds = new Set<string>();
@@ -107,7 +110,7 @@ class SqliteCollection<T extends BaseDocument> implements DocumentCollection<T> 
           newIds.add(doc._id); // the same _id twice in one call is one insert, then an update
         } else result.updated++;
       }
-    })();
+    }).immediate();
     return result;
   }
 

@@ -1,0 +1,68 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { apiKeysFromEnv } from '../../http/auth.js';
+import { createServer } from '../../http/server.js';
+
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+/** Registers `serve`: the HTTP API on a store. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve the HTTP API (jobs, /predict/product, /docs, /metrics) on a store')
+    .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db (default: $RAKUTEN_STORE or .rakuten-store)')
+    .option('--port <n>', 'port (0 picks a free one)', positiveInt('--port'), 8000)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--data <dir>', 'default data folder of POST /load-data')
+    .option('--allow-data-dir <dir...>', 'only these folders (and below) may be named in requests')
+    .option('--api-keys-file <file>', 'file of API keys, one per line (also: $RAKUTEN_API_KEYS, $RAKUTEN_API_KEYS_FILE)')
+    .option('--max-image-bytes <n>', 'largest image upload', positiveInt('--max-image-bytes'), 5 * 1024 * 1024)
+    .option('--inline-jobs', 'run jobs on the server thread instead of worker threads')
+    .option('--quiet', 'no request logs')
+    .action(
+      async (opts: {
+        store?: string;
+        port: number;
+        host: string;
+        data?: string;
+        allowDataDir?: string[];
+        apiKeysFile?: string;
+        maxImageBytes: number;
+        inlineJobs?: boolean;
+        quiet?: boolean;
+      }) => {
+        const keys = apiKeysFromEnv(process.env, opts.apiKeysFile ?? process.env.RAKUTEN_API_KEYS_FILE);
+        if (keys.size === 0) process.stderr.write('serve: no API keys configured (RAKUTEN_API_KEYS): routes that start work or change state will answer 401\n');
+        const app = await createServer({
+          ...(opts.store ? { storeUri: opts.store } : {}),
+          ...(opts.data ? { dataDir: opts.data } : {}),
+          ...(opts.allowDataDir ? { allowedDataDirs: opts.allowDataDir } : {}),
+          auth: { keys },
+          maxImageBytes: opts.maxImageBytes,
+          jobs: opts.inlineJobs ? 'inline' : 'worker',
+          ...(opts.quiet ? { logger: false } : {}),
+        });
+        const address = await app.listen({ port: opts.port, host: opts.host });
+        // One machine-readable line on stdout, so scripts and tests can find the port.
+        process.stdout.write(`listening on ${address} (docs: ${address}/docs)\n`);
+        let closing = false;
+        const stop = (signal: string) => {
+          if (closing) return;
+          closing = true;
+          process.stderr.write(`serve: ${signal}: cancelling jobs and closing\n`);
+          app.close().then(
+            () => process.exit(0),
+            (e: unknown) => {
+              process.stderr.write(`serve: ${(e as Error).message}\n`);
+              process.exit(1);
+            },
+          );
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      },
+    );
+}

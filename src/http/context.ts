@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { ModelRegistry } from '../models/registry.js';
+import { Predictor } from '../stages/predict/predictor.js';
+import type { Store } from '../stores/types.js';
+import type { ApiMetrics } from './metrics.js';
+import type { JobManager } from './jobs/manager.js';
+
+/** An error with the HTTP status it should be answered with. */
+export class HttpError extends Error {
+  /** HTTP status code. */
+  readonly statusCode: number;
+  /** Machine-readable code. */
+  readonly code: string;
+  /** Creates the error. */
+  constructor(statusCode: number, code: string, message: string) {
+    super(message);
+    this.name = 'HttpError';
+    this.statusCode = statusCode;
+    this.code = code;
+  }
+}
+
+/**
+ * The champion's version, cached for `ttlMs` so `/predict/product` does not ask the registry on
+ * every call; dropped at once when this instance promotes or trains.
+ */
+export class ChampionCache {
+  private value: { version: number | null; at: number } | undefined;
+  /** Creates the cache. */
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly ttlMs: number,
+  ) {}
+  /** The champion's version number, `null` when there is none. */
+  async get(): Promise<number | null> {
+    if (this.value && Date.now() - this.value.at < this.ttlMs) return this.value.version;
+    const version = await this.registry.championVersion();
+    this.value = { version, at: Date.now() };
+    return version;
+  }
+  /** Forgets the cached value. */
+  invalidate(): void {
+    this.value = undefined;
+  }
+}
+
+/** What the route modules share within one plugin instance. */
+export interface ApiContext {
+  /** The store. */
+  store: Store;
+  /** Its model registry. */
+  registry: ModelRegistry;
+  /** Predictor with its model cache. */
+  predictor: Predictor;
+  /** Model kinds jobs can train. */
+  modelKinds: readonly string[];
+  /** Jobs of this store. */
+  jobs: JobManager;
+  /** Metrics (absent when turned off). */
+  metrics: ApiMetrics | undefined;
+  /** Champion version cache. */
+  champion: ChampionCache;
+  /** Resolves a data folder named by a request (or the default), enforcing the allowed roots. */
+  dataDir(requested: string | undefined, field: string): string;
+}
+
+/** The `dataDir` function of {@link ApiContext}. */
+export function dataDirResolver(defaultDir: string | undefined, allowed: readonly string[] | undefined) {
+  const roots = allowed?.map((d) => path.resolve(d));
+  return (requested: string | undefined, field: string): string => {
+    const dir = requested ?? defaultDir;
+    if (!dir) throw new HttpError(400, 'NO_DATA_DIR', `body/${field} is required: this server has no default data folder`);
+    const resolved = path.resolve(dir);
+    if (roots && !roots.some((r) => resolved === r || resolved.startsWith(r + path.sep))) {
+      throw new HttpError(403, 'DATA_DIR_NOT_ALLOWED', `body/${field}: ${dir} is outside the data folders this server may read`);
+    }
+    return resolved;
+  };
+}
+
+/** Creates the registry and predictor of a store. */
+export function modelServices(store: Store, factories: ConstructorParameters<typeof ModelRegistry>[1]) {
+  const registry = new ModelRegistry(store, factories);
+  return { registry, predictor: new Predictor(store, registry) };
+}

@@ -1,0 +1,100 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ProgressEvent, StageRunOptions } from '../../progress.js';
+import type { JsonValue } from '../../stores/types.js';
+import { runTask, type JobKind, type JobParamsByKind, type TaskContext } from './tasks.js';
+
+/** Runs the work of a job somewhere: on this thread, in a worker thread, ... */
+export interface JobExecutor {
+  /** Runs a job's work to its end; rejects with the failure (or the abort reason when cancelled). */
+  execute<K extends JobKind>(kind: K, params: JobParamsByKind[K], options: StageRunOptions): Promise<JsonValue>;
+}
+
+/**
+ * Runs jobs on the calling thread, with the given store and model kinds. Use it for custom store
+ * drivers or model factories, which a worker thread cannot see; CPU-heavy stages (training) then
+ * hold up the server's event loop between their awaits.
+ */
+export function inlineExecutor(context: TaskContext): JobExecutor {
+  return { execute: (kind, params, options) => runTask(kind, context, params, options) };
+}
+
+/** Message from a job worker. */
+export type WorkerReply =
+  | { type: 'progress'; event: ProgressEvent }
+  | { type: 'done'; result: JsonValue }
+  | { type: 'failed'; message: string };
+
+/** What a job worker is started with. */
+export interface JobWorkerData {
+  /** Job kind. */
+  kind: JobKind;
+  /** Its parameters. */
+  params: JsonValue;
+  /** Store URI the worker opens (built-in drivers only). */
+  storeUri: string;
+}
+
+// The worker's code is a bundle entry of its own (dist/job-worker.{js,cjs}). From the sources
+// (tests, tsx) it is the TypeScript file, imported through tsx's API: Node 20 does not pass
+// `--import` loaders on to worker threads.
+function startWorker(data: JobWorkerData): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL(here.endsWith('.cjs') ? './job-worker.cjs' : './job-worker.js', here), { workerData: data });
+  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./worker.ts', here).href;
+  const source = `import { tsImport } from ${JSON.stringify(tsx)}; await tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), { workerData: data });
+}
+
+/**
+ * Runs each job in a worker thread of its own that opens the store at `storeUri`, so training
+ * and preprocessing never block the server's event loop: requests are served on one core while
+ * the job uses the other. Cancelling asks the worker to stop between batches and terminates it
+ * if it has not stopped after `graceMs` (default 30 s).
+ */
+export function workerExecutor(storeUri: string, options: { graceMs?: number } = {}): JobExecutor {
+  const graceMs = options.graceMs ?? 30_000;
+  return {
+    execute(kind, params, { onProgress, signal }) {
+      const worker = startWorker({ kind, params: params as unknown as JsonValue, storeUri });
+      return new Promise<JsonValue>((resolve, reject) => {
+        let settled = false;
+        let killTimer: NodeJS.Timeout | undefined;
+        const settle = (fn: () => void) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(killTimer);
+          signal?.removeEventListener('abort', onAbort);
+          fn();
+        };
+        const onAbort = () => {
+          worker.postMessage({ type: 'cancel' });
+          killTimer = setTimeout(() => {
+            void worker.terminate();
+            settle(() => reject(signal?.reason ?? new Error('cancelled')));
+          }, graceMs);
+          killTimer.unref();
+        };
+        if (signal?.aborted) onAbort();
+        else signal?.addEventListener('abort', onAbort, { once: true });
+        // The job is over when the worker has exited (its store closed), not at its last message.
+        let outcome: { ok: true; result: JsonValue } | { ok: false; error: unknown } | undefined;
+        worker.on('message', (m: WorkerReply) => {
+          if (m.type === 'progress') onProgress?.(m.event);
+          else if (m.type === 'done') outcome = { ok: true, result: m.result };
+          else outcome = { ok: false, error: signal?.aborted ? (signal.reason ?? new Error(m.message)) : new Error(m.message) };
+          if (m.type !== 'progress') setTimeout(() => void worker.terminate(), 10_000).unref();
+        });
+        worker.on('error', (e) => (outcome ??= { ok: false, error: e }));
+        worker.on('exit', (code) =>
+          settle(() => {
+            if (outcome?.ok) resolve(outcome.result);
+            else reject(outcome ? outcome.error : new Error(`job worker exited with code ${code} before finishing`));
+          }),
+        );
+      });
+    },
+  };
+}

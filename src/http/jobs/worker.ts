@@ -1,0 +1,32 @@
+// Entry of a job worker thread (see workerExecutor): opens the store, runs one job, reports.
+import { parentPort, workerData } from 'node:worker_threads';
+import { DEFAULT_RUNTIME } from '../../models/builtin.js';
+import { openStore } from '../../stores/registry.js';
+import type { JobWorkerData, WorkerReply } from './executor.js';
+import { runTask } from './tasks.js';
+import type { JobParamsByKind } from './tasks.js';
+
+const port = parentPort;
+if (!port) throw new Error('job worker: not running in a worker thread');
+const data = workerData as JobWorkerData;
+const controller = new AbortController();
+port.on('message', (m: { type: string }) => {
+  if (m.type === 'cancel') controller.abort(new Error('cancelled'));
+});
+const reply = (m: WorkerReply) => port.postMessage(m);
+
+// No top-level await: the worker is also bundled as CommonJS.
+void (async () => {
+  const store = await openStore(data.storeUri);
+  try {
+      const result = await runTask(data.kind, { store, ...DEFAULT_RUNTIME }, data.params as unknown as JobParamsByKind[typeof data.kind], {
+      signal: controller.signal,
+      onProgress: (event) => reply({ type: 'progress', event }),
+    });
+    reply({ type: 'done', result });
+  } finally {
+    await store.close();
+  }
+})()
+  .catch((e: unknown) => reply({ type: 'failed', message: e instanceof Error ? e.message : String(e) }))
+  .finally(() => port.close());

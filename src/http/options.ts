@@ -1,0 +1,51 @@
+import type { ModelFactory } from '../models/types.js';
+import type { Store } from '../stores/types.js';
+import type { ApiKeys } from './auth.js';
+import type { JobExecutor } from './jobs/executor.js';
+
+/** Who may call which routes. */
+export interface AuthOptions {
+  /** Accepted API keys (default: from `RAKUTEN_API_KEYS` / `RAKUTEN_API_KEYS_FILE`). */
+  keys?: ApiKeys | readonly string[];
+  /** Also require a key on the read-only routes (default false). */
+  protectReads?: boolean;
+  /** Also require a key on `POST /predict/product` (default false). */
+  protectPredictProduct?: boolean;
+}
+
+/** Options of the {@link rakutenApi} plugin. */
+export interface RakutenApiOptions {
+  /** Store the API works on; the plugin does not close it. */
+  store: Store;
+  /** Model kinds and backend (default: the built-in models and backend selection). */
+  runtime?: {
+    /** Model kinds the registry loads; `train` uses the first unless a kind is asked for. */
+    factories: readonly ModelFactory[];
+    /** Initialises TensorFlow.js and returns the backend name. */
+    initBackend(): Promise<string>;
+  };
+  /**
+   * Where jobs run: `worker` (default: a worker thread per job, opening the store by its URI,
+   * so long work never blocks requests), `inline` (this thread: needed for custom store drivers
+   * or model factories), or an executor of your own.
+   */
+  jobs?: 'worker' | 'inline' | JobExecutor;
+  /**
+   * API keys. Routes that start work or change state always need one; with no keys configured
+   * they answer 401. `false` turns the check off, for hosts that authenticate requests
+   * themselves before they reach the plugin.
+   */
+  auth?: AuthOptions | false;
+  /** Data folder `POST /load-data` uses when the body names none. */
+  dataDir?: string;
+  /** When set, data folders named in requests must lie inside one of these. */
+  allowedDataDirs?: readonly string[];
+  /** Largest accepted image upload in bytes (default 5 MiB). */
+  maxImageBytes?: number;
+  /** Serve the OpenAPI document and Swagger UI at `/docs` (default true). */
+  docs?: boolean;
+  /** Serve Prometheus metrics at `/metrics` (default true). */
+  metrics?: boolean;
+  /** How long the champion's version is cached before the registry is asked again, in ms (default 5,000). */
+  championTtlMs?: number;
+}

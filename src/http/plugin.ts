@@ -1,0 +1,200 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import { COLLECTIONS } from '../collections.js';
+import { DEFAULT_RUNTIME } from '../models/builtin.js';
+import { apiKeysFromEnv, ApiKeys, presentedKey } from './auth.js';
+import { ChampionCache, dataDirResolver, modelServices, type ApiContext } from './context.js';
+import { inlineExecutor, workerExecutor, type JobExecutor } from './jobs/executor.js';
+import { JobManager } from './jobs/manager.js';
+import type { JobRecord } from './jobs/types.js';
+import { ApiMetrics } from './metrics.js';
+import type { AuthOptions, RakutenApiOptions } from './options.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerPredictProductRoute } from './routes/predict-product.js';
+import { registerStateRoutes } from './routes/read.js';
+import { ErrorReply } from './schemas.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Who may call a route of the rakuten-pipeline API: `required` (always a key), `predict`
+     * (a key when `protectPredictProduct`), anything else read-only (a key when `protectReads`).
+     */
+    rakutenAuth?: 'required' | 'predict';
+  }
+}
+
+/** Default largest image upload: 5 MiB (the challenge's images are 500x500 JPEGs of ~30 KB). */
+export const DEFAULT_MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+
+/** Package version, injected at build time. */
+declare const __VERSION__: string | undefined;
+
+function executorFor(options: RakutenApiOptions, runtime: NonNullable<RakutenApiOptions['runtime']>): JobExecutor {
+  const jobs = options.jobs ?? 'worker';
+  if (jobs === 'inline') return inlineExecutor({ store: options.store, ...runtime });
+  if (jobs === 'worker') {
+    if (options.runtime && options.runtime !== DEFAULT_RUNTIME) {
+      throw new Error('rakutenApi: a custom runtime needs jobs: "inline" (worker threads load the built-in models only)');
+    }
+    return workerExecutor(options.store.uri);
+  }
+  return jobs;
+}
+
+function authCheck(auth: AuthOptions | false | undefined) {
+  if (auth === false) return () => undefined;
+  const keys = auth?.keys instanceof ApiKeys ? auth.keys : auth?.keys ? new ApiKeys(auth.keys) : apiKeysFromEnv();
+  return (request: FastifyRequest): string | undefined => {
+    const level = request.routeOptions.config.rakutenAuth;
+    const needed = level === 'required' || (level === 'predict' ? auth?.protectPredictProduct : auth?.protectReads);
+    if (!needed) return undefined;
+    if (keys.size === 0) return 'this server has no API keys configured (set RAKUTEN_API_KEYS or RAKUTEN_API_KEYS_FILE), so routes that change state are closed';
+    const key = presentedKey(request);
+    if (!key) return 'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"';
+    return keys.matches(key) ? undefined : 'invalid API key';
+  };
+}
+
+// Requests are validated with an Ajv of the plugin's own: unknown fields are refused rather
+// than silently dropped (a typo like "epoch" must not train with defaults), while numbers in
+// query strings, path parameters and multipart fields are still coerced from text.
+function validatorCompiler() {
+  const ajv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  return ({ schema }: { schema: object }) => ajv.compile(schema);
+}
+
+/** One readable sentence naming the field: `body/epoch: unknown field`, `body/designation is required`. */
+function formatValidationErrors(errors: readonly FastifySchemaValidationError[], dataVar: string): Error {
+  const messages = errors.map((e) => {
+    const at = `${dataVar}${e.instancePath}`;
+    const params = e.params as Record<string, unknown>;
+    if (e.keyword === 'additionalProperties') return `${at}/${String(params.additionalProperty)}: unknown field`;
+    if (e.keyword === 'required') return `${at}/${String(params.missingProperty)} is required`;
+    return `${at} ${e.message ?? 'is invalid'}`;
+  });
+  return new Error(messages.join('; '));
+}
+
+/**
+ * The rakuten-pipeline HTTP API as a Fastify plugin: the classic endpoints (`/load-data`,
+ * `/prepare-data`, `/train-model`, `/evaluate-model`, `/predict`) as jobs, `/jobs/{id}`,
+ * `/data-status`, `/models`, `/predict/product`, `/docs`, `/health` and `/metrics`. It is
+ * encapsulated: its validation, hooks and error handling apply to its routes only, so it can
+ * be mounted under a prefix in any Fastify server.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify();
+ * await app.register(rakutenApi, { prefix: '/api', store: await openStore('mongodb://db/rakuten_db') });
+ * ```
+ */
+export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: FastifyInstance, options: RakutenApiOptions) => {
+  const runtime = options.runtime ?? DEFAULT_RUNTIME;
+  const { store } = options;
+  const { registry, predictor } = modelServices(store, runtime.factories);
+  const champion = new ChampionCache(registry, options.championTtlMs ?? 5_000);
+  let metrics: ApiMetrics | undefined;
+  const jobs = new JobManager(store.documents.collection<JobRecord>(COLLECTIONS.jobs), {
+    executor: executorFor(options, runtime),
+    onFinish: (job) => {
+      if (job.kind === 'train') {
+        champion.invalidate();
+        // Load a new champion now, not on the first /predict/product that needs it.
+        void champion
+          .get()
+          .then((v) => (v === null ? undefined : predictor.resolve(v)))
+          .catch((e: unknown) => app.log.warn({ err: e }, 'could not preload the champion'));
+      }
+      if (job.kind === 'predict' && job.state === 'succeeded' && job.result && typeof job.result === 'object' && !Array.isArray(job.result)) {
+        const perClass = job.result.perClass;
+        if (perClass && typeof perClass === 'object' && !Array.isArray(perClass)) {
+          for (const [code, n] of Object.entries(perClass)) if (typeof n === 'number') metrics?.countPrediction(Number(code), 'batch', n);
+        }
+      }
+      app.log.info({ jobId: job._id, kind: job.kind, state: job.state, error: job.error?.message }, 'job finished');
+    },
+  });
+  await jobs.init();
+  if (options.metrics !== false) metrics = new ApiMetrics({ jobsByState: () => jobs.countByState(), championVersion: () => champion.get() });
+
+  const ctx: ApiContext = {
+    store,
+    registry,
+    predictor,
+    jobs,
+    metrics,
+    champion,
+    modelKinds: runtime.factories.map((f) => f.kind),
+    dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),
+  };
+
+  app.setValidatorCompiler(validatorCompiler());
+  app.setSchemaErrorFormatter(formatValidationErrors);
+  app.addSchema(ErrorReply);
+  const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { fileSize: maxImageBytes, files: 1, fields: 10, fieldSize: 256 * 1024, parts: 12 },
+    // The image part becomes base64 text, so that JSON and multipart bodies share one schema.
+    async onFile(part) {
+      (part as unknown as { value: string }).value = (await part.toBuffer()).toString('base64');
+    },
+  });
+
+  if (options.docs !== false) {
+    await app.register(swagger, {
+      openapi: {
+        info: {
+          title: 'rakuten-pipeline API',
+          description: 'Rakuten France product classification: load, prepare, train, evaluate, predict. Long work runs as jobs.',
+          version: typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev',
+        },
+        components: {
+          securitySchemes: {
+            apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+            bearer: { type: 'http', scheme: 'bearer' },
+          },
+        },
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  }
+
+  const denied = authCheck(options.auth);
+  app.addHook('onRequest', async (request, reply) => {
+    const reason = denied(request);
+    // Said once, without the key: keys never reach the logs.
+    if (reason) return reply.code(401).header('www-authenticate', 'Bearer realm="rakuten-pipeline"').send({ statusCode: 401, error: 'Unauthorized', code: 'UNAUTHORIZED', message: reason });
+    return undefined;
+  });
+  if (metrics) {
+    const m = metrics;
+    app.addHook('onResponse', async (request, reply) => {
+      m.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const message = status >= 500 && !error.statusCode ? 'internal error; the server log has the details' : error.message;
+    return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', code: error.code ?? 'INTERNAL', message });
+  });
+
+  registerJobRoutes(app, ctx);
+  registerStateRoutes(app, ctx);
+  registerPredictProductRoute(app, ctx);
+
+  app.addHook('onReady', async () => {
+    // Load the champion before the first request, so that one is not slow; none is fine.
+    const version = await champion.get().catch(() => null);
+    if (version !== null) await predictor.resolve(version).catch((e: unknown) => app.log.warn({ err: e }, 'could not preload the champion'));
+  });
+  app.addHook('onClose', async () => {
+    await jobs.close();
+  });
+};

@@ -1,0 +1,141 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TSchema } from '@sinclair/typebox';
+import type { ApiContext } from '../context.js';
+import { HttpError } from '../context.js';
+import { isFinal, JobConflictError } from '../jobs/manager.js';
+import type { JobKind, JobParamsByKind } from '../jobs/tasks.js';
+import type { JobRecord } from '../jobs/types.js';
+import {
+  ErrorReply,
+  EvaluateModelBody,
+  JobListQuery,
+  JobParams,
+  JobReply,
+  LoadDataBody,
+  PredictBody,
+  PrepareDataBody,
+  TrainModelBody,
+  type JobView,
+} from '../schemas.js';
+
+/** The API's view of a stored job (its `_id` as `id`, bookkeeping fields left out). */
+export function jobView(job: JobRecord): JobView {
+  return {
+    id: job._id,
+    kind: job.kind,
+    state: job.state,
+    params: job.params,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    progress: job.progress,
+    result: job.result,
+    error: job.error,
+    cancelRequested: job.cancelRequested,
+  };
+}
+
+const errors = { 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply, 409: ErrorReply };
+
+/** Job routes: the five classic `POST` endpoints that start work, and `/jobs`. */
+export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const prefix = fastify.prefix;
+
+  const startRoute = <K extends JobKind, B extends TSchema>(
+    url: string,
+    kind: K,
+    body: B,
+    summary: string,
+    toParams: (body: Record<string, unknown>) => JobParamsByKind[K],
+  ) => {
+    app.post(
+      url,
+      {
+        config: { rakutenAuth: 'required' },
+        schema: {
+          summary,
+          description: `Starts a ${kind} job and answers at once with 202 and the job; follow it with GET /jobs/{id}. Conflicting jobs are refused with 409.`,
+          tags: ['jobs'],
+          security: [{ apiKey: [] }, { bearer: [] }],
+          body,
+          response: { 202: JobReply, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const params = toParams((request.body ?? {}) as Record<string, unknown>);
+        try {
+          const job = await ctx.jobs.start(kind, params);
+          request.log.info({ jobId: job._id, kind }, 'job started');
+          return reply.code(202).header('location', `${prefix}/jobs/${job._id}`).send(jobView(job));
+        } catch (e) {
+          if (e instanceof JobConflictError) throw new HttpError(409, 'JOB_CONFLICT', e.message);
+          throw e;
+        }
+      },
+    );
+  };
+
+  startRoute('/load-data', 'load', LoadDataBody, 'Load the challenge data into the store', (b) => ({
+    dataDir: ctx.dataDir(b.dataDir as string | undefined, 'dataDir'),
+  }));
+  startRoute('/prepare-data', 'prepare', PrepareDataBody, 'Preprocess and split the labelled rows', (b) => ({ ...b }));
+  startRoute('/train-model', 'train', TrainModelBody, 'Train and register a model version', (b) => {
+    if (typeof b.kind === 'string' && !ctx.modelKinds.includes(b.kind)) {
+      throw new HttpError(400, 'UNKNOWN_MODEL_KIND', `body/kind: unknown model kind ${JSON.stringify(b.kind)}; known: ${ctx.modelKinds.join(', ')}`);
+    }
+    return { ...b };
+  });
+  startRoute('/evaluate-model', 'evaluate', EvaluateModelBody, 'Evaluate a model version on the held-out split', (b) => ({
+    ...b,
+    ...(b.dataDir !== undefined ? { dataDir: ctx.dataDir(b.dataDir as string, 'dataDir') } : {}),
+  }));
+  startRoute('/predict', 'predict', PredictBody, 'Predict every stored test row into `predictions`', (b) => ({ ...b }));
+
+  app.get(
+    '/jobs',
+    {
+      schema: {
+        summary: 'Recent jobs, newest first',
+        tags: ['jobs'],
+        querystring: JobListQuery,
+        response: { 200: { type: 'array', items: JobReply }, 401: ErrorReply },
+      },
+    },
+    async (request) => (await ctx.jobs.list(request.query)).map(jobView),
+  );
+
+  app.get(
+    '/jobs/:id',
+    {
+      schema: { summary: 'A job: state, progress, result or error', tags: ['jobs'], params: JobParams, response: { 200: JobReply, 401: ErrorReply, 404: ErrorReply } },
+    },
+    async (request) => {
+      const job = await ctx.jobs.get(request.params.id);
+      if (!job) throw new HttpError(404, 'JOB_NOT_FOUND', `no job ${request.params.id}`);
+      return jobView(job);
+    },
+  );
+
+  app.delete(
+    '/jobs/:id',
+    {
+      config: { rakutenAuth: 'required' },
+      schema: {
+        summary: 'Cancel a job',
+        description: 'Asks a running job to stop between batches (202); what it committed stays committed. 409 when it has already finished.',
+        tags: ['jobs'],
+        security: [{ apiKey: [] }, { bearer: [] }],
+        params: JobParams,
+        response: { 202: JobReply, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const job = await ctx.jobs.cancel(request.params.id);
+      if (!job) throw new HttpError(404, 'JOB_NOT_FOUND', `no job ${request.params.id}`);
+      if (isFinal(job.state)) throw new HttpError(409, 'JOB_FINISHED', `job ${job._id} has already ${job.state === 'cancelled' ? 'been cancelled' : job.state}`);
+      return reply.code(202).send(jobView(job));
+    },
+  );
+}

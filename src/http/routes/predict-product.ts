@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { UndecodableImageError } from '../../stages/preprocess/image.js';
+import type { ApiContext } from '../context.js';
+import { HttpError } from '../context.js';
+import { ErrorReply, PredictProductBody, PredictProductReply } from '../schemas.js';
+
+/** `POST /predict/product`: one product, answered synchronously by the cached champion. */
+export function registerPredictProductRoute(fastify: FastifyInstance, ctx: ApiContext): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.post(
+    '/predict/product',
+    {
+      config: { rakutenAuth: 'predict' },
+      schema: {
+        summary: 'Classify one product',
+        description:
+          'Title, optional description and optional image (JSON with the image in base64, or multipart/form-data with the image as a file part). ' +
+          'Answers with the top-k codes and probabilities and the champion version that predicted.',
+        tags: ['predict'],
+        consumes: ['application/json', 'multipart/form-data'],
+        body: PredictProductBody,
+        response: { 200: PredictProductReply, 400: ErrorReply, 401: ErrorReply, 413: ErrorReply, 503: ErrorReply },
+      },
+    },
+    async (request) => {
+      const t0 = performance.now();
+      const version = await ctx.champion.get();
+      if (version === null) throw new HttpError(503, 'NO_CHAMPION', 'no champion model yet: train one with POST /train-model (or promote a version)');
+      const { designation, description = '', image, topK } = request.body;
+      const bytes = image ? Buffer.from(image, 'base64') : null;
+      if (image && bytes?.length === 0) throw new HttpError(400, 'BAD_IMAGE', 'body/image: not base64-encoded image bytes');
+      try {
+        const prediction = await ctx.predictor.predictProduct({ designation, description, image: bytes }, { model: version, topK: topK ?? 3 });
+        ctx.metrics?.countPrediction(prediction.prdtypecode, 'online');
+        return { ...prediction, ms: Math.round((performance.now() - t0) * 1000) / 1000 };
+      } catch (e) {
+        if (e instanceof UndecodableImageError) throw new HttpError(400, 'BAD_IMAGE', `body/image: ${e.message}`);
+        throw e;
+      }
+    },
+  );
+}

@@ -1,0 +1,173 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+// JSON schemas of the routes: Fastify validates requests against them (a bad request gets a
+// 400 naming the field) and serialises responses with them, and @fastify/swagger turns them
+// into the OpenAPI document behind /docs.
+
+const Obj = <T extends Parameters<typeof Type.Object>[0]>(props: T, description?: string) =>
+  Type.Object(props, { additionalProperties: false, ...(description ? { description } : {}) });
+
+/** Any JSON value (documented loosely; its shape is described in the API docs of its type). */
+const AnyJson = (description: string) => Type.Unknown({ description });
+
+/** Error answer of every route. */
+export const ErrorReply = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    error: Type.String({ description: 'HTTP reason phrase' }),
+    code: Type.Optional(Type.String({ description: 'Machine-readable code, e.g. FST_ERR_VALIDATION or JOB_CONFLICT' })),
+    message: Type.String({ description: 'What was wrong, naming the field or the resource' }),
+  },
+  { $id: 'ErrorReply', description: 'An error' },
+);
+
+/** A model reference. */
+export const ModelRefSchema = Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('champion'), Type.Literal('latest')], {
+  description: 'Model version number, `champion` or `latest` (default `champion`)',
+});
+
+/** Body of `POST /load-data`. */
+export const LoadDataBody = Obj(
+  { dataDir: Type.Optional(Type.String({ minLength: 1, description: 'Data folder in the challenge layout, on the server (default: the server\'s configured data folder)' })) },
+  'Loads the challenge CSVs and images of a folder into the store',
+);
+/** Body of `POST /prepare-data`. */
+export const PrepareDataBody = Obj(
+  {
+    seed: Type.Optional(Type.Integer({ description: 'Split seed (default 42)' })),
+    val: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, description: 'Validation fraction (default 0.15)' })),
+    test: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, description: 'Held-out test fraction (default 0.15)' })),
+  },
+  'Preprocesses text and images and splits the labelled rows',
+);
+/** Body of `POST /train-model`. */
+export const TrainModelBody = Obj(
+  {
+    seed: Type.Optional(Type.Integer({ description: 'Seed (default 42)' })),
+    kind: Type.Optional(Type.String({ description: 'Model kind (default: the built-in text-image model)' })),
+    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Most epochs' })),
+    patience: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Early-stopping patience' })),
+    classWeighting: Type.Optional(Type.Boolean({ description: 'Weight classes inversely to their frequency' })),
+    promote: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('never')], {
+        description: 'Champion policy: auto (guardrailed, default), always, never',
+      }),
+    ),
+    guardrailMargin: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Largest per-class F1 drop allowed for auto promotion (default 0.05)' })),
+  },
+  'Trains a model on the prepared splits and registers it as a new version',
+);
+/** Body of `POST /evaluate-model`. */
+export const EvaluateModelBody = Obj(
+  {
+    model: Type.Optional(ModelRefSchema),
+    dataDir: Type.Optional(Type.String({ minLength: 1, description: 'A labelled folder in the challenge layout instead of the held-out split' })),
+  },
+  'Evaluates a model version on the held-out split',
+);
+/** Body of `POST /predict`. */
+export const PredictBody = Obj({ model: Type.Optional(ModelRefSchema) }, 'Predicts every stored test row into `predictions`');
+
+/** A job, as answered by the job routes. */
+export const JobReply = Type.Object(
+  {
+    id: Type.String({ description: 'Job id' }),
+    kind: Type.Union([Type.Literal('load'), Type.Literal('prepare'), Type.Literal('train'), Type.Literal('evaluate'), Type.Literal('predict')]),
+    state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')]),
+    params: AnyJson('Parameters it was started with'),
+    createdAt: Type.String({ format: 'date-time' }),
+    startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    progress: Type.Union([
+      Type.Object({
+        stage: Type.String(),
+        phase: Type.String(),
+        done: Type.Number(),
+        total: Type.Number({ description: '0 when unknown' }),
+        unit: Type.String(),
+      }),
+      Type.Null(),
+    ]),
+    result: AnyJson('Summary of what it did, once succeeded'),
+    error: Type.Union([Type.Object({ message: Type.String() }), Type.Null()]),
+    cancelRequested: Type.Boolean(),
+  },
+  { $id: 'Job', description: 'A long-running job' },
+);
+/** A job's view. */
+export type JobView = Static<typeof JobReply>;
+
+/** Path parameters naming a job. */
+export const JobParams = Obj({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+/** Query of `GET /jobs`. */
+export const JobListQuery = Obj({
+  state: Type.Optional(JobReply.properties.state),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+});
+
+/** Path parameters naming a model version. */
+export const VersionParams = Obj({ version: Type.Integer({ minimum: 1, description: 'Model version number' }) });
+
+/** One model version in `GET /models`. */
+export const ModelSummary = Type.Object({
+  version: Type.Integer(),
+  kind: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  backend: Type.String(),
+  trainingSeconds: Type.Number(),
+  epochs: Type.Integer(),
+  params: AnyJson('Hyper-parameters'),
+  validation: AnyJson('Validation scores: weightedF1, textOnlyWeightedF1, withImageWeightedF1, accuracy, perClassF1, count'),
+  classes: Type.Array(Type.Integer()),
+  champion: Type.Boolean(),
+});
+/** Answer of `GET /models`. */
+export const ModelsReply = Type.Object({
+  champion: Type.Union([Type.Integer(), Type.Null()], { description: 'Version of the champion, null when none' }),
+  versions: Type.Array(ModelSummary),
+});
+
+/** Body of `POST /predict/product` (JSON, or the same fields as multipart/form-data with the image as a file). */
+export const PredictProductBody = Obj(
+  {
+    designation: Type.String({ maxLength: 10_000, description: 'Product title' }),
+    description: Type.Optional(Type.String({ maxLength: 200_000, description: 'Product description (HTML allowed)' })),
+    image: Type.Optional(
+      Type.String({ contentEncoding: 'base64', description: 'Image bytes (JPEG, PNG, WebP...): base64 in JSON, a file part in multipart/form-data' }),
+    ),
+    topK: Type.Optional(Type.Integer({ minimum: 1, maximum: 27, default: 3, description: 'How many classes to return' })),
+  },
+  'One product to classify',
+);
+/** Answer of `POST /predict/product`. */
+export const PredictProductReply = Type.Object({
+  prdtypecode: Type.Integer({ description: 'Most probable product type code' }),
+  top: Type.Array(Type.Object({ prdtypecode: Type.Integer(), probability: Type.Number() }), { description: 'Best classes first' }),
+  modelVersion: Type.Integer(),
+  usedImage: Type.Boolean({ description: 'Whether an image was given and decoded' }),
+  ms: Type.Number({ description: 'Server-side time in milliseconds' }),
+});
+
+/** Answer of `GET /health`. */
+export const HealthReply = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  store: Type.Object({ driver: Type.String(), ok: Type.Boolean(), error: Type.Optional(Type.String()) }),
+  champion: Type.Union([Type.Integer(), Type.Null()]),
+  runningJobs: Type.Integer(),
+  uptimeSeconds: Type.Number(),
+});
+
+/** Answer of `GET /data-status`. */
+export const DataStatusReply = Type.Object(
+  {
+    store: Type.String(),
+    driver: Type.String(),
+    collections: Type.Record(Type.String(), Type.Integer(), { description: 'Documents per collection' }),
+    labelledTrainRows: Type.Integer(),
+    testRows: Type.Integer(),
+    images: AnyJson('Per split: rows, withImage, missing, stored; and total'),
+    lastLoad: AnyJson('The most recent load run (counts, warnings, quarantine), or null'),
+  },
+  { description: 'What the store holds' },
+);
+

@@ -1,0 +1,40 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { openStore } from '../stores/registry.js';
+import type { RakutenApiOptions } from './options.js';
+import { DEFAULT_MAX_IMAGE_BYTES, rakutenApi } from './plugin.js';
+
+/** Options of {@link createServer}. */
+export interface ServerOptions extends Omit<RakutenApiOptions, 'store'> {
+  /** Store URI (default `$RAKUTEN_STORE` or `.rakuten-store`). */
+  storeUri?: string;
+  /** Fastify's logger option (default: JSON logs at `info`; `false` for none). */
+  logger?: FastifyServerOptions['logger'];
+  /** Mount the API under this prefix (default none). */
+  prefix?: string;
+}
+
+/**
+ * A Fastify server with the API mounted on a store it opens (and closes when the server
+ * closes), with request logs that never contain API keys. Call `listen` on it.
+ */
+export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
+  const { storeUri, logger, prefix, ...api } = options;
+  const store = await openStore(storeUri);
+  const maxImageBytes = api.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  const app = Fastify({
+    logger: logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+    // A base64 image in JSON is 4/3 of its bytes, plus the text fields.
+    bodyLimit: Math.ceil((maxImageBytes * 4) / 3) + 512 * 1024,
+  });
+  app.addHook('onClose', async () => {
+    await store.close();
+  });
+  try {
+    await app.register(rakutenApi, { ...api, store, ...(prefix ? { prefix } : {}) });
+    await app.ready();
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    throw e;
+  }
+  return app;
+}
