@@ -172,11 +172,11 @@ export {
   type EvaluateJobParams,
   type JobKind,
   type JobParamsByKind,
+  type JobResources,
   type LoadJobParams,
   type PredictJobParams,
   type PrepareJobParams,
   type TaskContext,
   type TrainJobParams,
 } from './http/jobs/tasks.js';
-export { FINAL_JOB_STATES, type JobRecord, type JobState } from './http/jobs/types.js';
-export type { JobView } from './http/schemas.js';
+export { FINAL_JOB_STATES, type JobRecord, type JobState, type JobView } from './http/jobs/types.js';

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 
 // JSON schemas of the routes: Fastify validates requests against them (a bad request gets a
 // 400 naming the field) and serialises responses with them, and @fastify/swagger turns them
@@ -94,8 +94,6 @@ export const JobReply = Type.Object(
   },
   { $id: 'Job', description: 'A long-running job' },
 );
-/** A job's view. */
-export type JobView = Static<typeof JobReply>;
 
 /** Path parameters naming a job. */
 export const JobParams = Obj({ id: Type.String({ minLength: 1, maxLength: 64 }) });

@@ -79,12 +79,20 @@ export interface TaskContext {
   initBackend(): Promise<string>;
 }
 
+/** Data a job kind reads and writes. */
+export interface JobResources {
+  /** Data it reads. */
+  reads: readonly string[];
+  /** Data it writes. */
+  writes: readonly string[];
+}
+
 /**
  * Data each job kind reads and writes. Two jobs conflict when one writes what the other reads
  * or writes; a conflicting job is refused (HTTP 409) rather than queued, so that a client never
  * waits on work it did not see start.
  */
-export const JOB_RESOURCES: Record<JobKind, { reads: readonly string[]; writes: readonly string[] }> = {
+export const JOB_RESOURCES: Record<JobKind, JobResources> = {
   load: { reads: [], writes: ['raw'] },
   prepare: { reads: ['raw'], writes: ['splits'] },
   train: { reads: ['splits'], writes: ['models'] },

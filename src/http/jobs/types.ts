@@ -27,7 +27,10 @@ export interface JobRecord extends BaseDocument {
   /** Summary of what it did, once `succeeded`. */
   result: JsonValue;
   /** Why it failed or was cancelled. */
-  error: { message: string } | null;
+  error: {
+    /** Readable reason. */
+    message: string;
+  } | null;
   /** Whether a client asked to cancel it. */
   cancelRequested: boolean;
   /** Server instance running it (process id and host), so other instances see whose it is. */
@@ -35,3 +38,9 @@ export interface JobRecord extends BaseDocument {
   /** Last sign of life from its owner (ISO-8601); a running job whose owner went silent is stale. */
   heartbeatAt: string;
 }
+
+/** A job as the HTTP API answers it: the stored record with `id` for `_id`, without bookkeeping fields. */
+export type JobView = Omit<JobRecord, '_id' | 'owner' | 'heartbeatAt'> & {
+  /** Job id. */
+  id: string;
+};

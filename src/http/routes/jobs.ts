@@ -5,7 +5,7 @@ import type { ApiContext } from '../context.js';
 import { HttpError } from '../context.js';
 import { isFinal, JobConflictError } from '../jobs/manager.js';
 import type { JobKind, JobParamsByKind } from '../jobs/tasks.js';
-import type { JobRecord } from '../jobs/types.js';
+import type { JobRecord, JobView } from '../jobs/types.js';
 import {
   ErrorReply,
   EvaluateModelBody,
@@ -16,7 +16,6 @@ import {
   PredictBody,
   PrepareDataBody,
   TrainModelBody,
-  type JobView,
 } from '../schemas.js';
 
 /** The API's view of a stored job (its `_id` as `id`, bookkeeping fields left out). */
