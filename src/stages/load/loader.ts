@@ -293,8 +293,11 @@ class LoadJob {
 
     const flush = async (bytes: number) => {
       if (batch.length === 0) return;
+      // Image writes of the batch settle before a cancellation surfaces, so none outlives the
+      // stage (the caller may close the store as soon as it returns).
+      const settled = await Promise.allSettled(batch.map((b) => b.image));
       this.options.signal?.throwIfAborted();
-      await Promise.all(batch.map((b) => b.image));
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
       const written = await rows.upsertMany(batch.map((b) => b.row));
       counts.inserted += written.inserted;
       counts.updated += written.updated;
@@ -416,6 +419,7 @@ class LoadJob {
     }
     const dir = split === 'train' ? this.layout?.imageTrain : this.layout?.imageTest;
     return this.limit(async () => {
+      if (this.options.signal?.aborted) return;
       const bytes = await readFile(path.join(dir ?? '', name));
       let check;
       try {

@@ -159,6 +159,7 @@ export class PrepareStage {
         const key = preparedImageKey(rawKey, size, split);
         jobs.push(
           limit(async () => {
+            if (options.signal?.aborted) return;
             const source = raw.get(rawKey);
             const existing = prepared.get(key);
             if (source && existing && existing.metadata['sourceSha256'] === source.sha256 && existing.metadata['tolerance'] === tolerance) {
@@ -195,11 +196,14 @@ export class PrepareStage {
         );
       }
       if (++done % BATCH === 0) {
-        options.signal?.throwIfAborted();
+        if (options.signal?.aborted) break;
         options.onProgress?.({ stage: 'prepare', phase: `text_${split}`, done, total, unit: 'rows' });
       }
     }
-    await Promise.all(jobs);
+    // Image work in flight settles before a cancellation surfaces, so none outlives the stage.
+    const settled = await Promise.allSettled(jobs);
+    options.signal?.throwIfAborted();
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
     options.onProgress?.({ stage: 'prepare', phase: `text_${split}`, done, total, unit: 'rows' });
     run.timings.text += textSeconds;
     if (imageStart) run.timings.images += (performance.now() - imageStart) / 1000;
