@@ -106,6 +106,8 @@ export class TrainStage {
       },
     );
     try {
+      // A model stops at the end of an epoch when cancelled; a cancelled run registers nothing.
+      options.signal?.throwIfAborted();
       const scores = await validationScores(model, valInputs, valLabels);
       const preprocessing: PreprocessorOptions = prepare
         ? { image: { size: prepare.params.imageSize, tolerance: prepare.params.tolerance } }
