@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ModelRegistry } from '../models/registry.js';
 import { Predictor } from '../stages/predict/predictor.js';
@@ -73,6 +74,10 @@ export function dataDirResolver(defaultDir: string | undefined, allowed: readonl
     const resolved = path.resolve(dir);
     if (roots && !roots.some((r) => resolved === r || resolved.startsWith(r + path.sep))) {
       throw new HttpError(403, 'DATA_DIR_NOT_ALLOWED', `body/${field}: ${dir} is outside the data folders this server may read`);
+    }
+    // Checked now so that a typo is a 400 at once, not a job that fails later.
+    if (!statSync(resolved, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new HttpError(400, 'NO_SUCH_DATA_DIR', `body/${field}: ${dir} is not a folder on the server`);
     }
     return resolved;
   };

@@ -118,6 +118,11 @@ export class Predictor {
 
   /** The model, its metadata and its preprocessor (cached per version). */
   async resolve(ref: ModelRef = 'champion'): Promise<LoadedModel> {
+    // A version number names immutable content: a cached one needs no registry lookup.
+    if (typeof ref === 'number') {
+      const cached = this.loaded.get(ref);
+      if (cached) return cached;
+    }
     const version = await this.registry.require(ref);
     let hit = this.loaded.get(version.version);
     if (!hit) {
