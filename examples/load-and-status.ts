@@ -5,21 +5,26 @@
  *   DATA_DIR   folder in the challenge layout (default: a synthetic demo catalogue generated in a temp folder;
  *              ../shared/data/rakuten for the real rows)
  *   STORE_URI  folder path (embedded, default: a temp folder) or mongodb://host:port/db
+ *
+ * The examples import 'rakuten-pipeline', i.e. this package's build (dist/, made by `npm ci` or
+ * `npm run build`), as your own code would.
  */
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ChallengeDataLoader, formatEntry, generateDemoCatalogue, getDataStatus, openStore } from '../src/index.js';
+import { ChallengeDataLoader, formatEntry, getDataStatus, openStore } from 'rakuten-pipeline';
+import { dataDirFromArg, runMain } from './common.js';
 
-const [dataArg, storeArg] = process.argv.slice(2);
-const dataDir =
-  dataArg ?? (await generateDemoCatalogue({ outDir: await mkdtemp(path.join(os.tmpdir(), 'rp-demo-')), rows: 300 })).outDir;
-const store = await openStore(storeArg ?? (await mkdtemp(path.join(os.tmpdir(), 'rp-store-'))));
-try {
-  const run = await new ChallengeDataLoader(store).load({ dataDir });
-  console.log(`${run.status}: ${run.labelledTrainRows} labelled training rows, ${run.rows.test.stored} test rows`);
-  for (const entry of run.quarantine.slice(0, 5)) console.log(`  ${formatEntry(entry)}`);
-  console.log(JSON.stringify(await getDataStatus(store), (k, v: unknown) => (k === 'lastLoad' ? undefined : v), 2));
-} finally {
-  await store.close();
-}
+runMain(async () => {
+  const [dataArg, storeArg] = process.argv.slice(2);
+  const dataDir = await dataDirFromArg(dataArg, 300);
+  const store = await openStore(storeArg ?? (await mkdtemp(path.join(os.tmpdir(), 'rp-store-'))));
+  try {
+    const run = await new ChallengeDataLoader(store).load({ dataDir });
+    console.log(`${run.status}: ${run.labelledTrainRows} labelled training rows, ${run.rows.test.stored} test rows`);
+    for (const entry of run.quarantine.slice(0, 5)) console.log(`  ${formatEntry(entry)}`);
+    console.log(JSON.stringify(await getDataStatus(store), (k, v: unknown) => (k === 'lastLoad' ? undefined : v), 2));
+  } finally {
+    await store.close();
+  }
+});
