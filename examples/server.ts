@@ -1,0 +1,76 @@
+/**
+ * Your own Fastify server with the rakuten-pipeline API mounted under /api, next to a route of its
+ * own, with API keys, JSON request logs (keys redacted) and a graceful shutdown on Ctrl-C/SIGTERM
+ * (running jobs are cancelled, then the store is closed).
+ *
+ * Run: RAKUTEN_API_KEYS=change-me-please-0123456789 npx tsx examples/server.ts [--store URI] [--port N] [--data DIR]
+ *   --store  store URI: a folder path (embedded) or mongodb://host:port/db (default ./.rakuten-store)
+ *   --port   port (default $PORT or 3000; 0 picks a free one)
+ *   --data   default data folder of POST /api/load-data; requests may only name folders below it
+ *   API keys come from RAKUTEN_API_KEYS (comma-separated, 16+ characters each); without any, a
+ *   random key is made up and printed for this run.
+ * Then: curl http://127.0.0.1:3000/  ·  http://127.0.0.1:3000/api/docs  ·
+ *   npx tsx examples/predict-client.ts --url http://127.0.0.1:3000/api
+ *
+ * The examples import 'rakuten-pipeline', i.e. this package's build (dist/, made by `npm ci` or
+ * `npm run build`), as your own code would.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import Fastify from 'fastify';
+import { apiKeysFromEnv, ApiKeys, DEFAULT_MAX_IMAGE_BYTES, openStore, rakutenApi } from 'rakuten-pipeline';
+import { runMain } from './common.js';
+
+runMain(async () => {
+  const { values } = parseArgs({ options: { store: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' } } });
+  const port = Number(values.port ?? process.env['PORT'] ?? 3000);
+
+  let keys = apiKeysFromEnv();
+  if (keys.size === 0) {
+    const key = randomBytes(24).toString('base64url');
+    keys = new ApiKeys([key]);
+    console.log(`no RAKUTEN_API_KEYS set: this run accepts the key ${key}`);
+  }
+
+  const store = await openStore(values.store ?? '.rakuten-store');
+  const app = Fastify({
+    logger: { level: 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+    // The API takes images up to 5 MiB; in JSON they come base64-encoded (4/3 larger). Fastify's
+    // default body limit (1 MiB) applies to the whole server, so raise it here.
+    bodyLimit: Math.ceil((DEFAULT_MAX_IMAGE_BYTES * 4) / 3) + 512 * 1024,
+  });
+
+  // A route of this server, outside the plugin: the plugin's auth, validation and error
+  // handling are encapsulated and do not apply here.
+  app.get('/', async () => ({ service: 'my-shop-classifier', api: '/api', docs: '/api/docs' }));
+
+  await app.register(rakutenApi, {
+    prefix: '/api',
+    store,
+    auth: { keys }, // also { protectReads: true, protectPredictProduct: true } to guard everything
+    ...(values.data ? { dataDir: values.data, allowedDataDirs: [values.data] } : {}),
+  });
+
+  // Graceful shutdown: stop accepting requests, let the plugin cancel its jobs, close the store.
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    app
+      .close()
+      .then(() => store.close())
+      .then(
+        () => process.exit(0),
+        (e: unknown) => {
+          app.log.error({ err: e }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+
+  const address = await app.listen({ port, host: '127.0.0.1' });
+  console.log(`listening on ${address}: own route ${address}/, API ${address}/api (docs: ${address}/api/docs)`);
+});
