@@ -62,10 +62,29 @@ function authCheck(auth: AuthOptions | false | undefined) {
 
 // Requests are validated with an Ajv of the plugin's own: unknown fields are refused rather
 // than silently dropped (a typo like "epoch" must not train with defaults), while numbers in
-// query strings, path parameters and multipart fields are still coerced from text.
+// query strings, path parameters and multipart fields are still coerced from text. A POST
+// without a body (`curl -X POST`) is validated as `{}`: every body field of the job and
+// promotion routes is optional, and a missing required field is still named.
 function validatorCompiler() {
   const ajv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
-  return ({ schema }: { schema: object }) => ajv.compile(schema);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
+    const validate = ajv.compile(schema);
+    if (httpPart !== 'body') return validate;
+    // Fastify passes null for a request without a body.
+    const validateBody = (data: unknown) => {
+      if (data !== null && data !== undefined) {
+        const ok = validate(data);
+        validateBody.errors = validate.errors;
+        return ok;
+      }
+      const empty = {};
+      const ok = validate(empty);
+      validateBody.errors = validate.errors;
+      return ok ? { value: empty } : false;
+    };
+    validateBody.errors = validate.errors;
+    return validateBody;
+  };
 }
 
 /** One readable sentence naming the field: `body/epoch: unknown field`, `body/designation is required`. */

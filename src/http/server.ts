@@ -29,6 +29,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
   app.addHook('onClose', async () => {
     await store.close();
   });
+  // Unknown routes answer in the API's error shape too.
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ statusCode: 404, error: 'Not Found', code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
   try {
     await app.register(rakutenApi, { ...api, store, ...(prefix ? { prefix } : {}) });
     await app.ready();
