@@ -34,6 +34,10 @@ interface ActiveJob {
   record: JobRecord;
   controller: AbortController;
   done: Promise<void>;
+  /** The job's writes, one after the other: a progress write must never land after the final one. */
+  writes: Promise<void>;
+  /** Set once the final record is queued: later progress and heartbeat writes are dropped. */
+  finishing: boolean;
 }
 
 /**
@@ -86,12 +90,26 @@ export class JobManager {
 
   private async beat(): Promise<void> {
     const now = new Date().toISOString();
-    const records = [...this.active.values()].map((a) => ({ ...a.record, heartbeatAt: now }));
-    for (const r of records) {
-      const a = this.active.get(r._id);
-      if (a) a.record = r;
-    }
-    if (records.length) await this.jobs.upsertMany(records).catch(() => undefined);
+    await Promise.all(
+      [...this.active.values()].map((a) => {
+        a.record = { ...a.record, heartbeatAt: now };
+        return this.persist(a);
+      }),
+    );
+  }
+
+  /**
+   * Writes a running job's current record after its earlier writes (the store may run
+   * concurrent writes in any order: MongoDB sends them on pooled connections), unless its final
+   * record is already queued.
+   */
+  private persist(entry: ActiveJob, heartbeat = false): Promise<void> {
+    entry.writes = entry.writes.then(async () => {
+      if (entry.finishing) return;
+      const record = heartbeat ? { ...entry.record, heartbeatAt: new Date().toISOString() } : entry.record;
+      await this.jobs.upsertMany([record]).catch(() => undefined);
+    });
+    return entry.writes;
   }
 
   /**
@@ -126,7 +144,7 @@ export class JobManager {
       heartbeatAt: now,
     };
     const controller = new AbortController();
-    const entry: ActiveJob = { record, controller, done: Promise.resolve() };
+    const entry: ActiveJob = { record, controller, done: Promise.resolve(), writes: Promise.resolve(), finishing: false };
     this.active.set(record._id, entry);
     try {
       await this.jobs.upsertMany([record]);
@@ -145,19 +163,25 @@ export class JobManager {
       const now = Date.now();
       if (now - lastWrite >= this.persistEveryMs) {
         lastWrite = now;
-        const record = { ...entry.record, heartbeatAt: new Date(now).toISOString() };
-        void this.jobs.upsertMany([record]).catch(() => undefined);
+        void this.persist(entry, true);
       }
     };
     try {
       const result = await this.options.executor.execute(kind, params, { onProgress, signal: entry.controller.signal });
-      await this.finish(entry.record, entry.controller.signal.aborted ? 'cancelled' : 'succeeded', result, null);
+      await this.finishActive(entry, entry.controller.signal.aborted ? 'cancelled' : 'succeeded', result, null);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      await this.finish(entry.record, entry.controller.signal.aborted ? 'cancelled' : 'failed', null, message);
+      await this.finishActive(entry, entry.controller.signal.aborted ? 'cancelled' : 'failed', null, message);
     } finally {
       this.active.delete(entry.record._id);
     }
+  }
+
+  // The final record of a job running here: written after its pending writes, and last.
+  private async finishActive(entry: ActiveJob, state: JobState, result: JsonValue, message: string | null): Promise<void> {
+    entry.finishing = true;
+    await entry.writes;
+    await this.finish(entry.record, state, result, message);
   }
 
   private async finish(job: JobRecord, state: JobState, result: JsonValue, message: string | null): Promise<void> {
@@ -194,7 +218,7 @@ export class JobManager {
     if (!entry) return this.jobs.get(id);
     entry.record = { ...entry.record, cancelRequested: true };
     entry.controller.abort(new Error('cancelled by request'));
-    await this.jobs.upsertMany([entry.record]).catch(() => undefined);
+    await this.persist(entry);
     return entry.record;
   }
 

@@ -1,0 +1,79 @@
+import { rm } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JobManager } from '../../src/http/jobs/manager.js';
+import type { JobExecutor } from '../../src/http/jobs/executor.js';
+import type { JobRecord } from '../../src/http/jobs/types.js';
+import { openEmbeddedStore } from '../../src/stores/embedded/index.js';
+import type { DocumentCollection, Store } from '../../src/stores/types.js';
+import { tempDir } from '../support/data.js';
+import { sleep } from './support.js';
+
+// The job manager's bookkeeping under a store that completes concurrent writes out of order,
+// as MongoDB does when they go out on different pooled connections.
+
+describe('JobManager record writes', () => {
+  let store: Store | undefined;
+  let dir = '';
+  afterEach(async () => {
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The jobs collection of a fresh store, where writes of running records are slow. */
+  async function slowRunningWrites(): Promise<DocumentCollection<JobRecord>> {
+    dir = await tempDir('rp-jobs-');
+    store = await openEmbeddedStore(dir);
+    const jobs = store.documents.collection<JobRecord>('api_jobs');
+    return new Proxy(jobs, {
+      get(target, property, receiver) {
+        if (property !== 'upsertMany') return Reflect.get(target, property, receiver) as unknown;
+        return async (docs: readonly JobRecord[]) => {
+          if (docs.some((d) => d.state === 'running')) await sleep(80);
+          return target.upsertMany(docs);
+        };
+      },
+    });
+  }
+
+  it('stores the final state last, even when an earlier progress write completes later', async () => {
+    const jobs = await slowRunningWrites();
+    const executor: JobExecutor = {
+      async execute(_kind, _params, { onProgress }) {
+        onProgress?.({ stage: 'predict', phase: 'test', done: 1, total: 1, unit: 'products' });
+        return { count: 1 };
+      },
+    };
+    const manager = new JobManager(jobs, { executor, persistEveryMs: 0 });
+    await manager.init();
+    try {
+      const job = await manager.start('predict', {});
+      await manager.settled(job._id);
+      await sleep(200);
+      const stored = await jobs.get(job._id);
+      expect(stored).toMatchObject({ state: 'succeeded', result: { count: 1 }, progress: { done: 1 } });
+      expect((await manager.get(job._id))?.state).toBe('succeeded');
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it('keeps a cancellation request and the cancelled state in that order', async () => {
+    const jobs = await slowRunningWrites();
+    const executor: JobExecutor = {
+      execute: (_kind, _params, { signal }) =>
+        new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
+    };
+    const manager = new JobManager(jobs, { executor });
+    await manager.init();
+    try {
+      const job = await manager.start('train', {});
+      const cancelling = await manager.cancel(job._id);
+      expect(cancelling).toMatchObject({ state: 'running', cancelRequested: true });
+      await manager.settled(job._id);
+      await sleep(200);
+      expect(await jobs.get(job._id)).toMatchObject({ state: 'cancelled', cancelRequested: true, error: { message: 'cancelled by request' } });
+    } finally {
+      await manager.close();
+    }
+  });
+});
