@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ownArrayBuffer } from '../util/bytes.js';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { tf } from './backend.js';
 import type { JsonValue } from '../stores/types.js';
@@ -111,7 +112,7 @@ export class ImageHead {
 
   /** Rebuilds a head from {@link ImageHead.save}. */
   static async load(state: ImageHeadState): Promise<ImageHead> {
-    const weightData = state.weights.slice().buffer;
+    const weightData = ownArrayBuffer(state.weights);
     const model = await tf.loadLayersModel(
       tf.io.fromMemory({
         modelTopology: state.topology as object,

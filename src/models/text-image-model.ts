@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { ownArrayBuffer } from '../util/bytes.js';
 import { weightedF1 } from '../stages/evaluate/metrics.js';
 import type { JsonValue } from '../stores/types.js';
 import { initBackend } from './backend.js';
@@ -379,13 +380,13 @@ function dequantiseRows(q: QuantisedRows, columns: number): Float32Array {
 }
 
 function bytesOf(array: Float32Array | Uint32Array | Int8Array): Uint8Array {
-  return new Uint8Array(array.buffer.slice(array.byteOffset, array.byteOffset + array.byteLength));
+  return new Uint8Array(ownArrayBuffer(array));
 }
 
 function readF32(files: Record<string, Uint8Array>, name: string, length?: number): Float32Array {
   const bytes = files[name];
   if (!bytes) throw new Error(`model artifact: missing file ${name}`);
-  const out = new Float32Array(bytes.slice().buffer);
+  const out = new Float32Array(ownArrayBuffer(bytes));
   if (length !== undefined && out.length !== length) throw new Error(`model artifact: ${name} holds ${out.length} values, expected ${length}`);
   return out;
 }
@@ -393,7 +394,7 @@ function readF32(files: Record<string, Uint8Array>, name: string, length?: numbe
 function readU32(files: Record<string, Uint8Array>, name: string): Uint32Array {
   const bytes = files[name];
   if (!bytes) throw new Error(`model artifact: missing file ${name}`);
-  return new Uint32Array(bytes.slice().buffer);
+  return new Uint32Array(ownArrayBuffer(bytes));
 }
 
 function textLogits(state: Pick<ModelState, 'nb' | 'ft' | 'temperatures'>, vectors: readonly SparseVector[]): Float64Array[] {
@@ -679,7 +680,7 @@ async function load(artifact: ModelArtifact): Promise<TextImageClassifier> {
   const readRows = (name: string, rows: number): QuantisedRows => {
     const bytes = files[`${name}.i8`];
     if (!bytes || bytes.length % rows !== 0) throw new Error(`model artifact: missing or bad file ${name}.i8`);
-    return { values: new Int8Array(bytes.slice().buffer), scales: readF32(files, `${name}-scales.f32`, rows) };
+    return { values: new Int8Array(ownArrayBuffer(bytes)), scales: readF32(files, `${name}-scales.f32`, rows) };
   };
   const quantised = params.quantise ? { nb: readRows('text/nbsvm', features + 1), ft: readRows('text/fasttext-embeddings', features) } : null;
   const nb: LinearWeights = {

@@ -12,6 +12,9 @@ import { Preprocessor } from '../../src/stages/preprocess/preprocessor.js';
 import { TrainStage } from '../../src/stages/train/stage.js';
 import { makeCatalogue, tempDir } from '../support/data.js';
 import { naiveBayesModel } from '../../src/models/naive-bayes.js';
+import { textImageModel } from '../../src/models/text-image-model.js';
+import { inputsFromLabeled } from '../../src/models/inputs.js';
+import type { LabeledProduct } from '../../src/stages/prepare/types.js';
 import { all, storeBackends, useStore } from '../support/stores.js';
 
 let data: DemoCatalogueSummary;
@@ -72,6 +75,25 @@ for (const backend of storeBackends()) {
       expect(Array.from((await reloaded.predict([input]))[0]!)).toEqual(Array.from(original[0]!));
       expect(registry.load(candidate)).toBe(registry.load(candidate));
       await expect(predictor.resolve(99)).rejects.toThrow(/Model version 99 not found/);
+    });
+
+    it('stores the text-image model through the store and reloads it with identical predictions', async () => {
+      await setup();
+      const registry = new ModelRegistry(ctx.store, [textImageModel]);
+      const trained = await new TrainStage(ctx.store, textImageModel, async () => 'test-backend', registry).run({
+        seed: 2,
+        maxEpochs: 2,
+        params: { minEpochs: 1, imageMinExamples: 20, imageBackbone: 'fixed' },
+      });
+      // A fresh registry reads every weight file back from the store (GridFS on MongoDB, where
+      // small files come back as views on a shared buffer pool).
+      const reloaded = await new ModelRegistry(ctx.store, [textImageModel]).load(trained.model);
+      const val = await all(ctx.store.documents.collection<LabeledProduct>(COLLECTIONS.labeledVal).find({}, { limit: 30 }));
+      const inputs = await inputsFromLabeled(val, ctx.store.images);
+      expect(inputs.some((i) => i.image !== null)).toBe(true);
+      const original = await (await registry.load(trained.model)).predict(inputs);
+      const again = await reloaded.predict(inputs);
+      expect(again.map((p) => Array.from(p))).toEqual(original.map((p) => Array.from(p)));
     });
 
     it('evaluates, predicts online, in batch into predictions, and into a submission file', async () => {
