@@ -53,6 +53,8 @@ export interface ApiContext {
   registry: ModelRegistry;
   /** Predictor with its model cache. */
   predictor: Predictor;
+  /** Largest accepted image upload in bytes. */
+  maxImageBytes: number;
   /** Model kinds jobs can train. */
   modelKinds: readonly string[];
   /** Jobs of this store. */

@@ -148,6 +148,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     jobs,
     metrics,
     champion,
+    maxImageBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
     modelKinds: runtime.factories.map((f) => f.kind),
     dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),
   };
@@ -155,7 +156,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
   app.setValidatorCompiler(validatorCompiler());
   app.setSchemaErrorFormatter(formatValidationErrors);
   app.addSchema(ErrorReply);
-  const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  const maxImageBytes = ctx.maxImageBytes;
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
     limits: { fileSize: maxImageBytes, files: 1, fields: 10, fieldSize: 256 * 1024, parts: 12 },

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { openStore } from '../stores/registry.js';
 import type { RakutenApiOptions } from './options.js';
-import { DEFAULT_MAX_IMAGE_BYTES, rakutenApi } from './plugin.js';
+import { rakutenApi } from './plugin.js';
 
 /** Options of {@link createServer}. */
 export interface ServerOptions extends Omit<RakutenApiOptions, 'store'> {
@@ -20,11 +20,8 @@ export interface ServerOptions extends Omit<RakutenApiOptions, 'store'> {
 export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
   const { storeUri, logger, prefix, ...api } = options;
   const store = await openStore(storeUri);
-  const maxImageBytes = api.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
   const app = Fastify({
     logger: logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
-    // A base64 image in JSON is 4/3 of its bytes, plus the text fields.
-    bodyLimit: Math.ceil((maxImageBytes * 4) / 3) + 512 * 1024,
   });
   app.addHook('onClose', async () => {
     await store.close();

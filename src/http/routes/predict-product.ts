@@ -12,6 +12,9 @@ export function registerPredictProductRoute(fastify: FastifyInstance, ctx: ApiCo
     '/predict/product',
     {
       config: { rakutenAuth: 'predict' },
+      // A base64 image in JSON is 4/3 of its bytes, plus the text fields (the host's default
+      // body limit, 1 MiB in Fastify, would otherwise cap images below maxImageBytes).
+      bodyLimit: Math.ceil((ctx.maxImageBytes * 4) / 3) + 512 * 1024,
       schema: {
         summary: 'Classify one product',
         description:

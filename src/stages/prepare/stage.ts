@@ -141,6 +141,7 @@ export class PrepareStage {
     let textSeconds = 0;
     let imageStart = 0;
     let done = 0;
+    let imagesDone = 0; // of this split: run.images counts across splits
     for await (const row of rows.find()) {
       const label = labels.get(row._id);
       if (split === 'train' && label === undefined) {
@@ -191,7 +192,7 @@ export class PrepareStage {
               if (run.failures.length < MAX_FAILURES_LISTED) run.failures.push(failure);
             }
           }).then(() => {
-            options.onProgress?.({ stage: 'prepare', phase: `images_${split}`, done: run.images.processed + run.images.reused + run.images.failed, total: raw.size, unit: 'images' });
+            options.onProgress?.({ stage: 'prepare', phase: `images_${split}`, done: ++imagesDone, total: raw.size, unit: 'images' });
           }),
         );
       }
