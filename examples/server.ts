@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
-import { apiKeysFromEnv, ApiKeys, DEFAULT_MAX_IMAGE_BYTES, openStore, rakutenApi } from 'rakuten-pipeline';
+import { apiKeysFromEnv, ApiKeys, openStore, rakutenApi } from 'rakuten-pipeline';
 import { runMain } from './common.js';
 
 runMain(async () => {
@@ -35,9 +35,6 @@ runMain(async () => {
   const store = await openStore(values.store ?? '.rakuten-store');
   const app = Fastify({
     logger: { level: 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
-    // The API takes images up to 5 MiB; in JSON they come base64-encoded (4/3 larger). Fastify's
-    // default body limit (1 MiB) applies to the whole server, so raise it here.
-    bodyLimit: Math.ceil((DEFAULT_MAX_IMAGE_BYTES * 4) / 3) + 512 * 1024,
   });
 
   // A route of this server, outside the plugin: the plugin's auth, validation and error
