@@ -34,6 +34,13 @@ export interface JobWorkerData {
   params: JsonValue;
   /** Store URI the worker opens (built-in drivers only). */
   storeUri: string;
+  /**
+   * Cancellation flag shared with the worker (an `Int32Array` over it: 1 once cancelled). The
+   * worker reads it at every progress event, so a cancellation reaches work that never yields
+   * to the worker's event loop, such as a training's epoch loop, which the `cancel` message
+   * alone would only reach once that work is over.
+   */
+  cancelFlag: SharedArrayBuffer;
 }
 
 // The worker's code is a bundle entry of its own (dist/job-worker.{js,cjs}). From the sources
@@ -58,7 +65,8 @@ export function workerExecutor(storeUri: string, options: { graceMs?: number } =
   const graceMs = options.graceMs ?? 30_000;
   return {
     execute(kind, params, { onProgress, signal }) {
-      const worker = startWorker({ kind, params: params as unknown as JsonValue, storeUri });
+      const cancelFlag = new SharedArrayBuffer(4);
+      const worker = startWorker({ kind, params: params as unknown as JsonValue, storeUri, cancelFlag });
       return new Promise<JsonValue>((resolve, reject) => {
         let settled = false;
         let killTimer: NodeJS.Timeout | undefined;
@@ -70,6 +78,7 @@ export function workerExecutor(storeUri: string, options: { graceMs?: number } =
           fn();
         };
         const onAbort = () => {
+          Atomics.store(new Int32Array(cancelFlag), 0, 1);
           worker.postMessage({ type: 'cancel' });
           killTimer = setTimeout(() => {
             void worker.terminate();

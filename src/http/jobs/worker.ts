@@ -14,6 +14,12 @@ port.on('message', (m: { type: string }) => {
   if (m.type === 'cancel') controller.abort(new Error('cancelled'));
 });
 const reply = (m: WorkerReply) => port.postMessage(m);
+// The shared flag is read at each progress event: a training epoch loop does not yield to this
+// thread's event loop, so the `cancel` message would only be seen once training is over.
+const cancelFlag = new Int32Array(data.cancelFlag);
+const checkCancelled = () => {
+  if (!controller.signal.aborted && Atomics.load(cancelFlag, 0) === 1) controller.abort(new Error('cancelled'));
+};
 
 // No top-level await: the worker is also bundled as CommonJS.
 void (async () => {
@@ -21,7 +27,10 @@ void (async () => {
   try {
       const result = await runTask(data.kind, { store, ...DEFAULT_RUNTIME }, data.params as unknown as JobParamsByKind[typeof data.kind], {
       signal: controller.signal,
-      onProgress: (event) => reply({ type: 'progress', event }),
+      onProgress: (event) => {
+        checkCancelled();
+        reply({ type: 'progress', event });
+      },
     });
     reply({ type: 'done', result });
   } finally {
