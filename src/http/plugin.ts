@@ -60,16 +60,20 @@ function authCheck(auth: AuthOptions | false | undefined) {
   };
 }
 
-// Requests are validated with an Ajv of the plugin's own: unknown fields are refused rather
-// than silently dropped (a typo like "epoch" must not train with defaults), while numbers in
-// query strings, path parameters and multipart fields are still coerced from text. A POST
-// without a body (`curl -X POST`) is validated as `{}`: every body field of the job and
-// promotion routes is optional, and a missing required field is still named.
+// Requests are validated with Ajvs of the plugin's own: unknown fields are refused rather
+// than silently dropped (a typo like "epoch" must not train with defaults). Query strings and
+// path parameters are text, so their numbers are coerced; JSON bodies are taken as sent
+// (`"seed": true` or `"designation": null` is a 400, not seed 1 or an empty title), and the
+// text fields of multipart bodies are converted by `multipartFieldTypes`. A POST without a
+// body (`curl -X POST`) is validated as `{}`: every body field of the job and promotion routes
+// is optional, and a missing required field is still named.
 function validatorCompiler() {
-  const ajv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  const options = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false } as const;
+  const ajv = new Ajv({ ...options, coerceTypes: true });
+  const bodyAjv = new Ajv({ ...options, coerceTypes: false });
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
-    const validate = ajv.compile(schema);
-    if (httpPart !== 'body') return validate;
+    if (httpPart !== 'body') return ajv.compile(schema);
+    const validate = bodyAjv.compile(schema);
     // Fastify passes null for a request without a body.
     const validateBody = (data: unknown) => {
       if (data !== null && data !== undefined) {
@@ -85,6 +89,23 @@ function validatorCompiler() {
     validateBody.errors = validate.errors;
     return validateBody;
   };
+}
+
+/**
+ * Multipart fields arrive as text: those the route's body schema types as numbers or booleans
+ * are converted before validation (`topK=2`); anything else is left for validation to refuse.
+ */
+function multipartFieldTypes(request: FastifyRequest): void {
+  const body = request.body;
+  if (!request.isMultipart() || !body || typeof body !== 'object') return;
+  const schema = request.routeOptions.schema?.body as { properties?: Record<string, { type?: unknown }> } | undefined;
+  const fields = body as Record<string, unknown>;
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value !== 'string') continue;
+    const type = schema?.properties?.[name]?.type;
+    if ((type === 'integer' || type === 'number') && value.trim() !== '' && Number.isFinite(Number(value))) fields[name] = Number(value);
+    else if (type === 'boolean' && (value === 'true' || value === 'false')) fields[name] = value === 'true';
+  }
 }
 
 /** One readable sentence naming the field: `body/epoch: unknown field`, `body/designation is required`. */
@@ -165,6 +186,8 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
       (part as unknown as { value: string }).value = (await part.toBuffer()).toString('base64');
     },
   });
+  // After the multipart plugin's own preValidation hook, which attaches the fields to the body.
+  app.addHook('preValidation', async (request) => multipartFieldTypes(request));
 
   if (options.docs !== false) {
     await app.register(swagger, {

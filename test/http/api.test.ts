@@ -96,8 +96,14 @@ for (const backend of storeBackends()) {
         { route: '/train-model', json: { promote: 'sometimes' }, message: /^body\/promote / },
         { route: '/train-model', json: { kind: 'resnet' }, code: 'UNKNOWN_MODEL_KIND', message: /^body\/kind: unknown model kind "resnet"; known: text-image-v1, naive-bayes-v1$/ },
         { route: '/train-model', json: [1, 2], message: 'body must be object' },
+        // JSON bodies are taken as sent: no silent coercion of other types.
+        { route: '/train-model', json: { seed: true }, message: 'body/seed must be integer' },
+        { route: '/train-model', json: { epochs: '5' }, message: 'body/epochs must be integer' },
+        { route: '/train-model', json: { classWeighting: 1 }, message: 'body/classWeighting must be boolean' },
+        { route: '/predict/product', json: { designation: null }, message: 'body/designation must be string' },
+        { route: '/predict/product', json: { designation: 'x', topK: '2' }, message: 'body/topK must be integer' },
         { route: '/prepare-data', json: { val: 0.9 }, message: 'body/val must be < 0.5' },
-        { route: '/prepare-data', json: { seed: '42', extra: true }, message: 'body/extra: unknown field' },
+        { route: '/prepare-data', json: { seed: 42, extra: true }, message: 'body/extra: unknown field' },
         { route: '/evaluate-model', json: { model: 'best' }, message: /^body\/model / },
         { route: '/predict', json: { model: 0 }, message: /^body\/model / },
         { route: '/load-data', json: {}, code: 'NO_DATA_DIR', message: 'body/dataDir is required: this server has no default data folder' },
@@ -131,6 +137,28 @@ for (const backend of storeBackends()) {
       expect(missing.body).toMatchObject({ statusCode: 404, error: 'Not Found', code: 'JOB_NOT_FOUND' });
       // None of the refused requests started a job.
       expect((await api.anonymous.get<JobView[]>('/jobs')).body).toEqual([]);
+    });
+
+    it('converts and validates multipart text fields by the body schema', async () => {
+      const form = (fields: Record<string, string>) => {
+        const f = new FormData();
+        for (const [k, v] of Object.entries(fields)) f.set(k, v);
+        return f;
+      };
+      // topK=2 is a number once converted: validation passes and the handler answers (no model yet).
+      const ok = await api.anonymous.request<ErrorBody>('POST', '/predict/product', { body: form({ designation: 'Lampe', topK: '2' }) });
+      expect(ok.status).toBe(503);
+      for (const [fields, message] of [
+        [{ designation: 'Lampe', topK: 'two' }, 'body/topK must be integer'],
+        [{ designation: 'Lampe', topK: '2.5' }, 'body/topK must be integer'],
+        [{ designation: 'Lampe', topK: '99' }, 'body/topK must be <= 27'],
+        [{ designation: 'Lampe', colour: 'red' }, 'body/colour: unknown field'],
+        [{ description: 'Lampe' }, 'body/designation is required'],
+      ] as const) {
+        const reply = await api.anonymous.request<ErrorBody>('POST', '/predict/product', { body: form(fields) });
+        expect(reply.status, JSON.stringify(fields)).toBe(400);
+        expect(reply.body.message, JSON.stringify(fields)).toBe(message);
+      }
     });
 
     it('treats a POST without a body as "all defaults"', async () => {
