@@ -1,8 +1,9 @@
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/http/jobs/types.js';
 import { createServer } from '../../src/http/server.js';
-import { tempDir } from '../support/data.js';
+import { makeCatalogue, tempDir } from '../support/data.js';
 import { storeBackends } from '../support/stores.js';
 import { API_KEY, jpeg, metricSamples, metricSum, OTHER_KEY, startApi, type ErrorBody, type RunningApi } from './support.js';
 
@@ -324,6 +325,31 @@ describe('HTTP API configuration', () => {
       expect((await closed.client.post('/predict/product', { designation: 'x' })).status).toBe(503);
     } finally {
       await closed.close();
+    }
+  });
+
+  it('starts exactly one of several conflicting jobs requested at the same time', async () => {
+    const catalogue = await makeCatalogue({ rows: 200, testRows: 20, imageFraction: 0 });
+    try {
+      for (const jobs of ['inline', 'worker'] as const) {
+        const api = await startApi(embedded!, { jobs, dataDir: catalogue.outDir });
+        try {
+          const replies = await Promise.all(Array.from({ length: 5 }, () => api.client.post<JobView & ErrorBody>('/load-data', {})));
+          const started = replies.filter((r) => r.status === 202);
+          expect(started, jobs).toHaveLength(1);
+          const id = started[0]!.body.id;
+          for (const r of replies.filter((x) => x.status !== 202)) {
+            expect(r.status).toBe(409);
+            expect(r.body).toMatchObject({ code: 'JOB_CONFLICT', message: `cannot start a load job while load job ${id} is running` });
+          }
+          expect((await api.client.waitForJob(id)).state).toBe('succeeded');
+          expect((await api.anonymous.get<JobView[]>('/jobs')).body).toHaveLength(1);
+        } finally {
+          await api.close();
+        }
+      }
+    } finally {
+      await rm(catalogue.outDir, { recursive: true, force: true });
     }
   });
 
