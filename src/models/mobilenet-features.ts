@@ -247,11 +247,17 @@ export class MobileNetFeatures {
 
   private static async build(size: number): Promise<MobileNetFeatures> {
     const model = await loadKerasMobileNet(size);
+    let network: MobileNetFeatures;
     try {
-      return new MobileNetFeatures(foldLayers(model, new Set(MOBILENET_LAYERS)), size);
+      network = new MobileNetFeatures(foldLayers(model, new Set(MOBILENET_LAYERS)), size);
     } finally {
       model.dispose();
     }
+    // Warm up: the first passes allocate wasm memory and JIT the glue (about 100 ms, then 30 ms),
+    // which would otherwise land on the first online request.
+    const blank = { pixels: new Uint8Array(size * size * 3), size };
+    for (let i = 0; i < 2; i++) network.compute([blank]);
+    return network;
   }
 
   /** The three feature maps of a batch of pictures `[n, size, size, 3]` scaled to [-1, 1] (call inside `tf.tidy`). */
