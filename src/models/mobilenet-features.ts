@@ -131,10 +131,10 @@ function foldLayers(model: tf.LayersModel, outputs: ReadonlySet<string>): Step[]
       const mean = weights.get('moving_mean');
       const variance = weights.get('moving_variance');
       if (!mean || !variance) throw new Error(`MobileNetV2: missing statistics in ${bn.name}`);
-      const gamma = c.scale === false ? tf.onesLike(mean) : (weights.get('gamma') as tf.Tensor1D);
-      const beta = c.center === false ? tf.zerosLike(mean) : (weights.get('beta') as tf.Tensor1D);
       // y = gamma * (conv(x) + b - mean) / sqrt(var + eps) + beta = conv(x; W * s) + (b - mean) * s + beta
       const [folded, foldedBias] = tf.tidy(() => {
+        const gamma = c.scale === false ? tf.onesLike(mean) : (weights.get('gamma') as tf.Tensor1D);
+        const beta = c.center === false ? tf.zerosLike(mean) : (weights.get('beta') as tf.Tensor1D);
         const s = gamma.div(variance.add(c.epsilon ?? 1e-3).sqrt());
         const scale = depthwise ? s.reshape([1, 1, kernel.shape[2], kernel.shape[3]]) : s;
         return [filter.mul(scale) as tf.Tensor4D, bias.sub(mean).mul(s).add(beta) as tf.Tensor1D];
