@@ -62,7 +62,7 @@ export interface TextImageParams extends TextVectorizerConfig {
   image: boolean;
   /**
    * Image features: `mobilenet` (pretrained MobileNetV2 blocks 0–10 from the `nsfwjs` package,
-   * 672 values, about 14 ms per picture on wasm) or `fixed` (colour histogram, thumbnail and
+   * 672 values, about 6 ms per picture on wasm) or `fixed` (colour histogram, thumbnail and
    * gradient histograms, about 0.1 ms).
    */
   imageBackbone: string;
