@@ -85,10 +85,12 @@ export {
   findContentBox,
   hammingDistance,
   prepareImage,
+  prepareImagePixels,
   UndecodableImageError,
   type Box,
   type ImagePrepOptions,
   type PreparedImage,
+  type PreparedPixels,
 } from './stages/preprocess/image.js';
 export {
   Preprocessor,

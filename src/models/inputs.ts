@@ -11,8 +11,8 @@ export async function decodePreparedPng(png: Uint8Array): Promise<ModelImage> {
   return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), size: info.width };
 }
 
-/** The model input of a freshly preprocessed product (online prediction). */
-export function inputFromPrepared(product: PreparedProduct): ModelInput {
+/** The model input of a freshly preprocessed product (online prediction); the image needs its pixels only. */
+export function inputFromPrepared(product: { text: PreparedProduct['text']; image: ModelImage | null }): ModelInput {
   const { text, image } = product;
   return {
     designation: text.designation,

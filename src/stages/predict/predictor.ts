@@ -97,7 +97,7 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
   let image = null;
   if (imagesDir && productid && imageid) {
     const bytes = await readFile(path.join(imagesDir, imageFileName(Number(imageid), Number(productid)))).catch(() => null);
-    if (bytes) image = await preprocessor.prepareImage(bytes).catch(() => null);
+    if (bytes) image = await preprocessor.prepareImagePixels(bytes).catch(() => null);
   }
   return inputFromPrepared({ text, image });
 }
@@ -150,8 +150,9 @@ export class Predictor {
   /** Predicts one product (designation, description, optional image bytes). */
   async predictProduct(product: ProductInput, options: { model?: ModelRef; topK?: number } = {}): Promise<ProductPrediction> {
     const loaded = await this.resolve(options.model);
-    const prepared = await loaded.preprocessor.prepare(product);
-    const [prediction] = await this.score(loaded, [inputFromPrepared(prepared)], options.topK ?? 3);
+    const text = loaded.preprocessor.text.prepare(product);
+    const image = product.image ? await loaded.preprocessor.prepareImagePixels(product.image) : null;
+    const [prediction] = await this.score(loaded, [inputFromPrepared({ text, image })], options.topK ?? 3);
     if (!prediction) throw new Error('no prediction');
     return prediction;
   }
@@ -166,10 +167,10 @@ export class Predictor {
       if (png) image = await decodePreparedPng(png);
       else {
         const bytes = await this.store.images.get(row.image);
-        if (bytes) image = await loaded.preprocessor.prepareImage(bytes).then((p) => ({ pixels: p.pixels, size: p.size }), () => null);
+        if (bytes) image = await loaded.preprocessor.prepareImagePixels(bytes).catch(() => null);
       }
     }
-    return { ...inputFromPrepared({ text, image: null }), image };
+    return inputFromPrepared({ text, image });
   }
 
   /** Predicts every stored test row (`preprocessed_x_test`) into `predictions`. */

@@ -38,6 +38,9 @@ export interface PreparedImage {
   contentHash: string;
 }
 
+/** The pixels part of a {@link PreparedImage}. */
+export type PreparedPixels = Omit<PreparedImage, 'png' | 'contentHash'>;
+
 /** Decoded 8-bit RGB pixels, as returned by {@link decodeRgb}. */
 export interface RgbImage {
   /** Row-major RGB bytes (`width * height * 3`). */
@@ -274,6 +277,16 @@ export function hammingDistance(a: string, b: string): number {
  * @throws {@link UndecodableImageError} when the bytes are not a complete, decodable image.
  */
 export async function prepareImage(bytes: Uint8Array, options: ImagePrepOptions = {}): Promise<PreparedImage> {
+  const prepared = await prepareImagePixels(bytes, options);
+  const { pixels, size } = prepared;
+  return { ...prepared, png: await encodePng(pixels, size, size), contentHash: differenceHash(pixels, size, size, 3) };
+}
+
+/**
+ * The pixels of {@link prepareImage} without the PNG and the hash, which only storage and
+ * duplicate detection need: what online prediction uses (same pixels, less work).
+ */
+export async function prepareImagePixels(bytes: Uint8Array, options: ImagePrepOptions = {}): Promise<PreparedPixels> {
   const size = options.size ?? DEFAULT_IMAGE_SIZE;
   const tolerance = options.tolerance ?? DEFAULT_BACKGROUND_TOLERANCE;
   if (!Number.isInteger(size) || size < 1 || size > 4096) throw new RangeError(`size must be an integer in [1, 4096], got ${size}`);
@@ -281,14 +294,5 @@ export async function prepareImage(bytes: Uint8Array, options: ImagePrepOptions 
   const image = await decodeRgb(bytes);
   const box = findContentBox(image.pixels, image.width, image.height, 3, tolerance);
   const pixels = await cropToSquare(image, box, size);
-  const png = await encodePng(pixels, size, size);
-  return {
-    png,
-    pixels,
-    size,
-    originalWidth: image.width,
-    originalHeight: image.height,
-    box,
-    contentHash: differenceHash(pixels, size, size, 3),
-  };
+  return { pixels, size, originalWidth: image.width, originalHeight: image.height, box };
 }

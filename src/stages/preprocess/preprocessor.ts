@@ -1,4 +1,4 @@
-import { prepareImage, type ImagePrepOptions, type PreparedImage } from './image.js';
+import { prepareImage, prepareImagePixels, type ImagePrepOptions, type PreparedImage, type PreparedPixels } from './image.js';
 import { TextPreprocessor, type PreparedText, type ProductText, type TextPreprocessorOptions } from './text.js';
 
 /** Options of {@link Preprocessor}. */
@@ -46,6 +46,11 @@ export class Preprocessor {
   /** Preprocesses the image alone (throws `UndecodableImageError` on bad bytes). */
   prepareImage(bytes: Uint8Array): Promise<PreparedImage> {
     return prepareImage(bytes, this.imageOptions);
+  }
+
+  /** The image's model pixels only (same as {@link Preprocessor.prepareImage}'s, without PNG and hash). */
+  prepareImagePixels(bytes: Uint8Array): Promise<PreparedPixels> {
+    return prepareImagePixels(bytes, this.imageOptions);
   }
 
   /** Preprocesses one product: text always, image when given. */
