@@ -22,9 +22,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /**
      * Who may call a route of the rakuten-pipeline API: `required` (always a key), `predict`
-     * (a key when `protectPredictProduct`), anything else read-only (a key when `protectReads`).
+     * (a key when `protectPredictProduct`), `open` (never: liveness probes carry no key),
+     * anything else read-only (a key when `protectReads`).
      */
-    rakutenAuth?: 'required' | 'predict';
+    rakutenAuth?: 'required' | 'predict' | 'open';
   }
 }
 
@@ -51,7 +52,7 @@ function authCheck(auth: AuthOptions | false | undefined) {
   const keys = auth?.keys instanceof ApiKeys ? auth.keys : auth?.keys ? new ApiKeys(auth.keys) : apiKeysFromEnv();
   return (request: FastifyRequest): string | undefined => {
     const level = request.routeOptions.config.rakutenAuth;
-    const needed = level === 'required' || (level === 'predict' ? auth?.protectPredictProduct : auth?.protectReads);
+    const needed = level === 'required' || (level === 'predict' ? auth?.protectPredictProduct : level !== 'open' && auth?.protectReads);
     if (!needed) return undefined;
     if (keys.size === 0) return 'this server has no API keys configured (set RAKUTEN_API_KEYS or RAKUTEN_API_KEYS_FILE), so routes that change state are closed';
     const key = presentedKey(request);
@@ -174,6 +175,15 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),
   };
 
+  // An empty body sent as JSON (common from HTTP clients on DELETE and bodiless POSTs) means no
+  // body; anything else goes through Fastify's own JSON parser and its prototype-poisoning guards.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') done(null, undefined);
+    else parseJson(request, text, done);
+  });
   app.setValidatorCompiler(validatorCompiler());
   app.setSchemaErrorFormatter(formatValidationErrors);
   app.addSchema(ErrorReply);

@@ -323,6 +323,14 @@ describe('HTTP API configuration', () => {
       }
       expect((await closed.anonymous.post('/predict/product', { designation: 'x' })).status).toBe(401);
       expect((await closed.client.post('/predict/product', { designation: 'x' })).status).toBe(503);
+      // Liveness probes carry no key.
+      expect((await closed.anonymous.get('/health')).status).toBe(200);
+      // An empty body sent as JSON (what many clients do on DELETE) is no body, not a 400.
+      const del = await fetch(`${closed.base}/jobs/no-such-job`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      });
+      expect(del.status).toBe(404);
     } finally {
       await closed.close();
     }

@@ -70,7 +70,7 @@ export function registerStateRoutes(fastify: FastifyInstance, ctx: ApiContext): 
     },
   );
 
-  app.get('/health', { schema: { summary: 'Liveness and store reachability', tags: ['ops'], response: { 200: HealthReply, 503: HealthReply } } }, async (_request, reply) => {
+  app.get('/health', { config: { rakutenAuth: 'open' }, schema: { summary: 'Liveness and store reachability', tags: ['ops'], response: { 200: HealthReply, 503: HealthReply } } }, async (_request, reply) => {
     let store: { driver: string; ok: boolean; error?: string } = { driver: ctx.store.driver, ok: true };
     let champion: number | null = null;
     try {
