@@ -77,3 +77,37 @@ describe('JobManager record writes', () => {
     }
   });
 });
+
+describe('JobManager and other instances', () => {
+  let store: Store | undefined;
+  let dir = '';
+  afterEach(async () => {
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports a job whose server went silent as interrupted, and one whose server is alive as running', async () => {
+    dir = await tempDir('rp-jobs-');
+    store = await openEmbeddedStore(dir);
+    const jobs = store.documents.collection<JobRecord>('api_jobs');
+    const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+    const orphan = (id: string, heartbeatMsAgo: number): JobRecord => ({
+      _id: id, kind: 'train', state: 'running', params: {}, createdAt: at(heartbeatMsAgo + 1000), startedAt: at(heartbeatMsAgo + 1000),
+      finishedAt: null, progress: null, result: null, error: null, cancelRequested: false, owner: 'elsewhere:1:x', heartbeatAt: at(heartbeatMsAgo),
+    });
+    await jobs.upsertMany([orphan('alive', 1_000), orphan('dead', 120_000)]);
+    const executor: JobExecutor = { execute: async () => null };
+    const manager = new JobManager(jobs, { executor, staleAfterMs: 60_000 });
+    try {
+      expect((await manager.get('alive'))?.state).toBe('running');
+      const dead = await manager.get('dead');
+      expect(dead).toMatchObject({ state: 'failed', error: { message: expect.stringMatching(/interrupted/) } });
+      expect((await jobs.get('dead'))?.state).toBe('failed');
+      // A live job elsewhere still blocks a conflicting one here; the dead one did not.
+      await expect(manager.start('train', {})).rejects.toThrow(/train job alive is running/);
+      expect((await manager.list()).map((j) => [j._id, j.state])).toEqual(expect.arrayContaining([['alive', 'running'], ['dead', 'failed']]));
+    } finally {
+      await manager.close();
+    }
+  });
+});

@@ -66,9 +66,7 @@ export class JobManager {
   async init(): Promise<void> {
     await this.jobs.ensureIndex(['state']);
     await this.jobs.ensureIndex(['createdAt']);
-    for (const job of await this.othersRunning()) {
-      if (this.isStale(job)) await this.finish(job, 'failed', null, 'interrupted: the server running it stopped before it finished');
-    }
+    for (const job of await this.othersRunning()) await this.reconcile(job);
     this.heartbeat = setInterval(() => void this.beat(), Math.max(1_000, this.staleAfterMs / 4));
     this.heartbeat.unref();
   }
@@ -184,17 +182,37 @@ export class JobManager {
     await this.finish(entry.record, state, result, message);
   }
 
-  private async finish(job: JobRecord, state: JobState, result: JsonValue, message: string | null): Promise<void> {
+  private async finish(job: JobRecord, state: JobState, result: JsonValue, message: string | null): Promise<JobRecord> {
     const now = new Date().toISOString();
     const latest = this.active.get(job._id)?.record ?? job;
     const record: JobRecord = { ...latest, state, result, error: message === null ? null : { message }, finishedAt: now, heartbeatAt: now };
-    await this.jobs.upsertMany([record]).catch(() => undefined);
+    // The final state matters most: retried a few times (a store busy with the job's own last
+    // writes, say). Should it still fail, the job goes stale and readers mark it interrupted.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        await this.jobs.upsertMany([record]);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      }
+    }
     this.options.onFinish?.(record);
+    return record;
+  }
+
+  // A job left queued or running by an instance that has gone silent is over: it is recorded as
+  // failed when read, so clients polling it are not left waiting for ever.
+  private async reconcile(job: JobRecord): Promise<JobRecord> {
+    if (this.active.has(job._id) || isFinal(job.state) || !this.isStale(job)) return job;
+    return this.finish(job, 'failed', null, 'interrupted: the server running it stopped before it finished');
   }
 
   /** The job with this id (live state for jobs running here), if any. */
   async get(id: string): Promise<JobRecord | undefined> {
-    return this.active.get(id)?.record ?? (await this.jobs.get(id));
+    const live = this.active.get(id)?.record;
+    if (live) return live;
+    const stored = await this.jobs.get(id);
+    return stored && this.reconcile(stored);
   }
 
   /** The most recent jobs, newest first, optionally of one state. */
@@ -204,7 +222,7 @@ export class JobManager {
     for await (const job of this.jobs.find(filter, { sort: { field: 'createdAt', direction: -1 }, limit: options.limit ?? 50 })) {
       out.push(this.active.get(job._id)?.record ?? job);
     }
-    return out;
+    return Promise.all(out.map((job) => this.reconcile(job)));
   }
 
   /**
