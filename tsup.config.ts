@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
 export default defineConfig({
   entry: { index: 'src/index.ts', cli: 'src/cli/main.ts', 'job-worker': 'src/http/jobs/worker.ts' },
@@ -6,6 +9,7 @@ export default defineConfig({
   dts: { entry: { index: 'src/index.ts' } },
   sourcemap: true,
   clean: true,
+  define: { __VERSION__: JSON.stringify(version) },
   target: 'node20',
   platform: 'node',
   shims: true,

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { PACKAGE_VERSION } from '../version.js';
 import { registerDemoData } from './commands/demo-data.js';
 import { DEFAULT_RUNTIME } from '../models/builtin.js';
 import { registerLoad } from './commands/load.js';
@@ -8,14 +9,12 @@ import { registerPrepare } from './commands/prepare.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 
-/** Version printed by `--version`, injected at build time. */
-declare const __VERSION__: string | undefined;
 
 /** Builds the `rakuten-pipeline` command line. */
 export function buildProgram(): Command {
   const program = new Command('rakuten-pipeline')
     .description('Rakuten France product classification pipeline: load, prepare, train, evaluate, predict, serve')
-    .version(typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev')
+    .version(PACKAGE_VERSION)
     .showHelpAfterError();
   registerLoad(program);
   registerStatus(program);

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { PACKAGE_VERSION } from '../version.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -32,8 +33,6 @@ declare module 'fastify' {
 /** Default largest image upload: 5 MiB (the challenge's images are 500x500 JPEGs of ~30 KB). */
 export const DEFAULT_MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
-/** Package version, injected at build time. */
-declare const __VERSION__: string | undefined;
 
 function executorFor(options: RakutenApiOptions, runtime: NonNullable<RakutenApiOptions['runtime']>): JobExecutor {
   const jobs = options.jobs ?? 'worker';
@@ -205,7 +204,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
         info: {
           title: 'rakuten-pipeline API',
           description: 'Rakuten France product classification: load, prepare, train, evaluate, predict. Long work runs as jobs.',
-          version: typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev',
+          version: PACKAGE_VERSION,
         },
         components: {
           securitySchemes: {
