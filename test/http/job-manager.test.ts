@@ -11,7 +11,7 @@ import { sleep } from './support.js';
 // The job manager's bookkeeping under a store that completes concurrent writes out of order,
 // as MongoDB does when they go out on different pooled connections.
 
-describe('JobManager record writes', () => {
+describe('JobManager', () => {
   let store: Store | undefined;
   let dir = '';
   afterEach(async () => {
@@ -75,15 +75,6 @@ describe('JobManager record writes', () => {
     } finally {
       await manager.close();
     }
-  });
-});
-
-describe('JobManager and other instances', () => {
-  let store: Store | undefined;
-  let dir = '';
-  afterEach(async () => {
-    await store?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('reports a job whose server went silent as interrupted, and one whose server is alive as running', async () => {
