@@ -52,6 +52,12 @@ export interface TextImageParams extends TextVectorizerConfig {
   nbAlpha: number;
   /** fastText embedding size. */
   ftDim: number;
+  /**
+   * fastText models trained from different seeds and averaged (a bag: less variance on small
+   * sets), stored as one model whose embeddings are side by side. Default 1: on 3-fold CV, 2
+   * gained about +0.002 weighted F1 (two seeds of folds, no fold worse), below the bar for a default.
+   */
+  ftModels: number;
   /** fastText initial learning rate. */
   ftLearningRate: number;
   /** Default of `maxEpochs` (text epochs; also the span of the fastText learning-rate schedule). */
@@ -102,6 +108,7 @@ export const DEFAULT_TEXT_IMAGE_PARAMS: Readonly<TextImageParams> = {
   nbC: 1,
   nbAlpha: 0.125,
   ftDim: 32,
+  ftModels: 1,
   ftLearningRate: 0.3,
   epochs: 20,
   minEpochs: 5,
@@ -508,6 +515,29 @@ interface RunSettings {
   imageCache: WeakMap<object, Float32Array>;
 }
 
+/**
+ * One fastText model whose scores are the mean of the given models' scores: embeddings side by
+ * side, output weights stacked and divided by the count, biases averaged.
+ */
+function mergeFastText(models: readonly FastTextWeights[]): FastTextWeights {
+  const first = models[0] as FastTextWeights;
+  const { features, classes: K } = first;
+  const m = models.length;
+  const dim = models.reduce((sum, model) => sum + model.dim, 0);
+  const embeddings = new Float32Array(features * dim);
+  const output = new Float32Array(dim * K);
+  const bias = new Float32Array(K);
+  let offset = 0;
+  for (const model of models) {
+    const d = model.dim;
+    for (let f = 0; f < features; f++) embeddings.set(model.embeddings.subarray(f * d, (f + 1) * d), f * dim + offset);
+    for (let i = 0; i < d * K; i++) output[offset * K + i] = (model.output[i] as number) / m;
+    for (let k = 0; k < K; k++) bias[k] = (bias[k] as number) + (model.bias[k] as number) / m;
+    offset += d;
+  }
+  return { features, classes: K, dim, embeddings, output, bias };
+}
+
 async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSettings): Promise<Run> {
   const { params, classes, seed } = settings;
   const K = classes.length;
@@ -528,13 +558,17 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
   const hasValidation = valX.length > 0;
 
   const nbTrainer = new NbSvmTrainer(X, y, vectorizer.size, K, { c: params.nbC, alpha: params.nbAlpha, classWeights, seed: seed ^ 0x85ebca6b });
-  const ftTrainer = new FastTextTrainer(X, y, vectorizer.size, K, {
-    dim: params.ftDim,
-    learningRate: params.ftLearningRate,
-    epochs: settings.schedule,
-    classWeights,
-    seed: seed ^ 0xc2b2ae35,
-  });
+  const ftTrainers = Array.from(
+    { length: Math.max(1, params.ftModels) },
+    (_, m) =>
+      new FastTextTrainer(X, y, vectorizer.size, K, {
+        dim: params.ftDim,
+        learningRate: params.ftLearningRate,
+        epochs: settings.schedule,
+        classWeights,
+        seed: (seed ^ 0xc2b2ae35) + m * 0x9e3779b1,
+      }),
+  );
   let best: { f1: number; epoch: number; nb: LinearWeights; ft: FastTextWeights; temperatures: { nb: number; ft: number } } | null = null;
   let sinceBest = 0;
   let epoch = 0;
@@ -542,9 +576,10 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
     epoch++;
     const started = performance.now();
     nbTrainer.pass();
-    const loss = ftTrainer.epoch();
+    const loss = ftTrainers.reduce((sum, trainer) => sum + trainer.epoch(), 0) / ftTrainers.length;
     const nb = nbTrainer.weights();
-    const ft = ftTrainer.current();
+    // A merged model is already a copy; a single one is live until snapshotted.
+    const ft = ftTrainers.length === 1 ? (ftTrainers[0] as FastTextTrainer).current() : mergeFastText(ftTrainers.map((t) => t.current()));
     let temperatures = DEFAULT_TEMPERATURES;
     let f1 = 0;
     if (hasValidation) {
@@ -569,7 +604,7 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
     settings.onEpoch?.({ epoch, loss, valWeightedF1: f1, seconds: (performance.now() - started) / 1000 });
     // Without validation the latest epoch is the best.
     if (!best || !hasValidation || f1 > best.f1) {
-      best = { f1, epoch, nb, ft: ftTrainer.snapshot(), temperatures };
+      best = { f1, epoch, nb, ft: ftTrainers.length === 1 ? (ftTrainers[0] as FastTextTrainer).snapshot() : ft, temperatures };
       sinceBest = 0;
     } else {
       sinceBest++;

@@ -134,6 +134,16 @@ describe('textImageModel', () => {
     loaded.dispose();
   });
 
+  it('averages several fastText models (ftModels) into one that saves and loads exactly', async () => {
+    const model = await fit(7, { params: { ftModels: 2 } });
+    const artifact = await model.save();
+    expect((artifact.manifest as { fastTextDim: number }).fastTextDim).toBe(64);
+    const loaded = await textImageModel.load(artifact);
+    expect(await loaded.predict(test.inputs)).toEqual(await model.predict(test.inputs));
+    model.dispose();
+    loaded.dispose();
+  });
+
   it('is deterministic for a seed', async () => {
     const a = await (await fit(11)).save();
     const b = await (await fit(11)).save();
