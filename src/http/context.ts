@@ -1,3 +1,4 @@
+import type { ModelRuntime } from '../models/builtin.js';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ModelRegistry } from '../models/registry.js';
@@ -55,8 +56,8 @@ export interface ApiContext {
   predictor: Predictor;
   /** Largest accepted image upload in bytes. */
   maxImageBytes: number;
-  /** Model kinds jobs can train. */
-  modelKinds: readonly string[];
+  /** Model kinds and backend of the jobs. */
+  runtime: ModelRuntime;
   /** Jobs of this store. */
   jobs: JobManager;
   /** Metrics (absent when turned off). */

@@ -1,4 +1,4 @@
-import type { ModelFactory } from '../models/types.js';
+import type { ModelRuntime } from '../models/builtin.js';
 import type { Store } from '../stores/types.js';
 import type { ApiKeys } from './auth.js';
 import type { JobExecutor } from './jobs/executor.js';
@@ -18,12 +18,7 @@ export interface RakutenApiOptions {
   /** Store the API works on; the plugin does not close it. */
   store: Store;
   /** Model kinds and backend (default: the built-in models and backend selection). */
-  runtime?: {
-    /** Model kinds the registry loads; `train` uses the first unless a kind is asked for. */
-    factories: readonly ModelFactory[];
-    /** Initialises TensorFlow.js and returns the backend name. */
-    initBackend(): Promise<string>;
-  };
+  runtime?: ModelRuntime;
   /**
    * Where jobs run: `worker` (default: a worker thread per job, opening the store by its URI,
    * so long work never blocks requests), `inline` (this thread: needed for custom store drivers

@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import { COLLECTIONS } from '../collections.js';
-import { DEFAULT_RUNTIME } from '../models/builtin.js';
+import { DEFAULT_RUNTIME, type ModelRuntime } from '../models/builtin.js';
 import { apiKeysFromEnv, ApiKeys, presentedKey } from './auth.js';
 import { ChampionCache, dataDirResolver, modelServices, type ApiContext } from './context.js';
 import { inlineExecutor, workerExecutor, type JobExecutor } from './jobs/executor.js';
@@ -34,7 +34,7 @@ declare module 'fastify' {
 export const DEFAULT_MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
 
-function executorFor(options: RakutenApiOptions, runtime: NonNullable<RakutenApiOptions['runtime']>): JobExecutor {
+function executorFor(options: RakutenApiOptions, runtime: ModelRuntime): JobExecutor {
   const jobs = options.jobs ?? 'worker';
   if (jobs === 'inline') return inlineExecutor({ store: options.store, ...runtime });
   if (jobs === 'worker') {
@@ -170,7 +170,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     metrics,
     champion,
     maxImageBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
-    modelKinds: runtime.factories.map((f) => f.kind),
+    runtime,
     dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),
   };
 

@@ -1,26 +1,11 @@
 import type { Command } from 'commander';
 import { ModelRegistry, type ModelRef } from '../../models/registry.js';
-import type { ModelFactory } from '../../models/types.js';
+import { pickFactory, type ModelRuntime } from '../../models/builtin.js';
 import { Evaluator, type EvaluationRecord } from '../../stages/evaluate/stage.js';
 import { Predictor, type BatchPredictionSummary } from '../../stages/predict/predictor.js';
 import { TrainStage, type PromotionPolicy, type TrainResult } from '../../stages/train/stage.js';
 import { withStore } from '../context.js';
 import { emit, n, type OutputOptions } from '../output.js';
-
-/** What the model commands need from the model layer (the built-in model, its backend). */
-export interface ModelRuntime {
-  /** Model kinds the registry can load; the first one is trained. */
-  factories: readonly ModelFactory[];
-  /** Initialises TensorFlow.js and returns the backend name. */
-  initBackend(): Promise<string>;
-}
-
-/** The factory of `kind`, or the runtime's default (its first) when no kind is given. */
-export function pickFactory(runtime: ModelRuntime, kind: string | undefined): ModelFactory {
-  const factory = kind ? runtime.factories.find((f) => f.kind === kind) : runtime.factories[0];
-  if (!factory) throw new Error(`--kind: unknown model kind ${JSON.stringify(kind)}; known: ${runtime.factories.map((f) => f.kind).join(', ')}`);
-  return factory;
-}
 
 /** Parses `--model`: a version number, `champion` or `latest`. */
 export function parseModelRef(value: string | undefined): ModelRef {
@@ -83,7 +68,7 @@ export function registerModelCommands(program: Command, runtime: ModelRuntime): 
     .action(async (opts: OutputOptions & { store?: string; seed: number; kind?: string; epochs?: number; patience?: number; classWeighting?: boolean; promote: string; guardrail: number }) => {
       if (!['auto', 'always', 'never'].includes(opts.promote)) throw new Error(`--promote: expected auto, always or never, got ${opts.promote}`);
       const result = await withStore(opts.store, async (store, onProgress, signal) => {
-        return new TrainStage(store, pickFactory(runtime, opts.kind), runtime.initBackend, new ModelRegistry(store, runtime.factories)).run({
+        return new TrainStage(store, pickFactory(runtime, opts.kind, '--kind'), runtime.initBackend, new ModelRegistry(store, runtime.factories)).run({
           seed: opts.seed,
           ...(opts.epochs !== undefined ? { maxEpochs: opts.epochs } : {}),
           ...(opts.patience !== undefined ? { patience: opts.patience } : {}),

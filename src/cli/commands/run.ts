@@ -10,7 +10,8 @@ import { emit, n, type OutputOptions } from '../output.js';
 import { describeLoad } from './load.js';
 import { describePrepare } from './prepare.js';
 import { withStore } from '../context.js';
-import { describeEvaluation, describePrediction, describeTrain, pickFactory, type ModelRuntime } from './model.js';
+import { pickFactory, type ModelRuntime } from '../../models/builtin.js';
+import { describeEvaluation, describePrediction, describeTrain } from './model.js';
 
 /** Registers `run`: the whole pipeline in one command. */
 export function registerRun(program: Command, runtime: ModelRuntime): void {
@@ -42,7 +43,7 @@ export function registerRun(program: Command, runtime: ModelRuntime): void {
           }),
         );
         const prepare = await step('prepare', () => new PrepareStage(store).run({ seed: opts.seed, onProgress, signal }));
-        const factory = pickFactory(runtime, opts.kind);
+        const factory = pickFactory(runtime, opts.kind, '--kind');
         const registry = new ModelRegistry(store, runtime.factories);
         const train = await step('train', () =>
           new TrainStage(store, factory, runtime.initBackend, registry).run({ seed: opts.seed, onProgress, signal }),

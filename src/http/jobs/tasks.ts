@@ -1,5 +1,5 @@
 import { ModelRegistry } from '../../models/registry.js';
-import type { ModelFactory } from '../../models/types.js';
+import { pickFactory, type ModelRuntime } from '../../models/builtin.js';
 import type { ModelRef } from '../../models/registry.js';
 import type { StageRunOptions } from '../../progress.js';
 import { Evaluator } from '../../stages/evaluate/stage.js';
@@ -69,14 +69,10 @@ export interface JobParamsByKind {
   predict: PredictJobParams;
 }
 
-/** What a job task needs: the store and the model kinds. */
-export interface TaskContext {
+/** What a job task needs: the store, the model kinds and the backend. */
+export interface TaskContext extends ModelRuntime {
   /** Store the job works on. */
   store: Store;
-  /** Model kinds: the registry loads any of them; `train` uses the first unless asked. */
-  factories: readonly ModelFactory[];
-  /** Initialises TensorFlow.js and returns the backend name. */
-  initBackend(): Promise<string>;
 }
 
 /** Data a job kind reads and writes. */
@@ -146,12 +142,6 @@ async function runPrepare(ctx: TaskContext, p: PrepareJobParams, o: StageRunOpti
     maxClassShareGapPp: run.maxClassShareGapPp,
     duplicateGroups: run.duplicateGroups,
   });
-}
-
-function pickFactory(ctx: TaskContext, kind: string | undefined): ModelFactory {
-  const factory = kind ? ctx.factories.find((f) => f.kind === kind) : ctx.factories[0];
-  if (!factory) throw new Error(`unknown model kind ${JSON.stringify(kind)}; known: ${ctx.factories.map((f) => f.kind).join(', ')}`);
-  return factory;
 }
 
 async function runTrain(ctx: TaskContext, p: TrainJobParams, o: StageRunOptions): Promise<JsonValue> {

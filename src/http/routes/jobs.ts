@@ -1,3 +1,4 @@
+import { pickFactory } from '../../models/builtin.js';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TSchema } from '@sinclair/typebox';
@@ -81,8 +82,10 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
   }));
   startRoute('/prepare-data', 'prepare', PrepareDataBody, 'Preprocess and split the labelled rows', (b) => ({ ...b }));
   startRoute('/train-model', 'train', TrainModelBody, 'Train and register a model version', (b) => {
-    if (typeof b.kind === 'string' && !ctx.modelKinds.includes(b.kind)) {
-      throw new HttpError(400, 'UNKNOWN_MODEL_KIND', `body/kind: unknown model kind ${JSON.stringify(b.kind)}; known: ${ctx.modelKinds.join(', ')}`);
+    try {
+      pickFactory(ctx.runtime, b.kind as string | undefined, 'body/kind');
+    } catch (e) {
+      throw new HttpError(400, 'UNKNOWN_MODEL_KIND', (e as Error).message);
     }
     return { ...b };
   });
