@@ -87,25 +87,19 @@ export class JobManager {
   }
 
   private async beat(): Promise<void> {
-    const now = new Date().toISOString();
-    await Promise.all(
-      [...this.active.values()].map((a) => {
-        a.record = { ...a.record, heartbeatAt: now };
-        return this.persist(a);
-      }),
-    );
+    await Promise.all([...this.active.values()].map((a) => this.persist(a)));
   }
 
   /**
-   * Writes a running job's current record after its earlier writes (the store may run
-   * concurrent writes in any order: MongoDB sends them on pooled connections), unless its final
-   * record is already queued.
+   * Writes a running job's current record, with a fresh heartbeat, after its earlier writes
+   * (the store may run concurrent writes in any order: MongoDB sends them on pooled
+   * connections), unless its final record is already queued.
    */
-  private persist(entry: ActiveJob, heartbeat = false): Promise<void> {
+  private persist(entry: ActiveJob): Promise<void> {
     entry.writes = entry.writes.then(async () => {
       if (entry.finishing) return;
-      const record = heartbeat ? { ...entry.record, heartbeatAt: new Date().toISOString() } : entry.record;
-      await this.jobs.upsertMany([record]).catch(() => undefined);
+      entry.record = { ...entry.record, heartbeatAt: new Date().toISOString() };
+      await this.jobs.upsertMany([entry.record]).catch(() => undefined);
     });
     return entry.writes;
   }
@@ -161,7 +155,7 @@ export class JobManager {
       const now = Date.now();
       if (now - lastWrite >= this.persistEveryMs) {
         lastWrite = now;
-        void this.persist(entry, true);
+        void this.persist(entry);
       }
     };
     try {
