@@ -1,8 +1,8 @@
-import type { ModelRuntime } from '../models/builtin.js';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ModelRegistry } from '../models/registry.js';
-import { Predictor } from '../stages/predict/predictor.js';
+import type { ModelRuntime } from '../models/builtin.js';
+import type { ModelRegistry } from '../models/registry.js';
+import type { Predictor } from '../stages/predict/predictor.js';
 import type { Store } from '../stores/types.js';
 import type { ApiMetrics } from './metrics.js';
 import type { JobManager } from './jobs/manager.js';
@@ -84,10 +84,4 @@ export function dataDirResolver(defaultDir: string | undefined, allowed: readonl
     }
     return resolved;
   };
-}
-
-/** Creates the registry and predictor of a store. */
-export function modelServices(store: Store, factories: ConstructorParameters<typeof ModelRegistry>[1]) {
-  const registry = new ModelRegistry(store, factories);
-  return { registry, predictor: new Predictor(store, registry) };
 }

@@ -7,8 +7,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import { COLLECTIONS } from '../collections.js';
 import { DEFAULT_RUNTIME, type ModelRuntime } from '../models/builtin.js';
+import { ModelRegistry } from '../models/registry.js';
+import { Predictor } from '../stages/predict/predictor.js';
 import { apiKeysFromEnv, ApiKeys, presentedKey } from './auth.js';
-import { ChampionCache, dataDirResolver, modelServices, type ApiContext } from './context.js';
+import { ChampionCache, dataDirResolver, type ApiContext } from './context.js';
 import { inlineExecutor, workerExecutor, type JobExecutor } from './jobs/executor.js';
 import { JobManager } from './jobs/manager.js';
 import type { JobRecord } from './jobs/types.js';
@@ -136,7 +138,8 @@ function formatValidationErrors(errors: readonly FastifySchemaValidationError[],
 export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: FastifyInstance, options: RakutenApiOptions) => {
   const runtime = options.runtime ?? DEFAULT_RUNTIME;
   const { store } = options;
-  const { registry, predictor } = modelServices(store, runtime.factories);
+  const registry = new ModelRegistry(store, runtime.factories);
+  const predictor = new Predictor(store, registry);
   const champion = new ChampionCache(registry, options.championTtlMs ?? 5_000);
   let metrics: ApiMetrics | undefined;
   const jobs = new JobManager(store.documents.collection<JobRecord>(COLLECTIONS.jobs), {

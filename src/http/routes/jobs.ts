@@ -1,7 +1,7 @@
-import { pickFactory } from '../../models/builtin.js';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TSchema } from '@sinclair/typebox';
+import { pickFactory } from '../../models/builtin.js';
 import type { ApiContext } from '../context.js';
 import { HttpError } from '../context.js';
 import { isFinal, JobConflictError } from '../jobs/manager.js';
