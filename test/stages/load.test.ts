@@ -8,7 +8,9 @@ import { COLLECTIONS } from '../../src/collections.js';
 import { ChallengeDataLoader, LoadError } from '../../src/stages/load/loader.js';
 import type { LabelRow, LoadRun, ProductRow, QuarantineEntry } from '../../src/stages/load/types.js';
 import { getDataStatus } from '../../src/stages/status.js';
-import { pipelineState } from '../../src/stores/generations.js';
+import { GenerationWriter, pipelineState } from '../../src/stores/generations.js';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { makeCatalogue, REAL_DATA_DIR, REAL_DATA_SKIP } from '../support/data.js';
 import { all, storeBackends, useStore } from '../support/stores.js';
 
@@ -234,6 +236,51 @@ for (const backend of storeBackends()) {
       const status = await getDataStatus(ctx.store);
       expect(status.images.train.stored).toBe(status.images.train.withImage);
       expect(status.images.test.stored).toBe(status.images.test.withImage);
+    });
+
+    it('lets one of two loads racing on two connections commit; the other reports the conflict', async () => {
+      const a = await makeCatalogue({ rows: 150, imageFraction: 0.3 });
+      const b = await makeCatalogue({ rows: 90, imageFraction: 0.3 });
+      const other = await ctx.harness.open();
+      try {
+        const outcomes = await Promise.allSettled([
+          new ChallengeDataLoader(ctx.store).load({ dataDir: a.outDir, batchSize: 20 }),
+          new ChallengeDataLoader(other).load({ dataDir: b.outDir, batchSize: 20 }),
+        ]);
+        const won = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+        const lost = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as LoadError] : []));
+        // Both may also succeed one after the other; never both half-applied.
+        expect(won.length).toBeGreaterThanOrEqual(1);
+        for (const e of lost) expect(e.message).toMatch(/committed while .* was running/);
+        const current = (await pipelineState(ctx.store)).data?.generation;
+        const winner = won.find((r) => r._id === current);
+        expect(winner).toBeDefined();
+        const rows = await dataCollections(ctx.store);
+        expect(await rows.xTrain.count()).toBe(winner?.rows.train.stored);
+        expect(await rows.yTrain.count()).toBe(winner?.rows.labels.stored);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('shows a load whose process died as interrupted, and the next load deletes what it wrote', async () => {
+      const data = await makeCatalogue({ rows: 40, imageFraction: 0 });
+      await load(data.outDir);
+      // A load killed mid-write: its record says running, its process is gone, half its rows are stored.
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+      const writer = await GenerationWriter.begin(ctx.store, 'data', 'load-killed');
+      await writer.collection<ProductRow>(COLLECTIONS.xTrain).upsertMany(
+        Array.from({ length: 25 }, (_, i) => ({ _id: String(i), index: i, designation: 'x', description: '', productid: i, imageid: i, image: null })),
+      );
+      const runs = ctx.store.documents.collection<LoadRun>(COLLECTIONS.runs);
+      const killed = { ...(await runs.get((await pipelineState(ctx.store)).data?.generation ?? ''))!, _id: 'load-killed' };
+      await runs.upsertMany([{ ...killed, status: 'running', committed: false, startedAt: '2999-01-01T00:00:00.000Z', owner: { host: hostname(), pid: dead } }]);
+      expect((await getDataStatus(ctx.store)).lastLoad).toMatchObject({ _id: 'load-killed', status: 'interrupted' });
+      expect(await (await dataCollections(ctx.store)).xTrain.count()).toBe(40);
+      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).count()).toBe(65);
+      await load(data.outDir);
+      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).count()).toBe(80); // current + the one it replaced
+      expect(await runs.get('load-killed')).toMatchObject({ status: 'interrupted', collected: true });
     });
 
     it.skipIf(REAL_DATA_SKIP)('loads the real challenge folder with the expected counts', async () => {
