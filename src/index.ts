@@ -81,9 +81,11 @@ export {
 export {
   DEFAULT_BACKGROUND_TOLERANCE,
   DEFAULT_IMAGE_SIZE,
+  DEFAULT_MAX_INPUT_PIXELS,
   differenceHash,
   findContentBox,
   hammingDistance,
+  ImageTooLargeError,
   prepareImage,
   prepareImagePixels,
   UndecodableImageError,
