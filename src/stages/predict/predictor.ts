@@ -11,6 +11,7 @@ import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';
 import type { BaseDocument, Store } from '../../stores/types.js';
 import { openCsv } from '../load/csv.js';
+import { parseId, type RowId } from '../load/ids.js';
 import { imageFileName } from '../load/image-folder.js';
 import type { ProductRow } from '../load/types.js';
 import { preparedImageKey } from '../prepare/stage.js';
@@ -39,11 +40,11 @@ export interface ProductPrediction {
 /** A stored batch prediction, in `predictions`. */
 export interface StoredPrediction extends BaseDocument {
   /** Product id. */
-  productid: number;
+  productid: RowId;
   /** Image id. */
-  imageid: number;
+  imageid: RowId;
   /** Row index in the test file. */
-  index: number;
+  index: RowId;
   /** Predicted code. */
   prdtypecode: number;
   /** Top 3 codes with probabilities. */
@@ -95,8 +96,11 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
   const [, designation = '', description = '', productid = '', imageid = ''] = fields;
   const text = preprocessor.text.prepare({ designation, description });
   let image = null;
-  if (imagesDir && productid && imageid) {
-    const bytes = await readFile(path.join(imagesDir, imageFileName(Number(imageid), Number(productid)))).catch(() => null);
+  // The same exact id text as the loader's file-name join (ids beyond 2^53 stay strings).
+  const pid = parseId(productid, 'productid');
+  const iid = parseId(imageid, 'imageid');
+  if (imagesDir && pid.ok && iid.ok) {
+    const bytes = await readFile(path.join(imagesDir, imageFileName(iid.id, pid.id))).catch(() => null);
     if (bytes) image = await preprocessor.prepareImagePixels(bytes).catch(() => null);
   }
   return inputFromPrepared({ text, image });
