@@ -90,6 +90,18 @@ for (const backend of storeBackends()) {
       expect(run.rows.train.stored).toBe(40);
     }, 20_000);
 
+    it('loads no images from an image folder that is a symlink leading out of the data folder', async () => {
+      const data = await makeCatalogue({ rows: 10, testRows: 0, imageFraction: 1 });
+      const elsewhere = await tempDir('rp-elsewhere-');
+      const dir = path.join(data.outDir, 'image_train');
+      execFileSync('cp', ['-r', dir, path.join(elsewhere, 'images')]);
+      await rm(dir, { recursive: true });
+      await symlink(path.join(elsewhere, 'images'), dir);
+      const run = await load(data.outDir);
+      expect(run.images.train).toMatchObject({ withImage: 0, missing: 10 });
+      expect(run.warnings).toContain(`image_train/ is a symlink to ${path.join(elsewhere, 'images')}, outside the data folder: rows are loaded without images`);
+    });
+
     it('applies a configurable pixel limit to the images of a data folder', async () => {
       const data = await makeCatalogue({ rows: 10, testRows: 0, imageFraction: 1 });
       const run = await load(data.outDir, { maxImagePixels: 1000 }); // the demo images are 64 x 64

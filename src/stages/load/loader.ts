@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../../collections.js';
@@ -10,7 +10,7 @@ import { ImageTooLargeError } from '../preprocess/image.js';
 import { isKnownPrdtypecode } from './classes.js';
 import { CsvSyntaxError, openCsv, type CsvFile, type CsvRecord } from './csv.js';
 import { escapeControls } from './escape.js';
-import { readBoundedFile } from './files.js';
+import { isWithin, readBoundedFile } from './files.js';
 import { idText, parseId, type RowId } from './ids.js';
 import { checkImage, imageJoinKey, indexImageFolder, type ImageFolderIndex } from './image-folder.js';
 import {
@@ -309,6 +309,12 @@ class LoadJob {
   }
 
   private async indexImages(dir: string, label: string): Promise<ImageFolderIndex | undefined> {
+    // The folder itself may be a symlink: its target must stay inside the data folder too.
+    const real = await realpath(dir).catch(() => undefined);
+    if (real !== undefined && !isWithin(this.realDir, real)) {
+      this.run.warnings.push(`${label}/ is a symlink to ${escapeControls(real)}, outside the data folder: rows are loaded without images`);
+      return undefined;
+    }
     const index = await indexImageFolder(dir);
     const file = this.run.files.find((f) => f.path === dir);
     if (!index) {

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify/sync';
@@ -12,7 +12,9 @@ import type { StageRunOptions } from '../../progress.js';
 import type { BaseDocument, Store } from '../../stores/types.js';
 import { openCsv } from '../load/csv.js';
 import { parseId, type RowId } from '../load/ids.js';
+import { readBoundedFile } from '../load/files.js';
 import { imageFileName } from '../load/image-folder.js';
+import { DEFAULT_MAX_IMAGE_FILE_BYTES } from '../load/limits.js';
 import type { ProductRow } from '../load/types.js';
 import { preparedImageKey } from '../prepare/stage.js';
 import { Preprocessor, type ProductInput } from '../preprocess/preprocessor.js';
@@ -100,8 +102,12 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
   const pid = parseId(productid, 'productid');
   const iid = parseId(imageid, 'imageid');
   if (imagesDir && pid.ok && iid.ok) {
-    const bytes = await readFile(path.join(imagesDir, imageFileName(iid.id, pid.id))).catch(() => null);
-    if (bytes) image = await preprocessor.prepareImagePixels(bytes).catch(() => null);
+    // Bounded as in the loader: a FIFO, a device or a huge file named like an image is no image.
+    const name = imageFileName(iid.id, pid.id);
+    const read = await realpath(imagesDir)
+      .then((root) => readBoundedFile(path.join(root, name), root, DEFAULT_MAX_IMAGE_FILE_BYTES, name))
+      .catch(() => null);
+    if (read?.ok) image = await preprocessor.prepareImagePixels(read.bytes).catch(() => null);
   }
   return inputFromPrepared({ text, image });
 }
