@@ -25,6 +25,7 @@ export type {
   WriteResult,
 } from './stores/types.js';
 export { DEFAULT_STORE_DIR, openStore, registerStoreDriver, resolveStoreUri } from './stores/registry.js';
+export { IntegrityError } from './stores/errors.js';
 export { embeddedDriver, FileImageStore, openEmbeddedStore, SqliteDocumentStore } from './stores/embedded/index.js';
 export {
   DEFAULT_MONGO_DB,
