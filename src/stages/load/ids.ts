@@ -12,8 +12,20 @@ export const MAX_ID_DIGITS = 30;
 
 /** Outcome of {@link parseId}. */
 export type ParsedId =
-  | { ok: true; id: RowId }
-  | { ok: false; reason: 'missing_id' | 'invalid_id'; message: string };
+  | {
+      /** Parsed. */
+      ok: true;
+      /** The id. */
+      id: RowId;
+    }
+  | {
+      /** Refused. */
+      ok: false;
+      /** Quarantine reason. */
+      reason: 'missing_id' | 'invalid_id';
+      /** Why, naming the field. */
+      message: string;
+    };
 
 const DIGITS = /^\d+$/;
 
