@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../../collections.js';
+import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
 import type { ProgressListener, StageRunOptions } from '../../progress.js';
 import type { DocumentCollection, Store } from '../../stores/types.js';
 import { CsvSyntaxError, openCsv, type CsvFile, type CsvRecord } from './csv.js';
@@ -85,6 +86,7 @@ export class ChallengeDataLoader implements DataLoader {
   constructor(private readonly store: Store) {}
 
   async load(options: LoadOptions): Promise<LoadRun> {
+    validateNumbers('ChallengeDataLoader.load', options, { batchSize: N.batchSize, imageConcurrency: N.imageConcurrency, quarantineLimit: N.quarantineLimit });
     const run = new LoadJob(this.store, options);
     return run.execute();
   }

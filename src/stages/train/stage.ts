@@ -2,6 +2,7 @@ import { COLLECTIONS } from '../../collections.js';
 import { inputsFromLabeled } from '../../models/inputs.js';
 import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
 import type { EpochReport, ModelFactory } from '../../models/types.js';
+import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
 import type { StageRunOptions } from '../../progress.js';
 import type { JsonValue, Store } from '../../stores/types.js';
 import { validationScores } from '../evaluate/score.js';
@@ -79,6 +80,7 @@ export class TrainStage {
 
   /** Trains, registers and possibly promotes a model. */
   async run(options: TrainOptions = {}): Promise<TrainResult> {
+    validateNumbers('TrainStage.run', options, { seed: N.seed, maxEpochs: N.epochs, patience: N.patience, guardrailMargin: N.guardrailMargin });
     const started = Date.now();
     const train = await readAll(this.store, SPLIT_COLLECTIONS.train);
     const val = await readAll(this.store, SPLIT_COLLECTIONS.val);
