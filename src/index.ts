@@ -23,7 +23,9 @@ export type {
   Store,
   StoreDriver,
   WriteResult,
+  OpenStoreOptions,
 } from './stores/types.js';
+export { StoreNotFoundError } from './stores/types.js';
 export { DEFAULT_STORE_DIR, openStore, registerStoreDriver, resolveStoreUri } from './stores/registry.js';
 export { embeddedDriver, FileImageStore, openEmbeddedStore, SqliteDocumentStore } from './stores/embedded/index.js';
 export {
