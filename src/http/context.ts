@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import type { FastifyRequest } from 'fastify';
 import type { ModelRuntime } from '../models/builtin.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { Predictor } from '../stages/predict/predictor.js';
@@ -64,6 +65,11 @@ export interface ApiContext {
   metrics: ApiMetrics | undefined;
   /** Champion version cache. */
   champion: ChampionCache;
+  /**
+   * What a caller may see of a document: itself for callers with a valid key (or when the host
+   * authenticates), else with server paths and the store URI replaced by `<store>`, `<data>`...
+   */
+  forCaller<T>(request: FastifyRequest, value: T): T;
   /** Resolves a data folder named by a request (or the default), enforcing the allowed roots. */
   dataDir(requested: string | undefined, field: string): string;
 }

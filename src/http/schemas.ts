@@ -127,10 +127,13 @@ export const ModelsReply = Type.Object({
   versions: Type.Array(ModelSummary),
 });
 
+/** Pattern of text fields that must not be empty or blank (validation errors say so in words). */
+export const NOT_BLANK = '\\S';
+
 /** Body of `POST /predict/product` (JSON, or the same fields as multipart/form-data with the image as a file). */
 export const PredictProductBody = Obj(
   {
-    designation: Type.String({ maxLength: 10_000, description: 'Product title' }),
+    designation: Type.String({ maxLength: 10_000, pattern: NOT_BLANK, description: 'Product title (not blank)' }),
     description: Type.Optional(Type.String({ maxLength: 200_000, description: 'Product description (HTML allowed)' })),
     image: Type.Optional(
       Type.String({ contentEncoding: 'base64', description: 'Image bytes (JPEG, PNG, WebP...): base64 in JSON, a file part in multipart/form-data' }),

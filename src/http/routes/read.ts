@@ -14,8 +14,15 @@ export function registerStateRoutes(fastify: FastifyInstance, ctx: ApiContext): 
 
   app.get(
     '/data-status',
-    { schema: { summary: 'What the store holds: rows, labels, images, last load', tags: ['data'], response: { 200: DataStatusReply, 401: ErrorReply } } },
-    () => getDataStatus(ctx.store),
+    {
+      schema: {
+        summary: 'What the store holds: rows, labels, images, last load',
+        description: 'Callers without an API key see `<store>` and `<data>` in place of server paths.',
+        tags: ['data'],
+        response: { 200: DataStatusReply, 401: ErrorReply },
+      },
+    },
+    async (request) => ctx.forCaller(request, await getDataStatus(ctx.store)),
   );
 
   app.get(
