@@ -10,7 +10,7 @@ import { DEFAULT_RUNTIME, type ModelRuntime } from '../models/builtin.js';
 import { ModelRegistry } from '../models/registry.js';
 import { Predictor } from '../stages/predict/predictor.js';
 import { apiKeysFromEnv, ApiKeys, presentedKey } from './auth.js';
-import { ChampionCache, dataDirResolver, HttpError, type ApiContext } from './context.js';
+import { ChampionCache, dataDirResolver, HttpError, StoreProbe, type ApiContext } from './context.js';
 import { inlineExecutor, workerExecutor, type JobExecutor } from './jobs/executor.js';
 import { JobManager } from './jobs/manager.js';
 import type { JobRecord } from './jobs/types.js';
@@ -191,6 +191,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     jobs,
     metrics,
     champion,
+    storeProbe: new StoreProbe(() => registry.championVersion()),
     maxImageBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
     runtime,
     dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),
