@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import path from 'node:path';
 import { PACKAGE_VERSION } from '../version.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import multipart from '@fastify/multipart';
@@ -9,6 +10,7 @@ import { COLLECTIONS } from '../collections.js';
 import { DEFAULT_RUNTIME, type ModelRuntime } from '../models/builtin.js';
 import { ModelRegistry } from '../models/registry.js';
 import { Predictor } from '../stages/predict/predictor.js';
+import type { JsonValue } from '../stores/types.js';
 import { apiKeysFromEnv, ApiKeys, presentedKey } from './auth.js';
 import { ChampionCache, dataDirResolver, HttpError, StoreProbe, type ApiContext } from './context.js';
 import { inlineExecutor, workerExecutor, type JobExecutor } from './jobs/executor.js';
@@ -21,8 +23,6 @@ import { registerPredictProductRoute } from './routes/predict-product.js';
 import { registerStateRoutes } from './routes/read.js';
 import { pathRedactor } from './redact.js';
 import { ErrorReply, NOT_BLANK } from './schemas.js';
-import type { JsonValue } from '../stores/types.js';
-import path from 'node:path';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
