@@ -27,6 +27,7 @@ export type {
 } from './stores/types.js';
 export { StoreNotFoundError } from './stores/types.js';
 export { DEFAULT_STORE_DIR, openStore, registerStoreDriver, resolveStoreUri } from './stores/registry.js';
+export { IntegrityError } from './stores/errors.js';
 export { embeddedDriver, FileImageStore, openEmbeddedStore, SqliteDocumentStore } from './stores/embedded/index.js';
 export {
   DEFAULT_MONGO_DB,
