@@ -25,9 +25,8 @@ export type {
   WriteResult,
   OpenStoreOptions,
 } from './stores/types.js';
-export { StoreNotFoundError } from './stores/types.js';
 export { DEFAULT_STORE_DIR, openStore, registerStoreDriver, resolveStoreUri } from './stores/registry.js';
-export { IntegrityError } from './stores/errors.js';
+export { IntegrityError, StoreNotFoundError } from './stores/errors.js';
 export { embeddedDriver, FileImageStore, openEmbeddedStore, SqliteDocumentStore } from './stores/embedded/index.js';
 export {
   DEFAULT_MONGO_DB,

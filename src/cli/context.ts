@@ -1,5 +1,6 @@
 import { openStore, resolveStoreUri } from '../stores/registry.js';
-import { StoreNotFoundError, type Store } from '../stores/types.js';
+import { StoreNotFoundError } from '../stores/errors.js';
+import type { Store } from '../stores/types.js';
 import type { ProgressListener } from '../progress.js';
 import { progressBars } from './output.js';
 

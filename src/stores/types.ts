@@ -187,22 +187,10 @@ export interface Store {
 export interface OpenStoreOptions {
   /**
    * Create the store when there is none at the URI (default true). With `false`, a missing
-   * store is a {@link StoreNotFoundError}, so that a typo in a path is not a new empty store.
+   * store is a `StoreNotFoundError`, so that a typo in a path is not a new empty store.
    * Drivers that cannot tell (a MongoDB database exists once written to) may ignore it.
    */
   create?: boolean;
-}
-
-/** No store at the URI, and {@link OpenStoreOptions.create} was false. */
-export class StoreNotFoundError extends Error {
-  /** The URI (or resolved path) that holds no store. */
-  readonly uri: string;
-  /** Creates the error. */
-  constructor(uri: string, message = `no store at ${uri}`) {
-    super(message);
-    this.name = 'StoreNotFoundError';
-    this.uri = uri;
-  }
 }
 
 export interface StoreDriver {

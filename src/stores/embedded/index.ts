@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreNotFoundError, type OpenStoreOptions, type Store, type StoreDriver } from '../types.js';
+import { StoreNotFoundError } from '../errors.js';
+import type { OpenStoreOptions, Store, StoreDriver } from '../types.js';
 import { FileImageStore } from './file-images.js';
 import { SqliteDocumentStore } from './sqlite-documents.js';
 
