@@ -27,6 +27,19 @@ export type {
 } from './stores/types.js';
 export { DEFAULT_STORE_DIR, openStore, registerStoreDriver, resolveStoreUri } from './stores/registry.js';
 export { IntegrityError, StoreNotFoundError } from './stores/errors.js';
+export {
+  GenerationConflictError,
+  GenerationWriter,
+  generationCollection,
+  isInterrupted,
+  pipelineState,
+  type GenerationPointer,
+  type GenerationSlot,
+  type LiveRun,
+  type PipelineState,
+  type RunOwner,
+} from './stores/generations.js';
+export { currentData, currentSplits, dataCollections, splitCollections, type DataView } from './stages/views.js';
 export { embeddedDriver, FileImageStore, openEmbeddedStore, SqliteDocumentStore } from './stores/embedded/index.js';
 export {
   DEFAULT_MONGO_DB,
