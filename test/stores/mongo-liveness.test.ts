@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/http/server.js';
 import { openMongoStore } from '../../src/stores/mongodb/index.js';
 import type { Store } from '../../src/stores/types.js';
@@ -6,24 +6,40 @@ import { startMongoEmulator, type MongoEmulator } from '../support/mongo-emulato
 import { sleep } from '../http/support.js';
 
 // A frozen server (SIGSTOP: the TCP port still accepts, nothing answers) is the failure a
-// killed one is not: without timeouts every call waits for ever. Each test freezes its own
-// emulator, never the suite's shared one.
-let emulator: MongoEmulator | undefined;
+// killed one is not: without timeouts every call waits for ever. Each test freezes an emulator
+// of its own (a frozen and thawed emulator may not survive its dropped connections), never the
+// suite's shared one.
 let skip: string | undefined;
 try {
-  emulator = await startMongoEmulator();
+  await (await startMongoEmulator()).stop();
 } catch (e) {
   skip = `MongoDB liveness tests SKIPPED: ${(e as Error).message}`;
   console.warn(skip);
 }
 
+let emulator: MongoEmulator | undefined;
+let store: Store | undefined;
+async function start(): Promise<MongoEmulator> {
+  emulator = await startMongoEmulator();
+  return emulator;
+}
+afterEach(async () => {
+  thaw();
+  await store?.close().catch(() => undefined);
+  store = undefined;
+  await emulator?.stop();
+  emulator = undefined;
+});
+
 const uri = (db: string, query = '') => `mongodb://127.0.0.1:${emulator?.port}/${db}?directConnection=true${query}`;
 /** Stops the emulator and waits for the stop to take effect (signals are delivered asynchronously). */
 const freeze = async () => {
-  process.kill(emulator?.pid ?? 0, 'SIGSTOP');
+  if (emulator) process.kill(emulator.pid, 'SIGSTOP');
   await sleep(200);
 };
-const thaw = () => process.kill(emulator?.pid ?? 0, 'SIGCONT');
+const thaw = () => {
+  if (emulator) process.kill(emulator.pid, 'SIGCONT');
+};
 
 /** Milliseconds `promise` took to reject, and its error. */
 async function rejection(promise: Promise<unknown>): Promise<{ ms: number; error: Error }> {
@@ -36,18 +52,9 @@ async function rejection(promise: Promise<unknown>): Promise<{ ms: number; error
   throw new Error('expected a rejection');
 }
 
-afterAll(() => emulator?.stop());
-
 describe.skipIf(skip)('MongoDB store on a frozen server', () => {
-  let store: Store | undefined;
-  afterEach(async () => {
-    thaw();
-    await store?.close();
-    store = undefined;
-  });
-  afterAll(() => emulator?.stop());
-
   it('fails a store operation within 30 s with the default timeouts (#25)', async () => {
+    await start();
     store = await openMongoStore(uri('liveness_default'));
     const docs = store.documents.collection<{ _id: string; n: number }>('items');
     await docs.upsertMany([{ _id: 'a', n: 1 }]);
@@ -58,6 +65,7 @@ describe.skipIf(skip)('MongoDB store on a frozen server', () => {
   }, 45_000);
 
   it('takes timeouts from the URI, per round trip: a slow reader keeps its cursor, a frozen server fails mid-cursor', async () => {
+    await start();
     store = await openMongoStore(uri('liveness_uri', '&socketTimeoutMS=1000&connectTimeoutMS=1000'));
     const docs = store.documents.collection<{ _id: string; n: number }>('items');
     await docs.upsertMany(Array.from({ length: 600 }, (_, n) => ({ _id: `d${String(n).padStart(4, '0')}`, n })));
@@ -79,6 +87,7 @@ describe.skipIf(skip)('MongoDB store on a frozen server', () => {
 
 describe.skipIf(skip)('/health on MongoDB', () => {
   it('reports a frozen store within 3 s and its return within 3 s (#31)', async () => {
+    await start();
     const app = await createServer({ storeUri: uri('liveness_health'), logger: false, auth: false, jobs: 'inline' });
     try {
       const base = await app.listen({ port: 0, host: '127.0.0.1' });
