@@ -59,6 +59,7 @@ export {
   schema as numericSchema,
   validateNumbers,
   type NumericOption,
+  type NumericOptions,
 } from './options.js';
 export { checkOutputFile, writeFileAtomic, atomicWriteStream, type AtomicWrite } from './util/output-file.js';
 export { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from './collections.js';

@@ -31,18 +31,50 @@ export interface NumericOption {
 
 const MAX_UINT32 = 4_294_967_295;
 
-const spec = <T extends NumericOption>(o: T): T => o;
+/** The numeric options by name; see {@link NUMERIC_OPTIONS}. */
+export interface NumericOptions {
+  /** Seed of the split, the model and the demo catalogue (reduced to 32 bits by the PRNG, so larger ones are refused). */
+  readonly seed: NumericOption;
+  /** Most training epochs. */
+  readonly epochs: NumericOption;
+  /** Early-stopping patience. */
+  readonly patience: NumericOption;
+  /** Largest per-class F1 drop of an automatic promotion. */
+  readonly guardrailMargin: NumericOption;
+  /** Validation fraction of the split. */
+  readonly val: NumericOption;
+  /** Held-out test fraction of the split. */
+  readonly test: NumericOption;
+  /** Side of the preprocessed images. */
+  readonly imageSize: NumericOption;
+  /** Rows per store write of a load. */
+  readonly batchSize: NumericOption;
+  /** Quarantine entries kept in a load's run document. */
+  readonly quarantineLimit: NumericOption;
+  /** Images processed at once. */
+  readonly imageConcurrency: NumericOption;
+  /** Classes answered by `/predict/product`. */
+  readonly topK: NumericOption;
+  /** Largest image upload of the API. */
+  readonly maxImageBytes: NumericOption;
+  /** TCP port of `serve` (0 picks a free one). */
+  readonly port: NumericOption;
+  /** Labelled rows of a demo catalogue. */
+  readonly demoRows: NumericOption;
+  /** Test rows of a demo catalogue. */
+  readonly demoTestRows: NumericOption;
+  /** Share of demo rows with an image. */
+  readonly demoImageFraction: NumericOption;
+  /** Side of the demo JPEGs. */
+  readonly demoImageSize: NumericOption;
+}
 
 /** Every numeric option of the CLI, the HTTP API and the stages. */
-export const NUMERIC_OPTIONS = {
-  /** Seed of the split, the model and the demo catalogue (reduced to 32 bits by the PRNG, so larger ones are refused). */
-  seed: spec({ name: 'seed', flag: '--seed', placeholder: '<n>', integer: true, minimum: 0, maximum: MAX_UINT32, default: 42, description: 'seed' }),
-  /** Most training epochs. */
-  epochs: spec({ name: 'epochs', flag: '--epochs', placeholder: '<n>', integer: true, minimum: 1, maximum: 200, description: 'most epochs' }),
-  /** Early-stopping patience. */
-  patience: spec({ name: 'patience', flag: '--patience', placeholder: '<n>', integer: true, minimum: 1, maximum: 50, description: 'early-stopping patience' }),
-  /** Largest per-class F1 drop of an automatic promotion. */
-  guardrailMargin: spec({
+export const NUMERIC_OPTIONS: NumericOptions = {
+  seed: { name: 'seed', flag: '--seed', placeholder: '<n>', integer: true, minimum: 0, maximum: MAX_UINT32, default: 42, description: 'seed' },
+  epochs: { name: 'epochs', flag: '--epochs', placeholder: '<n>', integer: true, minimum: 1, maximum: 200, description: 'most epochs' },
+  patience: { name: 'patience', flag: '--patience', placeholder: '<n>', integer: true, minimum: 1, maximum: 50, description: 'early-stopping patience' },
+  guardrailMargin: {
     name: 'guardrailMargin',
     flag: '--guardrail',
     placeholder: '<f1>',
@@ -51,17 +83,12 @@ export const NUMERIC_OPTIONS = {
     maximum: 1,
     default: 0.05,
     description: 'largest per-class F1 drop allowed for an automatic promotion',
-  }),
-  /** Validation fraction of the split. */
-  val: spec({ name: 'val', flag: '--val', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.15, description: 'validation fraction' }),
-  /** Held-out test fraction of the split. */
-  test: spec({ name: 'test', flag: '--test', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.15, description: 'held-out test fraction' }),
-  /** Side of the preprocessed images. */
-  imageSize: spec({ name: 'imageSize', flag: '--image-size', placeholder: '<px>', integer: true, minimum: 8, maximum: 1024, default: 64, description: 'side of the preprocessed images' }),
-  /** Rows per store write of a load. */
-  batchSize: spec({ name: 'batchSize', flag: '--batch-size', placeholder: '<n>', integer: true, minimum: 1, maximum: 100_000, default: 500, description: 'rows per write' }),
-  /** Quarantine entries kept in a load's run document. */
-  quarantineLimit: spec({
+  },
+  val: { name: 'val', flag: '--val', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.15, description: 'validation fraction' },
+  test: { name: 'test', flag: '--test', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.15, description: 'held-out test fraction' },
+  imageSize: { name: 'imageSize', flag: '--image-size', placeholder: '<px>', integer: true, minimum: 8, maximum: 1024, default: 64, description: 'side of the preprocessed images' },
+  batchSize: { name: 'batchSize', flag: '--batch-size', placeholder: '<n>', integer: true, minimum: 1, maximum: 100_000, default: 500, description: 'rows per write' },
+  quarantineLimit: {
     name: 'quarantineLimit',
     flag: '--quarantine-limit',
     placeholder: '<n>',
@@ -70,13 +97,10 @@ export const NUMERIC_OPTIONS = {
     maximum: 1_000_000,
     default: 10_000,
     description: 'most quarantine entries kept in the run document',
-  }),
-  /** Images processed at once. */
-  imageConcurrency: spec({ name: 'imageConcurrency', flag: '--image-concurrency', placeholder: '<n>', integer: true, minimum: 1, maximum: 64, description: 'images processed at once' }),
-  /** Classes answered by `/predict/product`. */
-  topK: spec({ name: 'topK', flag: '--top-k', placeholder: '<n>', integer: true, minimum: 1, maximum: 27, default: 3, description: 'how many classes to return' }),
-  /** Largest image upload of the API. */
-  maxImageBytes: spec({
+  },
+  imageConcurrency: { name: 'imageConcurrency', flag: '--image-concurrency', placeholder: '<n>', integer: true, minimum: 1, maximum: 64, description: 'images processed at once' },
+  topK: { name: 'topK', flag: '--top-k', placeholder: '<n>', integer: true, minimum: 1, maximum: 27, default: 3, description: 'how many classes to return' },
+  maxImageBytes: {
     name: 'maxImageBytes',
     flag: '--max-image-bytes',
     placeholder: '<n>',
@@ -85,18 +109,13 @@ export const NUMERIC_OPTIONS = {
     maximum: 100 * 1024 * 1024,
     default: 5 * 1024 * 1024,
     description: 'largest image upload in bytes',
-  }),
-  /** TCP port of `serve` (0 picks a free one). */
-  port: spec({ name: 'port', flag: '--port', placeholder: '<n>', integer: true, minimum: 0, maximum: 65_535, default: 8000, description: 'port (0 picks a free one)' }),
-  /** Labelled rows of a demo catalogue. */
-  demoRows: spec({ name: 'rows', flag: '--rows', placeholder: '<n>', integer: true, minimum: 1, maximum: 10_000_000, default: 600, description: 'labelled training rows' }),
-  /** Test rows of a demo catalogue. */
-  demoTestRows: spec({ name: 'testRows', flag: '--test-rows', placeholder: '<n>', integer: true, minimum: 0, maximum: 10_000_000, description: 'test rows (default rows/10, at least 20)' }),
-  /** Share of demo rows with an image. */
-  demoImageFraction: spec({ name: 'imageFraction', flag: '--image-fraction', placeholder: '<f>', integer: false, minimum: 0, maximum: 1, default: 0.8, description: 'fraction of rows with an image' }),
-  /** Side of the demo JPEGs. */
-  demoImageSize: spec({ name: 'imageSize', flag: '--image-size', placeholder: '<px>', integer: true, minimum: 8, maximum: 4096, default: 500, description: 'side of the JPEGs' }),
-} as const satisfies Record<string, NumericOption>;
+  },
+  port: { name: 'port', flag: '--port', placeholder: '<n>', integer: true, minimum: 0, maximum: 65_535, default: 8000, description: 'port (0 picks a free one)' },
+  demoRows: { name: 'rows', flag: '--rows', placeholder: '<n>', integer: true, minimum: 1, maximum: 10_000_000, default: 600, description: 'labelled training rows' },
+  demoTestRows: { name: 'testRows', flag: '--test-rows', placeholder: '<n>', integer: true, minimum: 0, maximum: 10_000_000, description: 'test rows (default rows/10, at least 20)' },
+  demoImageFraction: { name: 'imageFraction', flag: '--image-fraction', placeholder: '<f>', integer: false, minimum: 0, maximum: 1, default: 0.8, description: 'fraction of rows with an image' },
+  demoImageSize: { name: 'imageSize', flag: '--image-size', placeholder: '<px>', integer: true, minimum: 8, maximum: 4096, default: 500, description: 'side of the JPEGs' },
+};
 
 /** The allowed range in words: `an integer from 1 to 200`, `a number above 0 and below 0.5`. */
 export function describeRange(o: NumericOption): string {

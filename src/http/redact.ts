@@ -42,7 +42,10 @@ export interface LoggedRequest {
   /** Headers. */
   headers?: Record<string, string | string[] | undefined>;
   /** Socket, for the client port. */
-  socket?: { remotePort?: number };
+  socket?: {
+    /** Client port. */
+    remotePort?: number;
+  };
 }
 
 /**

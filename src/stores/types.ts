@@ -182,7 +182,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** A storage backend that can open stores for the URIs it recognises. */
 /** Options of {@link StoreDriver.open} and `openStore`. */
 export interface OpenStoreOptions {
   /**
@@ -193,6 +192,7 @@ export interface OpenStoreOptions {
   create?: boolean;
 }
 
+/** A storage backend that can open stores for the URIs it recognises. */
 export interface StoreDriver {
   /** Short name, e.g. `mongodb`. */
   readonly name: string;

@@ -22,11 +22,18 @@ export const DEFAULT_MONGO_DB = 'rakuten_db';
  *   the one a retried read opens, and the monitor's heartbeat check.
  * - `serverSelectionTimeoutMS` stays at 10 s, long enough to ride out a replica-set election.
  */
-export const MONGO_TIMEOUTS = {
+export const MONGO_TIMEOUTS: {
+  /** Waiting for a usable server. */
+  readonly serverSelectionTimeoutMS: number;
+  /** Connecting and handshaking a new connection (also the heartbeat check). */
+  readonly connectTimeoutMS: number;
+  /** One request/response round trip. */
+  readonly socketTimeoutMS: number;
+} = {
   serverSelectionTimeoutMS: 10_000,
   connectTimeoutMS: 5_000,
   socketTimeoutMS: 10_000,
-} as const satisfies MongoClientOptions;
+};
 
 /** {@link MONGO_TIMEOUTS} minus those the URI's query sets (option names are case-insensitive). */
 function timeoutDefaults(uri: string): MongoClientOptions {
