@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { ProgressListener } from '../progress.js';
+import { escapeControls } from '../stages/load/escape.js';
 
 /** Output settings shared by every command. */
 export interface OutputOptions {
@@ -36,25 +37,17 @@ export function progressBars(): { listener: ProgressListener; stop: () => void }
   return { listener, stop: () => multi.stop() };
 }
 
-// C0 and C1 controls, DEL, and the bidirectional overrides that can reorder what a terminal shows.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-const CONTROL_OR_NOT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-const hex = (c: string) => {
-  const code = c.charCodeAt(0);
-  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-};
-
 /**
  * `text` with its control characters written as `\x1b`, `\u202e`...: file names and CSV
  * fields reach the terminal, and an ESC in one must not recolour, move the cursor or rewrite
  * what was printed. Newlines are escaped too unless `keepNewlines` (for multi-line messages).
  */
 export function escapeControl(text: string, keepNewlines = false): string {
-  return text.replace(keepNewlines ? CONTROL_OR_NOT_NEWLINE : CONTROL, hex);
+  return keepNewlines ? text.split('\n').map(escapeControls).join('\n') : escapeControls(text);
 }
 
 // What JSON.stringify leaves raw but a terminal may act on; \uXXXX is valid JSON for them.
-const JSON_UNESCAPED = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const JSON_UNESCAPED = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** Prints a result: as JSON on stdout with `--json` (JSON escapes controls itself), else as the given text lines. */
 export function emit(options: OutputOptions, value: unknown, text: () => string[]): void {

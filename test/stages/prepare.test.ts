@@ -4,6 +4,7 @@ import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dataCollections, splitCollections } from '../../src/stages/views.js';
+import { pipelineState } from '../../src/stores/generations.js';
 import { COLLECTIONS } from '../../src/collections.js';
 import type { DemoCatalogueSummary } from '../../src/demo/generate-catalogue.js';
 import { ChallengeDataLoader } from '../../src/stages/load/loader.js';
@@ -78,6 +79,30 @@ for (const backend of storeBackends()) {
       const stored = await ctx.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).get(run._id);
       expect(stored?.splits).toEqual(run.splits);
       expect(stored?.timings.total).toBeGreaterThan(0);
+    });
+
+    it('keeps the previous splits whole when a prepare is cancelled while it writes them', async () => {
+      await expect(prepare()).rejects.toThrow(/No loaded data .* run `rakuten-pipeline load` first/);
+      await new ChallengeDataLoader(ctx.store).load({ dataDir: data.outDir });
+      const first = await prepare(1);
+      const before = await splitIds(ctx.store);
+      const controller = new AbortController();
+      const cancelled = new PrepareStage(ctx.store, new Preprocessor({ image: { size: 32 } })).run({
+        seed: 7,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.phase === 'write') controller.abort(new Error('stop'));
+        },
+      });
+      await expect(cancelled).rejects.toThrow();
+      expect((await pipelineState(ctx.store)).prepare?.generation).toBe(first._id);
+      expect(await splitIds(ctx.store)).toEqual(before);
+      // Nothing of the cancelled generation is left in the collections themselves.
+      let stored = 0;
+      for (const name of Object.values(SPLIT_COLLECTIONS)) stored += await ctx.store.documents.collection(name).count();
+      expect(stored).toBe(306);
+      const runs = await all(ctx.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).find({ status: 'cancelled' }));
+      expect(runs).toEqual([expect.objectContaining({ committed: false, dataGeneration: first.dataGeneration })]);
     });
 
     it('repeats the same split for the same seed, moves products for another, and reports bad images', async () => {

@@ -11,6 +11,7 @@ interface LoadCliOptions extends OutputOptions {
   store?: string;
   batchSize: number;
   quarantineLimit: number;
+  allowUnknownClasses?: boolean;
 }
 
 /** Text summary of a load run. */
@@ -53,11 +54,15 @@ export function registerLoad(program: Command): void {
     .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db (default: $RAKUTEN_STORE or .rakuten-store)')
     .addOption(flag(N.batchSize))
     .addOption(flag(N.quarantineLimit))
+    .option('--allow-unknown-classes', 'accept prdtypecode values outside the 27 challenge codes (default: quarantined as unknown_label)')
     .option('--json', 'print the run document as JSON on stdout')
     .action(async (opts: LoadCliOptions) => {
       const run = await withStore(opts.store, (store, onProgress, signal) =>
         new ChallengeDataLoader(store)
-          .load({ dataDir: opts.data, batchSize: opts.batchSize, quarantineLimit: opts.quarantineLimit, onProgress, signal })
+          .load({
+            dataDir: opts.data, batchSize: opts.batchSize, quarantineLimit: opts.quarantineLimit,
+            allowUnknownClasses: opts.allowUnknownClasses === true, onProgress, signal,
+          })
           .catch((error: unknown) => {
             if (!(error instanceof LoadError)) throw error;
             process.exitCode = 1;

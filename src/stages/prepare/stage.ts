@@ -301,6 +301,7 @@ export class PrepareStage {
       await writer.collection<LabeledProduct>(SPLIT_COLLECTIONS[split]).upsertMany(docs);
     };
     let done = 0;
+    options.onProgress?.({ stage: 'prepare', phase: 'write', done, total: items.length, unit: 'rows' });
     for await (const row of source.xTrain.find()) {
       const item = byId.get(row._id);
       const split = splitOf.get(row._id);

@@ -1,4 +1,4 @@
-import { prepareImage, prepareImagePixels, type ImagePrepOptions, type PreparedImage, type PreparedPixels } from './image.js';
+import { DEFAULT_MAX_INPUT_PIXELS, prepareImage, prepareImagePixels, type ImagePrepOptions, type PreparedImage, type PreparedPixels } from './image.js';
 import { NUMERIC_OPTIONS, validateNumbers } from '../../options.js';
 import { TextPreprocessor, type PreparedText, type ProductText, type TextPreprocessorOptions } from './text.js';
 
@@ -6,7 +6,7 @@ import { TextPreprocessor, type PreparedText, type ProductText, type TextPreproc
 export interface PreprocessorOptions {
   /** Text steps and token options. */
   text?: TextPreprocessorOptions;
-  /** Image size and border tolerance. */
+  /** Image size, border tolerance and pixel limit. */
   image?: ImagePrepOptions;
 }
 
@@ -42,7 +42,11 @@ export class Preprocessor {
   ) {
     validateNumbers('Preprocessor', { 'image.size': options.image?.size }, { 'image.size': NUMERIC_OPTIONS.imageSize });
     this.text = new TextPreprocessor(options.text);
-    this.imageOptions = { size: options.image?.size ?? 64, tolerance: options.image?.tolerance ?? 24 };
+    this.imageOptions = {
+      size: options.image?.size ?? 64,
+      tolerance: options.image?.tolerance ?? 24,
+      maxInputPixels: options.image?.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS,
+    };
   }
 
   /** Preprocesses the image alone (throws `UndecodableImageError` on bad bytes). */
