@@ -21,9 +21,9 @@ export function describeLoad(run: LoadRun, maxEntries = 20): string[] {
     `load ${run.status} in ${run.seconds.toFixed(1)} s  (run ${run._id})`,
     `  store:  ${run.store}`,
     `  source: ${run.source}`,
-    `  train rows:  ${n(train.stored)} stored (${n(train.inserted)} new, ${n(train.updated)} changed, ${n(train.unchanged)} unchanged), ${n(train.rejected)} rejected`,
+    `  train rows:  ${n(train.stored)} stored (${n(train.inserted)} new, ${n(train.updated)} changed, ${n(train.unchanged)} unchanged${train.removed ? `, ${n(train.removed)} removed` : ''}), ${n(train.rejected)} rejected`,
     `  labels:      ${n(labels.stored)} stored, ${n(labels.rejected)} rejected  ->  ${n(run.labelledTrainRows)} labelled training rows`,
-    `  test rows:   ${n(test.stored)} stored (${n(test.inserted)} new, ${n(test.updated)} changed, ${n(test.unchanged)} unchanged), ${n(test.rejected)} rejected`,
+    `  test rows:   ${n(test.stored)} stored (${n(test.inserted)} new, ${n(test.updated)} changed, ${n(test.unchanged)} unchanged${test.removed ? `, ${n(test.removed)} removed` : ''}), ${n(test.rejected)} rejected`,
   ];
   for (const split of ['train', 'test'] as const) {
     const i = run.images[split];
