@@ -23,9 +23,10 @@ export type {
   Store,
   StoreDriver,
   WriteResult,
+  OpenStoreOptions,
 } from './stores/types.js';
 export { DEFAULT_STORE_DIR, openStore, registerStoreDriver, resolveStoreUri } from './stores/registry.js';
-export { IntegrityError } from './stores/errors.js';
+export { IntegrityError, StoreNotFoundError } from './stores/errors.js';
 export {
   GenerationConflictError,
   GenerationWriter,
@@ -45,9 +46,22 @@ export {
   GridFsImageStore,
   MongoDocumentStore,
   mongoDriver,
+  MONGO_TIMEOUTS,
   openMongoStore,
   redact,
 } from './stores/mongodb/index.js';
+export {
+  NUMERIC_OPTIONS,
+  describeRange,
+  isAllowed,
+  parseFlagValue,
+  flag,
+  schema as numericSchema,
+  validateNumbers,
+  type NumericOption,
+  type NumericOptions,
+} from './options.js';
+export { checkOutputFile, writeFileAtomic, atomicWriteStream, type AtomicWrite } from './util/output-file.js';
 export { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from './collections.js';
 export type { ProgressEvent, ProgressListener, StageRunOptions } from './progress.js';
 export { ChallengeDataLoader, LoadError, type DataLoader, type LoadOptions } from './stages/load/loader.js';
@@ -185,13 +199,15 @@ export type { AuthOptions, RakutenApiOptions } from './http/options.js';
 export { createServer, type ServerOptions } from './http/server.js';
 export { ApiKeys, apiKeysFromEnv, parseApiKeys, presentedKey, API_KEYS_ENV, API_KEYS_FILE_ENV, MIN_API_KEY_LENGTH } from './http/auth.js';
 export { ApiMetrics, type MetricSources } from './http/metrics.js';
-export { HttpError } from './http/context.js';
+export { HttpError, StoreProbe, type StoreProbeResult } from './http/context.js';
+export { redactUrl, requestSerializer, pathRedactor, SECRET_PARAM, type LoggedRequest, type RedactedRoot } from './http/redact.js';
 export { JobManager, JobConflictError, isFinal, type JobManagerOptions } from './http/jobs/manager.js';
 export { inlineExecutor, workerExecutor, type JobExecutor } from './http/jobs/executor.js';
 export {
   conflicts,
   JOB_RESOURCES,
   runTask,
+  trainOptions,
   type EvaluateJobParams,
   type JobKind,
   type JobParamsByKind,

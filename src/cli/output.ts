@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { ProgressListener } from '../progress.js';
+import { escapeControls } from '../stages/load/escape.js';
 
 /** Output settings shared by every command. */
 export interface OutputOptions {
@@ -36,10 +37,22 @@ export function progressBars(): { listener: ProgressListener; stop: () => void }
   return { listener, stop: () => multi.stop() };
 }
 
-/** Prints a result: as JSON on stdout with `--json`, else as the given text lines. */
+/**
+ * `text` with its control characters written as `\x1b`, `\u202e`...: file names and CSV
+ * fields reach the terminal, and an ESC in one must not recolour, move the cursor or rewrite
+ * what was printed. Newlines are escaped too unless `keepNewlines` (for multi-line messages).
+ */
+export function escapeControl(text: string, keepNewlines = false): string {
+  return keepNewlines ? text.split('\n').map(escapeControls).join('\n') : escapeControls(text);
+}
+
+// What JSON.stringify leaves raw but a terminal may act on; \uXXXX is valid JSON for them.
+const JSON_UNESCAPED = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Prints a result: as JSON on stdout with `--json` (JSON escapes controls itself), else as the given text lines. */
 export function emit(options: OutputOptions, value: unknown, text: () => string[]): void {
-  if (options.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-  else process.stdout.write(`${text().join('\n')}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify(value, null, 2).replace(JSON_UNESCAPED, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`);
+  else process.stdout.write(`${text().map((line) => escapeControl(line)).join('\n')}\n`);
 }
 
 /** Formats a number with thousands separators. */

@@ -8,6 +8,7 @@ import { registerRun } from './commands/run.js';
 import { registerPrepare } from './commands/prepare.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
+import { escapeControl } from './output.js';
 
 
 /** Builds the `rakuten-pipeline` command line. */
@@ -15,7 +16,9 @@ export function buildProgram(): Command {
   const program = new Command('rakuten-pipeline')
     .description('Rakuten France product classification pipeline: load, prepare, train, evaluate, predict, serve')
     .version(PACKAGE_VERSION)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Commander echoes bad arguments back: escaped like every other message.
+    .configureOutput({ writeErr: (text) => process.stderr.write(escapeControl(text, true)) });
   registerLoad(program);
   registerStatus(program);
   registerPrepare(program);

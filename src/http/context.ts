@@ -1,5 +1,6 @@
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { FastifyRequest } from 'fastify';
 import type { ModelRuntime } from '../models/builtin.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { Predictor } from '../stages/predict/predictor.js';
@@ -46,6 +47,52 @@ export class ChampionCache {
   }
 }
 
+/** What one store probe found. */
+export interface StoreProbeResult {
+  /** Whether the store answered in time. */
+  ok: boolean;
+  /** The champion version read, `null` when none or when the store did not answer. */
+  champion: number | null;
+  /** Why not ok. */
+  error?: string;
+}
+
+/**
+ * Store reachability for `/health`: one real read per probe (the champion alias), cached for
+ * `maxAgeMs` so that probe storms cost one read a second, and answered as failed after
+ * `timeoutMs` even while the read still hangs (a frozen server). At most one read is in flight.
+ */
+export class StoreProbe {
+  private last: { at: number; result: StoreProbeResult } | undefined;
+  private pending: Promise<StoreProbeResult> | undefined;
+  /** Creates the probe over a read of the store. */
+  constructor(
+    private readonly read: () => Promise<number | null>,
+    private readonly maxAgeMs = 1_000,
+    private readonly timeoutMs = 2_000,
+  ) {}
+  /** The store's state, at most `maxAgeMs` old. */
+  async check(): Promise<StoreProbeResult> {
+    if (this.last && Date.now() - this.last.at < this.maxAgeMs) return this.last.result;
+    this.pending ??= this.read().then(
+      (champion): StoreProbeResult => ({ ok: true, champion }),
+      (e: unknown): StoreProbeResult => ({ ok: false, champion: null, error: (e as Error).message }),
+    );
+    const pending = this.pending;
+    void pending.finally(() => {
+      if (this.pending === pending) this.pending = undefined;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<StoreProbeResult>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, champion: null, error: `the store did not answer within ${this.timeoutMs / 1000} s` }), this.timeoutMs);
+    });
+    const result = await Promise.race([pending, late]);
+    clearTimeout(timer);
+    this.last = { at: Date.now(), result };
+    return result;
+  }
+}
+
 /** What the route modules share within one plugin instance. */
 export interface ApiContext {
   /** The store. */
@@ -64,6 +111,13 @@ export interface ApiContext {
   metrics: ApiMetrics | undefined;
   /** Champion version cache. */
   champion: ChampionCache;
+  /** Store reachability for `/health`. */
+  storeProbe: StoreProbe;
+  /**
+   * What a caller may see of a document: itself for callers with a valid key (or when the host
+   * authenticates), else with server paths and the store URI replaced by `<store>`, `<data>`...
+   */
+  forCaller<T>(request: FastifyRequest, value: T): T;
   /** Resolves a data folder named by a request (or the default), enforcing the allowed roots. */
   dataDir(requested: string | undefined, field: string): string;
 }

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import path from 'node:path';
 import { PACKAGE_VERSION } from '../version.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import multipart from '@fastify/multipart';
@@ -9,8 +10,9 @@ import { COLLECTIONS } from '../collections.js';
 import { DEFAULT_RUNTIME, type ModelRuntime } from '../models/builtin.js';
 import { ModelRegistry } from '../models/registry.js';
 import { Predictor } from '../stages/predict/predictor.js';
+import type { JsonValue } from '../stores/types.js';
 import { apiKeysFromEnv, ApiKeys, presentedKey } from './auth.js';
-import { ChampionCache, dataDirResolver, type ApiContext } from './context.js';
+import { ChampionCache, dataDirResolver, HttpError, StoreProbe, type ApiContext } from './context.js';
 import { inlineExecutor, workerExecutor, type JobExecutor } from './jobs/executor.js';
 import { JobManager } from './jobs/manager.js';
 import type { JobRecord } from './jobs/types.js';
@@ -19,7 +21,8 @@ import type { AuthOptions, RakutenApiOptions } from './options.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerPredictProductRoute } from './routes/predict-product.js';
 import { registerStateRoutes } from './routes/read.js';
-import { ErrorReply } from './schemas.js';
+import { pathRedactor } from './redact.js';
+import { ErrorReply, NOT_BLANK } from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -49,9 +52,15 @@ function executorFor(options: RakutenApiOptions, runtime: ModelRuntime): JobExec
 }
 
 function authCheck(auth: AuthOptions | false | undefined) {
-  if (auth === false) return () => undefined;
+  // With auth off the host vouches for every request; with protectReads every reader has a key.
+  if (auth === false) return { denied: () => undefined, trusted: () => true };
   const keys = auth?.keys instanceof ApiKeys ? auth.keys : auth?.keys ? new ApiKeys(auth.keys) : apiKeysFromEnv();
-  return (request: FastifyRequest): string | undefined => {
+  const trusted = (request: FastifyRequest): boolean => {
+    if (auth?.protectReads) return true;
+    const key = presentedKey(request);
+    return key !== undefined && keys.matches(key);
+  };
+  const denied = (request: FastifyRequest): string | undefined => {
     const level = request.routeOptions.config.rakutenAuth;
     const needed = level === 'required' || (level === 'predict' ? auth?.protectPredictProduct : level !== 'open' && auth?.protectReads);
     if (!needed) return undefined;
@@ -60,6 +69,7 @@ function authCheck(auth: AuthOptions | false | undefined) {
     if (!key) return 'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"';
     return keys.matches(key) ? undefined : 'invalid API key';
   };
+  return { denied, trusted };
 }
 
 // Requests are validated with Ajvs of the plugin's own: unknown fields are refused rather
@@ -117,6 +127,7 @@ function formatValidationErrors(errors: readonly FastifySchemaValidationError[],
     const params = e.params as Record<string, unknown>;
     if (e.keyword === 'additionalProperties') return `${at}/${String(params.additionalProperty)}: unknown field`;
     if (e.keyword === 'required') return `${at}/${String(params.missingProperty)} is required`;
+    if (e.keyword === 'pattern' && params.pattern === NOT_BLANK) return `${at} must not be empty or blank`;
     return `${at} ${e.message ?? 'is invalid'}`;
   });
   return new Error(messages.join('; '));
@@ -165,13 +176,22 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
   await jobs.init();
   if (options.metrics !== false) metrics = new ApiMetrics({ jobsByState: () => jobs.countByState(), championVersion: () => champion.get() });
 
+  const auth = authCheck(options.auth);
+  // Anonymous readers see `<store>` and `<data>` instead of where things live on the server.
+  const redact = pathRedactor([
+    { value: store.uri, label: '<store>' },
+    ...(options.dataDir ? [{ value: path.resolve(options.dataDir), label: '<data>' }] : []),
+    ...(options.allowedDataDirs ?? []).map((d) => ({ value: path.resolve(d), label: '<data>' })),
+  ]);
   const ctx: ApiContext = {
+    forCaller: (request, value) => (auth.trusted(request) ? value : redact(value as unknown as JsonValue)) as typeof value,
     store,
     registry,
     predictor,
     jobs,
     metrics,
     champion,
+    storeProbe: new StoreProbe(() => registry.championVersion()),
     maxImageBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
     runtime,
     dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),
@@ -195,11 +215,20 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     limits: { fileSize: maxImageBytes, files: 1, fields: 10, fieldSize: 256 * 1024, parts: 12 },
     // The image part becomes base64 text, so that JSON and multipart bodies share one schema.
     async onFile(part) {
-      (part as unknown as { value: string }).value = (await part.toBuffer()).toString('base64');
+      const bytes = await part.toBuffer();
+      // A file in a text field would otherwise be classified as its base64 text.
+      if (part.fieldname !== 'image') {
+        throw new HttpError(400, 'UNEXPECTED_FILE', `body/${part.fieldname}: a file was sent where text is expected (only "image" may be a file)`);
+      }
+      (part as unknown as { value: string }).value = bytes.toString('base64');
     },
   });
   // After the multipart plugin's own preValidation hook, which attaches the fields to the body.
-  app.addHook('preValidation', async (request) => multipartFieldTypes(request));
+  const multipartParsed = new WeakSet<FastifyRequest>();
+  app.addHook('preValidation', async (request) => {
+    multipartParsed.add(request);
+    multipartFieldTypes(request);
+  });
 
   if (options.docs !== false) {
     await app.register(swagger, {
@@ -220,9 +249,8 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
 
-  const denied = authCheck(options.auth);
   app.addHook('onRequest', async (request, reply) => {
-    const reason = denied(request);
+    const reason = auth.denied(request);
     // Said once, without the key: keys never reach the logs.
     if (reason) return reply.code(401).header('www-authenticate', 'Bearer realm="rakuten-pipeline"').send({ statusCode: 401, error: 'Unauthorized', code: 'UNAUTHORIZED', message: reason });
     return undefined;
@@ -234,6 +262,11 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     });
   }
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
+    // busboy's errors (no boundary, a body that does not match it, a truncated part) carry no
+    // status; one raised before the hook above ran came from parsing the body: the client's fault.
+    if (!error.statusCode && request.isMultipart() && !multipartParsed.has(request)) {
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', code: 'BAD_MULTIPART', message: `body: malformed multipart/form-data (${error.message})` });
+    }
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const message = status >= 500 && !error.statusCode ? 'internal error; the server log has the details' : error.message;

@@ -1,4 +1,6 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { NUMERIC_OPTIONS as N, schema } from '../options.js';
+import type { EvaluateJobParams, PredictJobParams, PrepareJobParams, TrainJobParams } from './jobs/tasks.js';
 
 // JSON schemas of the routes: Fastify validates requests against them (a bad request gets a
 // 400 naming the field) and serialises responses with them, and @fastify/swagger turns them
@@ -34,26 +36,26 @@ export const LoadDataBody = Obj(
 /** Body of `POST /prepare-data`. */
 export const PrepareDataBody = Obj(
   {
-    seed: Type.Optional(Type.Integer({ description: 'Split seed (default 42)' })),
-    val: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, description: 'Validation fraction (default 0.15)' })),
-    test: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, description: 'Held-out test fraction (default 0.15)' })),
+    seed: Type.Optional(schema(N.seed, 'split seed')),
+    val: Type.Optional(schema(N.val)),
+    test: Type.Optional(schema(N.test)),
   },
   'Preprocesses text and images and splits the labelled rows',
 );
 /** Body of `POST /train-model`. */
 export const TrainModelBody = Obj(
   {
-    seed: Type.Optional(Type.Integer({ description: 'Seed (default 42)' })),
+    seed: Type.Optional(schema(N.seed)),
     kind: Type.Optional(Type.String({ description: 'Model kind (default: the built-in text-image model)' })),
-    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'Most epochs' })),
-    patience: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Early-stopping patience' })),
+    epochs: Type.Optional(schema(N.epochs)),
+    patience: Type.Optional(schema(N.patience)),
     classWeighting: Type.Optional(Type.Boolean({ description: 'Weight classes inversely to their frequency' })),
     promote: Type.Optional(
       Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('never')], {
         description: 'Champion policy: auto (guardrailed, default), always, never',
       }),
     ),
-    guardrailMargin: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Largest per-class F1 drop allowed for auto promotion (default 0.05)' })),
+    guardrailMargin: Type.Optional(schema(N.guardrailMargin)),
   },
   'Trains a model on the prepared splits and registers it as a new version',
 );
@@ -125,15 +127,18 @@ export const ModelsReply = Type.Object({
   versions: Type.Array(ModelSummary),
 });
 
+/** Pattern of text fields that must not be empty or blank (validation errors say so in words). */
+export const NOT_BLANK = '\\S';
+
 /** Body of `POST /predict/product` (JSON, or the same fields as multipart/form-data with the image as a file). */
 export const PredictProductBody = Obj(
   {
-    designation: Type.String({ maxLength: 10_000, description: 'Product title' }),
+    designation: Type.String({ maxLength: 10_000, pattern: NOT_BLANK, description: 'Product title (not blank)' }),
     description: Type.Optional(Type.String({ maxLength: 200_000, description: 'Product description (HTML allowed)' })),
     image: Type.Optional(
       Type.String({ contentEncoding: 'base64', description: 'Image bytes (JPEG, PNG, WebP...): base64 in JSON, a file part in multipart/form-data' }),
     ),
-    topK: Type.Optional(Type.Integer({ minimum: 1, maximum: 27, default: 3, description: 'How many classes to return' })),
+    topK: Type.Optional(schema(N.topK, N.topK.description, true)),
   },
   'One product to classify',
 );
@@ -169,3 +174,14 @@ export const DataStatusReply = Type.Object(
   { description: 'What the store holds' },
 );
 
+
+// The job bodies are the job parameters: a field added to one and not the other fails to compile.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+/** Compile-time check that each job route's body type is its job's parameter type. */
+export type BodiesAreJobParams = [
+  Assert<Same<Static<typeof TrainModelBody>, TrainJobParams>>,
+  Assert<Same<Static<typeof PrepareDataBody>, PrepareJobParams>>,
+  Assert<Same<Static<typeof EvaluateModelBody>, EvaluateJobParams>>,
+  Assert<Same<Static<typeof PredictBody>, PredictJobParams>>,
+];

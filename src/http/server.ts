@@ -2,15 +2,28 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { openStore } from '../stores/registry.js';
 import type { RakutenApiOptions } from './options.js';
 import { rakutenApi } from './plugin.js';
+import { requestSerializer } from './redact.js';
 
 /** Options of {@link createServer}. */
 export interface ServerOptions extends Omit<RakutenApiOptions, 'store'> {
   /** Store URI (default `$RAKUTEN_STORE` or `.rakuten-store`). */
   storeUri?: string;
-  /** Fastify's logger option (default: JSON logs at `info`; `false` for none). */
+  /**
+   * Fastify's logger option (default: JSON logs at `info`; `false` for none). Options objects
+   * get the key-redacting request serializer and header redaction unless they set their own.
+   */
   logger?: FastifyServerOptions['logger'];
   /** Mount the API under this prefix (default none). */
   prefix?: string;
+}
+
+const REDACT_HEADERS = ['req.headers.authorization', 'req.headers["x-api-key"]'];
+
+/** Logger options that never write a key: in headers, or in the query string of a URL. */
+function withRedaction(logger: ServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === false) return false;
+  const base = logger === undefined || logger === true ? { level: 'info' } : logger;
+  return { redact: REDACT_HEADERS, ...base, serializers: { req: requestSerializer, ...base.serializers } };
 }
 
 /**
@@ -20,9 +33,7 @@ export interface ServerOptions extends Omit<RakutenApiOptions, 'store'> {
 export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
   const { storeUri, logger, prefix, ...api } = options;
   const store = await openStore(storeUri);
-  const app = Fastify({
-    logger: logger ?? { level: 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
-  });
+  const app = Fastify({ logger: withRedaction(logger) });
   app.addHook('onClose', async () => {
     await store.close();
   });

@@ -22,3 +22,15 @@ export class IntegrityError extends Error {
     this.actual = actual;
   }
 }
+
+/** No store at the URI, and it was opened with `create: false` (see `OpenStoreOptions`). */
+export class StoreNotFoundError extends Error {
+  /** The URI (or resolved path) that holds no store. */
+  readonly uri: string;
+  /** Creates the error. */
+  constructor(uri: string, message = `no store at ${uri}`) {
+    super(message);
+    this.name = 'StoreNotFoundError';
+    this.uri = uri;
+  }
+}

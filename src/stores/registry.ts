@@ -1,6 +1,6 @@
 import { embeddedDriver } from './embedded/index.js';
 import { mongoDriver } from './mongodb/index.js';
-import type { Store, StoreDriver } from './types.js';
+import type { OpenStoreOptions, Store, StoreDriver } from './types.js';
 
 /** Folder of the embedded store when no store is given and `RAKUTEN_STORE` is unset. */
 export const DEFAULT_STORE_DIR = '.rakuten-store';
@@ -17,16 +17,19 @@ export function registerStoreDriver(driver: StoreDriver): void {
 
 /** The store URI to use: the argument, else `RAKUTEN_STORE`, else {@link DEFAULT_STORE_DIR}. */
 export function resolveStoreUri(uri?: string): string {
-  return uri ?? process.env['RAKUTEN_STORE'] ?? DEFAULT_STORE_DIR;
+  // An empty URI would be the current folder for the embedded driver: refused, never guessed.
+  if (uri !== undefined && uri.trim() === '') throw new Error('store URI is empty: give a folder path or mongodb://host:port/db');
+  return uri ?? (process.env['RAKUTEN_STORE'] || DEFAULT_STORE_DIR);
 }
 
 /**
  * Opens the store named by `uri` with the first driver that accepts it: a folder path (embedded,
- * the default) or `mongodb://host:port/db`.
+ * the default) or `mongodb://host:port/db`. It is created when missing unless `options.create`
+ * is false (then a missing embedded store is a `StoreNotFoundError`).
  */
-export async function openStore(uri?: string): Promise<Store> {
+export async function openStore(uri?: string, options?: OpenStoreOptions): Promise<Store> {
   const target = resolveStoreUri(uri);
   const driver = drivers.find((d) => d.accepts(target));
   if (!driver) throw new Error(`No storage driver accepts ${JSON.stringify(target)}`);
-  return driver.open(target);
+  return options ? driver.open(target, options) : driver.open(target);
 }

@@ -182,12 +182,22 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Options of {@link StoreDriver.open} and `openStore`. */
+export interface OpenStoreOptions {
+  /**
+   * Create the store when there is none at the URI (default true). With `false`, a missing
+   * store is a `StoreNotFoundError`, so that a typo in a path is not a new empty store.
+   * Drivers that cannot tell (a MongoDB database exists once written to) may ignore it.
+   */
+  create?: boolean;
+}
+
 /** A storage backend that can open stores for the URIs it recognises. */
 export interface StoreDriver {
   /** Short name, e.g. `mongodb`. */
   readonly name: string;
   /** Whether this driver handles `uri`. */
   accepts(uri: string): boolean;
-  /** Opens (creating if needed) the store at `uri`. */
-  open(uri: string): Promise<Store>;
+  /** Opens the store at `uri`, creating it if needed unless `options.create` is false. */
+  open(uri: string, options?: OpenStoreOptions): Promise<Store>;
 }

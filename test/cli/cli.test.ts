@@ -40,7 +40,7 @@ describe('rakuten-pipeline CLI', () => {
         expect(run.splits.train.total + run.splits.val.total + run.splits.test.total).toBe(99);
         const bad = await cli('prepare', '--store', harness.uri, '--val', '0.6', '--test', '0.5');
         expect(bad.code).toBe(1);
-        expect(bad.stderr).toMatch(/must be below 1/);
+        expect(bad.stderr).toMatch(/--val must be a number above 0 and below 0\.5, got "0\.6"/);
         const text = await cli('load', '--data', data, '--store', harness.uri);
         expect(text.stdout).toMatch(/train rows: +99 stored \(0 new, 0 changed, 99 unchanged\)/);
         expect(text.stdout).toMatch(/X_train_update\.csv row \d+ \(line \d+\), field "productid": productid is empty/);

@@ -138,11 +138,10 @@ for (const backend of storeBackends()) {
       expect((await api.anonymous.get<{ champion: number }>('/health')).body.champion).toBe(2);
       const product = await predictProduct({ json: { designation: 'Figurine' } });
       expect(product.body.modelVersion).toBe(2);
-      // A job that fails says why, and changes nothing.
-      const missing = await api.client.start('/evaluate-model', { model: 99 });
-      const failed = await api.client.waitForJob(missing.id);
-      expect(failed).toMatchObject({ state: 'failed', result: null, error: { message: expect.stringMatching(/version 99 not found/i) } });
-      expect(failed.finishedAt).not.toBeNull();
+      // A job naming a version that does not exist is refused at once, and starts nothing.
+      const missing = await api.client.post<ErrorBody>('/evaluate-model', { model: 99 });
+      expect(missing.status).toBe(404);
+      expect(missing.body).toMatchObject({ code: 'MODEL_NOT_FOUND', message: 'body/model: no model version 99' });
       // Back to version 1 (no body: the reason is optional).
       expect((await api.client.request('POST', '/models/1/promote')).body).toEqual({ champion: 1, previous: 2 });
     });

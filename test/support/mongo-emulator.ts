@@ -16,6 +16,8 @@ export interface MongoEmulator {
   /** `mongodb://127.0.0.1:<port>/?directConnection=true` (no db name). */
   uri: string;
   port: number;
+  /** Process id of the emulator (to SIGSTOP it in liveness tests). */
+  pid: number;
   /** Sends SIGTERM and resolves once the process has exited. Idempotent. */
   stop(): Promise<void>;
 }
@@ -135,5 +137,5 @@ export async function startMongoEmulator(
     return stopping;
   };
 
-  return { uri: `mongodb://127.0.0.1:${port}/?directConnection=true`, port, stop };
+  return { uri: `mongodb://127.0.0.1:${port}/?directConnection=true`, port, pid: child.pid ?? 0, stop };
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { generateDemoCatalogue, type DemoFaults } from '../../demo/generate-catalogue.js';
+import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
 import { emit, n, progressBars, type OutputOptions } from '../output.js';
 
 interface DemoCliOptions extends OutputOptions {
@@ -32,11 +33,11 @@ export function registerDemoData(program: Command): void {
     .command('demo-data')
     .description('Write a SYNTHETIC catalogue in the challenge layout (deterministic), for demos and tests')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--rows <n>', 'labelled training rows', Number, 600)
-    .option('--test-rows <n>', 'test rows (default rows/10, at least 20)', Number)
-    .option('--seed <n>', 'random seed', Number, 42)
-    .option('--image-fraction <f>', 'fraction of rows with an image', Number, 0.8)
-    .option('--image-size <px>', 'side of the JPEGs', Number, 500)
+    .addOption(flag(N.demoRows))
+    .addOption(flag(N.demoTestRows))
+    .addOption(flag(N.seed, 'random seed'))
+    .addOption(flag(N.demoImageFraction))
+    .addOption(flag(N.demoImageSize))
     .option('--faults <spec>', 'inject bad input, e.g. missingId=2,unknownLabel=1,duplicateProductId=1,missingImage=3,corruptImage=2,orphanImage=2')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (opts: DemoCliOptions) => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ChallengeDataLoader, LoadError } from '../../stages/load/loader.js';
 import { formatEntry } from '../../stages/load/quarantine.js';
 import type { LoadRun } from '../../stages/load/types.js';
+import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
 import { withStore } from '../context.js';
 import { emit, n, type OutputOptions } from '../output.js';
 
@@ -51,8 +52,8 @@ export function registerLoad(program: Command): void {
     .description('Load a folder in the challenge layout (CSV + images) into the store')
     .requiredOption('--data <dir>', 'data folder (X_train_update.csv, Y_train_CVw08PX.csv, X_test_update.csv, image_train/, image_test/)')
     .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db (default: $RAKUTEN_STORE or .rakuten-store)')
-    .option('--batch-size <n>', 'rows per write', Number, 500)
-    .option('--quarantine-limit <n>', 'most quarantine entries kept in the run document', Number, 10_000)
+    .addOption(flag(N.batchSize))
+    .addOption(flag(N.quarantineLimit))
     .option('--allow-unknown-classes', 'accept prdtypecode values outside the 27 challenge codes (default: quarantined as unknown_label)')
     .option('--json', 'print the run document as JSON on stdout')
     .action(async (opts: LoadCliOptions) => {
@@ -67,6 +68,7 @@ export function registerLoad(program: Command): void {
             process.exitCode = 1;
             return error.run;
           }),
+        { create: true },
       );
       emit(opts, run, () => describeLoad(run));
     });

@@ -4,6 +4,9 @@ import { pickFactory, type ModelRuntime } from '../../models/builtin.js';
 import { Evaluator, type EvaluationRecord } from '../../stages/evaluate/stage.js';
 import { Predictor, type BatchPredictionSummary } from '../../stages/predict/predictor.js';
 import { TrainStage, type PromotionPolicy, type TrainResult } from '../../stages/train/stage.js';
+import { trainOptions } from '../../http/jobs/tasks.js';
+import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
+import { checkOutputFile } from '../../util/output-file.js';
 import { withStore } from '../context.js';
 import { emit, n, type OutputOptions } from '../output.js';
 
@@ -58,27 +61,21 @@ export function registerModelCommands(program: Command, runtime: ModelRuntime): 
     .command('train')
     .description('Train a model on labeled_train (early stopping on labeled_val) and register it as a new version')
     .option(...storeOption)
-    .option('--seed <n>', 'seed', Number, 42)
+    .addOption(flag(N.seed))
     .option('--kind <kind>', 'model kind (default: the built-in text-image model)')
-    .option('--epochs <n>', 'most epochs', Number)
-    .option('--patience <n>', 'early-stopping patience', Number)
+    .addOption(flag(N.epochs))
+    .addOption(flag(N.patience))
     .option('--class-weighting', 'weight classes inversely to their frequency')
     .option('--promote <policy>', 'champion policy: auto (guardrailed), always, never', 'auto')
-    .option('--guardrail <f1>', 'largest per-class F1 drop allowed for an automatic promotion', Number, 0.05)
+    .addOption(flag(N.guardrailMargin))
     .option('--json', 'print the result as JSON on stdout')
     .action(async (opts: OutputOptions & { store?: string; seed: number; kind?: string; epochs?: number; patience?: number; classWeighting?: boolean; promote: string; guardrail: number }) => {
       if (!['auto', 'always', 'never'].includes(opts.promote)) throw new Error(`--promote: expected auto, always or never, got ${opts.promote}`);
       const result = await withStore(opts.store, async (store, onProgress, signal) => {
-        return new TrainStage(store, pickFactory(runtime, opts.kind, '--kind'), runtime.initBackend, new ModelRegistry(store, runtime.factories)).run({
-          seed: opts.seed,
-          ...(opts.epochs !== undefined ? { maxEpochs: opts.epochs } : {}),
-          ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
-          classWeighting: opts.classWeighting ?? false,
-          promote: opts.promote as PromotionPolicy,
-          guardrailMargin: opts.guardrail,
-          onProgress,
-          signal,
-        });
+        const params = { ...opts, guardrailMargin: opts.guardrail, promote: opts.promote as PromotionPolicy };
+        return new TrainStage(store, pickFactory(runtime, opts.kind, '--kind'), runtime.initBackend, new ModelRegistry(store, runtime.factories)).run(
+          trainOptions(params, { onProgress, signal }),
+        );
       });
       emit(opts, result, () => describeTrain(result));
     });
@@ -92,6 +89,8 @@ export function registerModelCommands(program: Command, runtime: ModelRuntime): 
     .option('--report <file>', 'HTML report path (default reports/evaluation-v<N>.html)')
     .option('--json', 'print the evaluation as JSON on stdout')
     .action(async (opts: OutputOptions & { store?: string; model: string; data?: string; report?: string }) => {
+      // Output paths are checked before the work, not after it.
+      if (opts.report) await checkOutputFile(opts.report, '--report', { createFolder: true });
       await runtime.initBackend();
       const record = await withStore(opts.store, (store, onProgress) =>
         new Evaluator(store, new ModelRegistry(store, runtime.factories)).run({
@@ -114,6 +113,7 @@ export function registerModelCommands(program: Command, runtime: ModelRuntime): 
     .option('--output <csv>', 'submission file to write (header ",prdtypecode"), with --input', 'y_pred.csv')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (opts: OutputOptions & { store?: string; model: string; input?: string; images?: string; output: string }) => {
+      if (opts.input) await checkOutputFile(opts.output, '--output');
       await runtime.initBackend();
       const summary = await withStore(opts.store, (store, onProgress, signal) => {
         const predictor = new Predictor(store, new ModelRegistry(store, runtime.factories));

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Preprocessor } from '../../stages/preprocess/preprocessor.js';
 import { PrepareStage } from '../../stages/prepare/stage.js';
 import type { PrepareRun } from '../../stages/prepare/types.js';
+import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
 import { withStore } from '../context.js';
 import { emit, n, type OutputOptions } from '../output.js';
 
@@ -42,10 +43,10 @@ export function registerPrepare(program: Command): void {
     .command('prepare')
     .description('Preprocess loaded products (text + images) and split them into labeled_train / labeled_val / labeled_test')
     .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db')
-    .option('--seed <n>', 'split seed', Number, 42)
-    .option('--val <f>', 'validation fraction', Number, 0.15)
-    .option('--test <f>', 'held-out test fraction', Number, 0.15)
-    .option('--image-size <px>', 'side of the preprocessed images', Number, 64)
+    .addOption(flag(N.seed, 'split seed'))
+    .addOption(flag(N.val))
+    .addOption(flag(N.test))
+    .addOption(flag(N.imageSize))
     .option('--json', 'print the run record as JSON on stdout')
     .action(async (opts: PrepareCliOptions) => {
       const run = await withStore(opts.store, (store, onProgress, signal) =>

@@ -6,10 +6,12 @@ import { ChallengeDataLoader, LoadError } from '../../stages/load/loader.js';
 import { Predictor } from '../../stages/predict/predictor.js';
 import { PrepareStage } from '../../stages/prepare/stage.js';
 import { TrainStage } from '../../stages/train/stage.js';
-import { emit, n, type OutputOptions } from '../output.js';
+import { emit, escapeControl, n, type OutputOptions } from '../output.js';
 import { describeLoad } from './load.js';
 import { describePrepare } from './prepare.js';
 import { withStore } from '../context.js';
+import { checkOutputFile } from '../../util/output-file.js';
+import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
 import { pickFactory, type ModelRuntime } from '../../models/builtin.js';
 import { describeEvaluation, describePrediction, describeTrain } from './model.js';
 
@@ -20,12 +22,14 @@ export function registerRun(program: Command, runtime: ModelRuntime): void {
     .description('Load -> prepare -> train -> evaluate -> predict, and print one summary')
     .requiredOption('--data <dir>', 'data folder in the challenge layout')
     .option('--store <uri>', 'store (default: $RAKUTEN_STORE or .rakuten-store)')
-    .option('--seed <n>', 'seed of the split and the model', Number, 42)
+    .addOption(flag(N.seed, 'seed of the split and the model'))
     .option('--kind <kind>', 'model kind (default: the built-in text-image model)')
     .option('--output <csv>', 'also write a submission file for the data folder\'s X_test_update.csv')
     .option('--report <file>', 'HTML evaluation report path (default reports/evaluation-v<N>.html)')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (opts: OutputOptions & { data: string; store?: string; seed: number; kind?: string; output?: string; report?: string }) => {
+      if (opts.output) await checkOutputFile(opts.output, '--output');
+      if (opts.report) await checkOutputFile(opts.report, '--report', { createFolder: true });
       const started = Date.now();
       const summary = await withStore(opts.store, async (store, onProgress, signal) => {
         const timings: Record<string, number> = {};
@@ -38,7 +42,7 @@ export function registerRun(program: Command, runtime: ModelRuntime): void {
         };
         const load = await step('load', () =>
           new ChallengeDataLoader(store).load({ dataDir: opts.data, onProgress, signal }).catch((e: unknown) => {
-            if (e instanceof LoadError) process.stderr.write(`${describeLoad(e.run).join('\n')}\n`);
+            if (e instanceof LoadError) process.stderr.write(`${describeLoad(e.run).map((l) => escapeControl(l)).join('\n')}\n`);
             throw e;
           }),
         );
@@ -64,7 +68,7 @@ export function registerRun(program: Command, runtime: ModelRuntime): void {
             )
           : null;
         return { load, prepare, train, evaluation, predictions, submission, timings, seconds: (Date.now() - started) / 1000 };
-      });
+      }, { create: true });
       const s = summary;
       emit(
         opts,

@@ -1,12 +1,8 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { apiKeysFromEnv } from '../../http/auth.js';
 import { createServer } from '../../http/server.js';
+import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
 
-const positiveInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
-  return n;
-};
 
 /** Registers `serve`: the HTTP API on a store. */
 export function registerServe(program: Command): void {
@@ -14,12 +10,12 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('Serve the HTTP API (jobs, /predict/product, /docs, /metrics) on a store')
     .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db (default: $RAKUTEN_STORE or .rakuten-store)')
-    .option('--port <n>', 'port (0 picks a free one)', positiveInt('--port'), 8000)
+    .addOption(flag(N.port))
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--data <dir>', 'default data folder of POST /load-data')
     .option('--allow-data-dir <dir...>', 'only these folders (and below) may be named in requests')
     .option('--api-keys-file <file>', 'file of API keys, one per line (also: $RAKUTEN_API_KEYS, $RAKUTEN_API_KEYS_FILE)')
-    .option('--max-image-bytes <n>', 'largest image upload', positiveInt('--max-image-bytes'), 5 * 1024 * 1024)
+    .addOption(flag(N.maxImageBytes))
     .option('--inline-jobs', 'run jobs on the server thread instead of worker threads')
     .option('--quiet', 'no request logs')
     .action(

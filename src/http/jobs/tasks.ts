@@ -6,7 +6,7 @@ import { Evaluator } from '../../stages/evaluate/stage.js';
 import { ChallengeDataLoader, LoadError } from '../../stages/load/loader.js';
 import { Predictor } from '../../stages/predict/predictor.js';
 import { PrepareStage } from '../../stages/prepare/stage.js';
-import { TrainStage, type PromotionPolicy } from '../../stages/train/stage.js';
+import { TrainStage, type PromotionPolicy, type TrainOptions } from '../../stages/train/stage.js';
 import type { JsonValue, Store } from '../../stores/types.js';
 
 /** The kinds of long-running work the API runs as jobs. */
@@ -144,9 +144,12 @@ async function runPrepare(ctx: TaskContext, p: PrepareJobParams, o: StageRunOpti
   });
 }
 
-async function runTrain(ctx: TaskContext, p: TrainJobParams, o: StageRunOptions): Promise<JsonValue> {
-  const registry = new ModelRegistry(ctx.store, ctx.factories);
-  const result = await new TrainStage(ctx.store, pickFactory(ctx, p.kind), () => ctx.initBackend(), registry).run({
+/**
+ * The {@link TrainStage.run} options of train parameters: the one mapping from the API's and the
+ * CLI's names (`epochs`) to the stage's (`maxEpochs`), shared by `POST /train-model` and `train`.
+ */
+export function trainOptions(p: TrainJobParams, o: StageRunOptions = {}): TrainOptions {
+  return {
     ...o,
     ...(p.seed !== undefined ? { seed: p.seed } : {}),
     ...(p.epochs !== undefined ? { maxEpochs: p.epochs } : {}),
@@ -154,7 +157,12 @@ async function runTrain(ctx: TaskContext, p: TrainJobParams, o: StageRunOptions)
     ...(p.classWeighting !== undefined ? { classWeighting: p.classWeighting } : {}),
     ...(p.promote !== undefined ? { promote: p.promote } : {}),
     ...(p.guardrailMargin !== undefined ? { guardrailMargin: p.guardrailMargin } : {}),
-  });
+  };
+}
+
+async function runTrain(ctx: TaskContext, p: TrainJobParams, o: StageRunOptions): Promise<JsonValue> {
+  const registry = new ModelRegistry(ctx.store, ctx.factories);
+  const result = await new TrainStage(ctx.store, pickFactory(ctx, p.kind), () => ctx.initBackend(), registry).run(trainOptions(p, o));
   const m = result.model;
   return asJson({
     version: m.version,

@@ -48,7 +48,7 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
     kind: K,
     body: B,
     summary: string,
-    toParams: (body: Record<string, unknown>) => JobParamsByKind[K],
+    toParams: (body: Record<string, unknown>) => JobParamsByKind[K] | Promise<JobParamsByKind[K]>,
   ) => {
     app.post(
       url,
@@ -64,7 +64,7 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
         },
       },
       async (request, reply) => {
-        const params = toParams((request.body ?? {}) as Record<string, unknown>);
+        const params = await toParams((request.body ?? {}) as Record<string, unknown>);
         try {
           const job = await ctx.jobs.start(kind, params);
           request.log.info({ jobId: job._id, kind }, 'job started');
@@ -89,11 +89,18 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
     }
     return { ...b };
   });
-  startRoute('/evaluate-model', 'evaluate', EvaluateModelBody, 'Evaluate a model version on the held-out split', (b) => ({
-    ...b,
-    ...(b.dataDir !== undefined ? { dataDir: ctx.dataDir(b.dataDir as string, 'dataDir') } : {}),
-  }));
-  startRoute('/predict', 'predict', PredictBody, 'Predict every stored test row into `predictions`', (b) => ({ ...b }));
+  // A version number that does not exist is a 404 now, not a job that fails later (one lookup).
+  const requireVersion = async (model: unknown) => {
+    if (typeof model === 'number' && !(await ctx.registry.get(model))) throw new HttpError(404, 'MODEL_NOT_FOUND', `body/model: no model version ${model}`);
+  };
+  startRoute('/evaluate-model', 'evaluate', EvaluateModelBody, 'Evaluate a model version on the held-out split', async (b) => {
+    await requireVersion(b.model);
+    return { ...b, ...(b.dataDir !== undefined ? { dataDir: ctx.dataDir(b.dataDir as string, 'dataDir') } : {}) };
+  });
+  startRoute('/predict', 'predict', PredictBody, 'Predict every stored test row into `predictions`', async (b) => {
+    await requireVersion(b.model);
+    return { ...b };
+  });
 
   app.get(
     '/jobs',
@@ -105,7 +112,7 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
         response: { 200: { type: 'array', items: JobReply }, 401: ErrorReply },
       },
     },
-    async (request) => (await ctx.jobs.list(request.query)).map(jobView),
+    async (request) => ctx.forCaller(request, (await ctx.jobs.list(request.query)).map(jobView)),
   );
 
   app.get(
@@ -116,7 +123,7 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
     async (request) => {
       const job = await ctx.jobs.get(request.params.id);
       if (!job) throw new HttpError(404, 'JOB_NOT_FOUND', `no job ${request.params.id}`);
-      return jobView(job);
+      return ctx.forCaller(request, jobView(job));
     },
   );
 

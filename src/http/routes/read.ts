@@ -14,8 +14,15 @@ export function registerStateRoutes(fastify: FastifyInstance, ctx: ApiContext): 
 
   app.get(
     '/data-status',
-    { schema: { summary: 'What the store holds: rows, labels, images, last load', tags: ['data'], response: { 200: DataStatusReply, 401: ErrorReply } } },
-    () => getDataStatus(ctx.store),
+    {
+      schema: {
+        summary: 'What the store holds: rows, labels, images, last load',
+        description: 'Callers without an API key see `<store>` and `<data>` in place of server paths.',
+        tags: ['data'],
+        response: { 200: DataStatusReply, 401: ErrorReply },
+      },
+    },
+    async (request) => ctx.forCaller(request, await getDataStatus(ctx.store)),
   );
 
   app.get(
@@ -70,14 +77,17 @@ export function registerStateRoutes(fastify: FastifyInstance, ctx: ApiContext): 
     },
   );
 
-  app.get('/health', { config: { rakutenAuth: 'open' }, schema: { summary: 'Liveness and store reachability', tags: ['ops'], response: { 200: HealthReply, 503: HealthReply } } }, async (_request, reply) => {
-    let store: { driver: string; ok: boolean; error?: string } = { driver: ctx.store.driver, ok: true };
-    let champion: number | null = null;
-    try {
-      champion = await ctx.champion.get();
-    } catch (e) {
-      store = { ...store, ok: false, error: (e as Error).message };
-    }
+  const healthSchema = {
+    summary: 'Liveness and store reachability',
+    description: 'Reads the store on each probe (cached for 1 s); 503 when it fails or takes over 2 s.',
+    tags: ['ops'],
+    response: { 200: HealthReply, 503: HealthReply },
+  };
+  app.get('/health', { config: { rakutenAuth: 'open' }, schema: healthSchema }, async (request, reply) => {
+    // Not the champion cache: a store that went away must show at once, not after its TTL.
+    const probe = await ctx.storeProbe.check();
+    const store = { driver: ctx.store.driver, ok: probe.ok, ...(probe.error ? { error: ctx.forCaller(request, probe.error) } : {}) };
+    const champion = probe.champion;
     return reply.code(store.ok ? 200 : 503).send({
       status: store.ok ? 'ok' : 'degraded',
       store,

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { COLLECTIONS } from '../../collections.js';
 import { inputsFromLabeled, withoutImage } from '../../models/inputs.js';
@@ -15,6 +15,7 @@ import type { LabeledProduct } from '../prepare/types.js';
 import { Preprocessor } from '../preprocess/preprocessor.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import { renderEvaluationReport } from './report.js';
+import { checkOutputFile, writeFileAtomic } from '../../util/output-file.js';
 import { predictLabels } from './score.js';
 
 /** Latency of single-product prediction, model inference only (inputs already preprocessed). */
@@ -150,9 +151,10 @@ export class Evaluator {
     };
     if (options.report !== false) {
       const file = path.resolve(options.report ?? path.join('reports', `evaluation-v${version.version}.html`));
+      await checkOutputFile(file, 'report', { createFolder: true });
       await mkdir(path.dirname(file), { recursive: true });
       const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
-      await writeFile(
+      await writeFileAtomic(
         file,
         renderEvaluationReport(metrics, {
           title: `rakuten-pipeline evaluation of model v${version.version}`,

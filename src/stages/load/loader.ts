@@ -4,6 +4,7 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../../collections.js';
+import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
 import type { ProgressListener, StageRunOptions } from '../../progress.js';
 import { collectGenerations, GenerationWriter, isInterrupted, RunRecorder } from '../../stores/generations.js';
 import type { DocumentCollection, Filter, Store } from '../../stores/types.js';
@@ -117,6 +118,7 @@ export class ChallengeDataLoader implements DataLoader {
   constructor(private readonly store: Store) {}
 
   async load(options: LoadOptions): Promise<LoadRun> {
+    validateNumbers('ChallengeDataLoader.load', options, { batchSize: N.batchSize, imageConcurrency: N.imageConcurrency, quarantineLimit: N.quarantineLimit });
     const run = new LoadJob(this.store, options);
     return run.execute();
   }

@@ -1,7 +1,6 @@
-import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify/sync';
 import pLimit from 'p-limit';
 import { COLLECTIONS } from '../../collections.js';
@@ -17,6 +16,7 @@ import { readBoundedFile } from '../load/files.js';
 import { imageFileName } from '../load/image-folder.js';
 import { DEFAULT_MAX_IMAGE_FILE_BYTES } from '../load/limits.js';
 import type { ProductRow } from '../load/types.js';
+import { atomicWriteStream, checkOutputFile } from '../../util/output-file.js';
 import { preparedImageKey } from '../prepare/stage.js';
 import { Preprocessor, type ProductInput } from '../preprocess/preprocessor.js';
 
@@ -89,6 +89,8 @@ export interface LoadedModel {
 }
 
 const BATCH = 256;
+/** Columns after the index column of a CSV {@link Predictor.predictCsv} reads. */
+const X_COLUMNS = ['designation', 'description', 'productid', 'imageid'] as const;
 
 /**
  * The model input of one record of a challenge-layout CSV (`index, designation, description,
@@ -235,15 +237,25 @@ export class Predictor {
   /**
    * Predicts a CSV in the challenge layout (`,designation,description,productid,imageid`, images
    * `image_<imageid>_product_<productid>.jpg` in `imagesDir`) into a submission file: header
-   * `,prdtypecode`, one row per input index, in input order.
+   * `,prdtypecode`, one row per input index, in input order. The file is replaced only when
+   * every row was predicted: a failure leaves any previous `output` as it was.
+   *
+   * @throws Error when `input` does not have the X header (the label file, say) or `output` is a folder.
    */
   async predictCsv(
     options: StageRunOptions & { input: string; output: string; imagesDir?: string; model?: ModelRef },
   ): Promise<BatchPredictionSummary> {
     const started = Date.now();
     const loaded = await this.resolve(options.model);
+    await checkOutputFile(options.output, 'output');
     const csv = await openCsv(options.input, path.basename(options.input));
-    const sink = createWriteStream(options.output);
+    const got = csv.header.slice(1).map((h) => h.trim().toLowerCase());
+    if (got.length < X_COLUMNS.length || X_COLUMNS.some((name, i) => got[i] !== name)) {
+      await csv.close();
+      throw new Error(`${options.input}: expected header ",${X_COLUMNS.join(',')}", found ${JSON.stringify(csv.header.join(','))}`);
+    }
+    const out = atomicWriteStream(options.output);
+    const sink = out.stream;
     sink.write(stringify([['', 'prdtypecode']], { record_delimiter: 'unix' }));
     const limit = pLimit(6);
     let count = 0;
@@ -263,7 +275,8 @@ export class Predictor {
       }
       count += batch.length;
       batch = [];
-      if (!sink.write(stringify(rows, { record_delimiter: 'unix' }))) await new Promise<void>((r) => sink.once('drain', () => r()));
+      // events.once rejects on 'error', where waiting for 'drain' alone would hang.
+      if (!sink.write(stringify(rows, { record_delimiter: 'unix' }))) await once(sink, 'drain');
       options.onProgress?.({ stage: 'predict', phase: 'csv', done: count, total: 0, unit: 'products' });
     };
     try {
@@ -272,11 +285,13 @@ export class Predictor {
         if (batch.length >= BATCH) await flush();
       }
       if (batch.length) await flush();
-    } finally {
+    } catch (e) {
       await csv.close();
-      sink.end();
-      await finished(sink);
+      await out.abort();
+      throw e;
     }
+    await csv.close();
+    await out.commit();
     const seconds = (Date.now() - started) / 1000;
     return { modelVersion: loaded.version.version, count, withImage, seconds, productsPerSecond: count / seconds, output: options.output, perClass };
   }

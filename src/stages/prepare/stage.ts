@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from '../../collections.js';
+import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
 import type { StageRunOptions } from '../../progress.js';
 import {
   collectGenerations,
@@ -84,6 +85,7 @@ export class PrepareStage {
    * run leaves the previous splits untouched.
    */
   async run(options: PrepareOptions = {}): Promise<PrepareRun> {
+    validateNumbers('PrepareStage.run', options, { seed: N.seed, val: N.val, test: N.test, imageConcurrency: N.imageConcurrency });
     const started = Date.now();
     const { size, tolerance } = this.preprocessor.imageOptions;
     const run: PrepareRun = {

@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_INPUT_PIXELS, prepareImage, prepareImagePixels, type ImagePrepOptions, type PreparedImage, type PreparedPixels } from './image.js';
+import { NUMERIC_OPTIONS, validateNumbers } from '../../options.js';
 import { TextPreprocessor, type PreparedText, type ProductText, type TextPreprocessorOptions } from './text.js';
 
 /** Options of {@link Preprocessor}. */
@@ -39,6 +40,7 @@ export class Preprocessor {
     /** Options it was created with (recorded with runs and models). */
     readonly options: PreprocessorOptions = {},
   ) {
+    validateNumbers('Preprocessor', { 'image.size': options.image?.size }, { 'image.size': NUMERIC_OPTIONS.imageSize });
     this.text = new TextPreprocessor(options.text);
     this.imageOptions = {
       size: options.image?.size ?? 64,

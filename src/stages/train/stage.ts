@@ -2,6 +2,7 @@ import { COLLECTIONS } from '../../collections.js';
 import { inputsFromLabeled } from '../../models/inputs.js';
 import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
 import type { EpochReport, ModelFactory } from '../../models/types.js';
+import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
 import type { StageRunOptions } from '../../progress.js';
 import type { DocumentCollection, JsonValue, Store } from '../../stores/types.js';
 import { currentSplits } from '../views.js';
@@ -87,11 +88,8 @@ export class TrainStage {
 
   /** Trains, registers and possibly promotes a model. */
   async run(options: TrainOptions = {}): Promise<TrainResult> {
+    validateNumbers('TrainStage.run', options, { seed: N.seed, maxEpochs: N.epochs, patience: N.patience, guardrailMargin: N.guardrailMargin });
     const started = Date.now();
-    const margin = options.guardrailMargin;
-    if (margin !== undefined && !(Number.isFinite(margin) && margin >= 0 && margin <= 1)) {
-      throw new RangeError(`guardrailMargin must be a number between 0 and 1, got ${String(margin)}`);
-    }
     // Only the committed splits: a prepare that failed or was killed mid-write is never trained on.
     const { pointer, splits } = await currentSplits(this.store);
     const train = await readSplit(splits.train, pointer.counts[SPLIT_COLLECTIONS.train], pointer.generation);

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Store, StoreDriver } from '../types.js';
+import { StoreNotFoundError } from '../errors.js';
+import type { OpenStoreOptions, Store, StoreDriver } from '../types.js';
 import { FileImageStore } from './file-images.js';
 import { SqliteDocumentStore } from './sqlite-documents.js';
 
@@ -14,10 +15,14 @@ const DB_FILE = 'store.sqlite';
 /**
  * Opens the embedded store in folder `dir` (created if missing): documents and image metadata
  * in SQLite (WAL journal, so a crash rolls back to the last committed write), image bytes as
- * content-addressed files beside it. Needs no server.
+ * content-addressed files beside it. Needs no server. With `options.create` false, a folder
+ * without a store is a {@link StoreNotFoundError} rather than a new store.
  */
-export function openEmbeddedStore(dir: string): Store {
+export function openEmbeddedStore(dir: string, options: OpenStoreOptions = {}): Store {
   const root = path.resolve(dir.startsWith('file://') ? new URL(dir).pathname : dir);
+  if (options.create === false && !existsSync(path.join(root, DB_FILE))) {
+    throw new StoreNotFoundError(root, `no store at ${root}${existsSync(root) ? ' (the folder exists but holds no store)' : ''}`);
+  }
   mkdirSync(root, { recursive: true });
   const db = new Database(path.join(root, DB_FILE));
   db.pragma('journal_mode = WAL');
@@ -41,5 +46,5 @@ export function openEmbeddedStore(dir: string): Store {
 export const embeddedDriver: StoreDriver = {
   name: 'embedded',
   accepts: (uri) => uri.startsWith('file://') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri),
-  open: async (uri) => openEmbeddedStore(uri),
+  open: async (uri, options) => openEmbeddedStore(uri, options),
 };

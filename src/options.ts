@@ -1,0 +1,192 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { Type, type TInteger, type TNumber } from '@sinclair/typebox';
+
+/**
+ * One numeric option, defined once: the CLI flag parsers, the HTTP request schemas and the
+ * library entry points all derive their checks from it, so that `--epochs 0`, `"epochs": 0`
+ * and `{ maxEpochs: 0 }` are refused with the same range.
+ */
+export interface NumericOption {
+  /** Name in HTTP bodies and job parameters (`guardrailMargin`). */
+  readonly name: string;
+  /** CLI flag (`--guardrail`). */
+  readonly flag: `--${string}`;
+  /** Placeholder of the flag's value in `--help` (`<n>`, `<f>`, `<px>`). */
+  readonly placeholder: string;
+  /** Whole numbers only. */
+  readonly integer: boolean;
+  /** Smallest value allowed (inclusive). */
+  readonly minimum?: number;
+  /** Largest value allowed (inclusive). */
+  readonly maximum?: number;
+  /** Values must be above this. */
+  readonly exclusiveMinimum?: number;
+  /** Values must be below this. */
+  readonly exclusiveMaximum?: number;
+  /** Default value, when the option has one everywhere. */
+  readonly default?: number;
+  /** One-line description (CLI help and API docs). */
+  readonly description: string;
+}
+
+const MAX_UINT32 = 4_294_967_295;
+
+/** The numeric options by name; see {@link NUMERIC_OPTIONS}. */
+export interface NumericOptions {
+  /** Seed of the split, the model and the demo catalogue (reduced to 32 bits by the PRNG, so larger ones are refused). */
+  readonly seed: NumericOption;
+  /** Most training epochs. */
+  readonly epochs: NumericOption;
+  /** Early-stopping patience. */
+  readonly patience: NumericOption;
+  /** Largest per-class F1 drop of an automatic promotion. */
+  readonly guardrailMargin: NumericOption;
+  /** Validation fraction of the split. */
+  readonly val: NumericOption;
+  /** Held-out test fraction of the split. */
+  readonly test: NumericOption;
+  /** Side of the preprocessed images. */
+  readonly imageSize: NumericOption;
+  /** Rows per store write of a load. */
+  readonly batchSize: NumericOption;
+  /** Quarantine entries kept in a load's run document. */
+  readonly quarantineLimit: NumericOption;
+  /** Images processed at once. */
+  readonly imageConcurrency: NumericOption;
+  /** Classes answered by `/predict/product`. */
+  readonly topK: NumericOption;
+  /** Largest image upload of the API. */
+  readonly maxImageBytes: NumericOption;
+  /** TCP port of `serve` (0 picks a free one). */
+  readonly port: NumericOption;
+  /** Labelled rows of a demo catalogue. */
+  readonly demoRows: NumericOption;
+  /** Test rows of a demo catalogue. */
+  readonly demoTestRows: NumericOption;
+  /** Share of demo rows with an image. */
+  readonly demoImageFraction: NumericOption;
+  /** Side of the demo JPEGs. */
+  readonly demoImageSize: NumericOption;
+}
+
+/** Every numeric option of the CLI, the HTTP API and the stages. */
+export const NUMERIC_OPTIONS: NumericOptions = {
+  seed: { name: 'seed', flag: '--seed', placeholder: '<n>', integer: true, minimum: 0, maximum: MAX_UINT32, default: 42, description: 'seed' },
+  epochs: { name: 'epochs', flag: '--epochs', placeholder: '<n>', integer: true, minimum: 1, maximum: 200, description: 'most epochs' },
+  patience: { name: 'patience', flag: '--patience', placeholder: '<n>', integer: true, minimum: 1, maximum: 50, description: 'early-stopping patience' },
+  guardrailMargin: {
+    name: 'guardrailMargin',
+    flag: '--guardrail',
+    placeholder: '<f1>',
+    integer: false,
+    minimum: 0,
+    maximum: 1,
+    default: 0.05,
+    description: 'largest per-class F1 drop allowed for an automatic promotion',
+  },
+  val: { name: 'val', flag: '--val', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.15, description: 'validation fraction' },
+  test: { name: 'test', flag: '--test', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.15, description: 'held-out test fraction' },
+  imageSize: { name: 'imageSize', flag: '--image-size', placeholder: '<px>', integer: true, minimum: 8, maximum: 1024, default: 64, description: 'side of the preprocessed images' },
+  batchSize: { name: 'batchSize', flag: '--batch-size', placeholder: '<n>', integer: true, minimum: 1, maximum: 100_000, default: 500, description: 'rows per write' },
+  quarantineLimit: {
+    name: 'quarantineLimit',
+    flag: '--quarantine-limit',
+    placeholder: '<n>',
+    integer: true,
+    minimum: 0,
+    maximum: 1_000_000,
+    default: 10_000,
+    description: 'most quarantine entries kept in the run document',
+  },
+  imageConcurrency: { name: 'imageConcurrency', flag: '--image-concurrency', placeholder: '<n>', integer: true, minimum: 1, maximum: 64, description: 'images processed at once' },
+  topK: { name: 'topK', flag: '--top-k', placeholder: '<n>', integer: true, minimum: 1, maximum: 27, default: 3, description: 'how many classes to return' },
+  maxImageBytes: {
+    name: 'maxImageBytes',
+    flag: '--max-image-bytes',
+    placeholder: '<n>',
+    integer: true,
+    minimum: 1_024,
+    maximum: 100 * 1024 * 1024,
+    default: 5 * 1024 * 1024,
+    description: 'largest image upload in bytes',
+  },
+  port: { name: 'port', flag: '--port', placeholder: '<n>', integer: true, minimum: 0, maximum: 65_535, default: 8000, description: 'port (0 picks a free one)' },
+  demoRows: { name: 'rows', flag: '--rows', placeholder: '<n>', integer: true, minimum: 1, maximum: 10_000_000, default: 600, description: 'labelled training rows' },
+  demoTestRows: { name: 'testRows', flag: '--test-rows', placeholder: '<n>', integer: true, minimum: 0, maximum: 10_000_000, description: 'test rows (default rows/10, at least 20)' },
+  demoImageFraction: { name: 'imageFraction', flag: '--image-fraction', placeholder: '<f>', integer: false, minimum: 0, maximum: 1, default: 0.8, description: 'fraction of rows with an image' },
+  demoImageSize: { name: 'imageSize', flag: '--image-size', placeholder: '<px>', integer: true, minimum: 8, maximum: 4096, default: 500, description: 'side of the JPEGs' },
+};
+
+/** The allowed range in words: `an integer from 1 to 200`, `a number above 0 and below 0.5`. */
+export function describeRange(o: NumericOption): string {
+  const low = o.minimum !== undefined ? `from ${o.minimum}` : o.exclusiveMinimum !== undefined ? `above ${o.exclusiveMinimum}` : '';
+  const high = o.maximum !== undefined ? `to ${o.maximum}` : o.exclusiveMaximum !== undefined ? `below ${o.exclusiveMaximum}` : '';
+  const joint = low && high ? (o.minimum !== undefined && o.maximum !== undefined ? ' ' : ' and ') : '';
+  return `${o.integer ? 'an integer' : 'a number'}${low || high ? ` ${low}${joint}${high}` : ''}`;
+}
+
+/** Whether `value` is allowed by `o`. */
+export function isAllowed(o: NumericOption, value: unknown): value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  if (o.integer && !Number.isInteger(value)) return false;
+  if (o.minimum !== undefined && value < o.minimum) return false;
+  if (o.maximum !== undefined && value > o.maximum) return false;
+  if (o.exclusiveMinimum !== undefined && value <= o.exclusiveMinimum) return false;
+  if (o.exclusiveMaximum !== undefined && value >= o.exclusiveMaximum) return false;
+  return true;
+}
+
+// Decimal notation only: Number() would also take '', ' ', '0x10' and 'Infinity'.
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/** Parses the text of a flag; throws commander's `InvalidArgumentError` naming the flag and the range. */
+export function parseFlagValue(o: NumericOption, text: string): number {
+  const value = DECIMAL.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!isAllowed(o, value)) throw new InvalidArgumentError(`${o.flag} must be ${describeRange(o)}, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/**
+ * A commander option for `o`, with its parser, default and the range in its help text.
+ * `description` overrides the shared one where a command means something narrower ("split seed").
+ */
+export function flag(o: NumericOption, description = o.description): Option {
+  const option = new Option(`${o.flag} ${o.placeholder}`, `${description} (${describeRange(o)})`).argParser((text) => parseFlagValue(o, text));
+  return o.default !== undefined ? option.default(o.default) : option;
+}
+
+/**
+ * The JSON schema of `o` for request validation and the OpenAPI document. The default is only
+ * documented unless `applyDefault` (then validation fills it in), since most stages apply their
+ * own defaults.
+ */
+export function schema(o: NumericOption, description = o.description, applyDefault = false): TInteger | TNumber {
+  const options = {
+    ...(applyDefault && o.default !== undefined ? { default: o.default } : {}),
+    description: o.default !== undefined ? `${description[0]?.toUpperCase()}${description.slice(1)} (default ${o.default})` : `${description[0]?.toUpperCase()}${description.slice(1)}`,
+    ...(o.minimum !== undefined ? { minimum: o.minimum } : {}),
+    ...(o.maximum !== undefined ? { maximum: o.maximum } : {}),
+    ...(o.exclusiveMinimum !== undefined ? { exclusiveMinimum: o.exclusiveMinimum } : {}),
+    ...(o.exclusiveMaximum !== undefined ? { exclusiveMaximum: o.exclusiveMaximum } : {}),
+  };
+  return o.integer ? Type.Integer(options) : Type.Number(options);
+}
+
+/**
+ * Checks the numeric fields of a library call's options against their definitions; `undefined`
+ * fields are left to their defaults. Library users bypass the CLI and HTTP checks, and a NaN
+ * guardrail or a zero batch size would otherwise run with nonsense instead of failing.
+ *
+ * @param where - The entry point, for the message (`TrainStage.run`).
+ * @param options - The caller's options object.
+ * @param fields - Option field → its definition (`{ maxEpochs: NUMERIC_OPTIONS.epochs }`).
+ * @throws RangeError naming the entry point, the field, the allowed range and the value.
+ */
+export function validateNumbers(where: string, options: object, fields: Readonly<Record<string, NumericOption>>): void {
+  const values = options as Record<string, unknown>;
+  for (const [field, o] of Object.entries(fields)) {
+    const value = values[field];
+    if (value === undefined || isAllowed(o, value)) continue;
+    throw new RangeError(`${where}: options.${field} must be ${describeRange(o)}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  }
+}
