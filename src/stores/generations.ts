@@ -110,9 +110,12 @@ class GenerationView<T extends BaseDocument> implements DocumentCollection<T> {
   }
 
   private scoped(filter: Filter<T> | undefined): Filter<BaseDocument> {
-    const out: Record<string, unknown> = { ...(filter ?? {}), _gen: this.generation };
+    const out: Record<string, unknown> = { ...(filter ?? {}) };
     const id = out['_id'] as Scalar | { $in: readonly Scalar[] } | undefined;
-    if (id !== undefined) {
+    // The prefixed `_id` already names the generation (generation ids hold no "/"); adding `_gen`
+    // too makes SQLite pick the `_gen` index and scan the whole generation instead of the key.
+    if (id === undefined) out['_gen'] = this.generation;
+    else {
       out['_id'] =
         typeof id === 'object' && id !== null ? { $in: id.$in.map((v) => this.prefix + String(v)) } : this.prefix + String(id);
     }
