@@ -31,8 +31,16 @@ export const COLLECTIONS = {
   state: 'pipeline_state',
 } as const;
 
-/** Image key prefix of original images: `raw/<split>/<file name>`. */
+/** Image key prefix of original images: `raw/<split>/<content hash>/<file name>`. */
 export const RAW_IMAGE_PREFIX = 'raw/';
 
-/** Image key prefix of preprocessed images: `prep/<size>/<split>/<file name>.png`. */
+/**
+ * Key of an original image: by split, the first 16 hex digits of its SHA-256, and its file name.
+ * Generations share originals, and new bytes never replace bytes a committed row refers to.
+ */
+export function rawImageKey(split: string, sha256: string, fileName: string): string {
+  return `${RAW_IMAGE_PREFIX}${split}/${sha256.slice(0, 16)}/${fileName}`;
+}
+
+/** Image key prefix of preprocessed images: `prep/<size>/<split>/<source hash>/<file name>.png`. */
 export const PREP_IMAGE_PREFIX = 'prep/';

@@ -206,10 +206,28 @@ export class ModelRegistry {
     await this.collectAbandonedReservations();
     const artifact = await model.save();
     const reservation = await this.claimVersion();
+    try {
+      return await this.complete(model, meta, artifact, reservation);
+    } catch (error) {
+      // A registration that fails in this process cleans up after itself (a killed one is
+      // cleaned up by the next registration).
+      await this.docs.deleteMany({ _id: reservation._id, type: 'reservation', token: reservation.token } as Filter<MetadataDoc>).catch(() => 0);
+      throw error;
+    }
+  }
+
+  private async complete(
+    model: ProductClassifier,
+    meta: Parameters<ModelRegistry['register']>[1],
+    artifact: ModelArtifact,
+    reservation: ModelReservation,
+  ): Promise<ModelVersion> {
     const version = reservation.version;
     const files: ModelVersion['files'] = [];
     for (const [name, bytes] of Object.entries(artifact.files)) {
-      const key = `${MODEL_FILE_PREFIX}v${version}/${name}`;
+      // The claim's token in the key: cleaning up an abandoned claim of the same number can never
+      // touch these files.
+      const key = `${MODEL_FILE_PREFIX}v${version}/${reservation.token}/${name}`;
       await this.store.images.put(key, bytes, { contentType: 'application/octet-stream', metadata: { version, file: name } });
       files.push({ name, key, sha256: sha256Hex(bytes), size: bytes.byteLength });
     }
@@ -263,8 +281,13 @@ export class ModelRegistry {
       if (expired || isInterrupted({ _id: r._id, status: 'running', owner: r.owner, heartbeatAt: new Date().toISOString() })) stale.push(r);
     }
     for (const r of stale) {
-      for await (const info of this.store.images.list({ prefix: `${MODEL_FILE_PREFIX}v${r.version}/` })) await this.store.images.delete(info.key);
-      await this.docs.deleteMany({ _id: r._id, type: 'reservation' } as Filter<MetadataDoc>);
+      // The claim goes first, and only this claim (its token): if it is already gone, another
+      // process cleaned it up or the number was claimed again, and the files are not ours to delete.
+      const removed = await this.docs.deleteMany({ _id: r._id, type: 'reservation', token: r.token } as Filter<MetadataDoc>);
+      if (removed === 0) continue;
+      const keys: string[] = [];
+      for await (const info of this.store.images.list({ prefix: `${MODEL_FILE_PREFIX}v${r.version}/${r.token}/` })) keys.push(info.key);
+      for (const key of keys) await this.store.images.delete(key);
     }
   }
 

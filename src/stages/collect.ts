@@ -25,6 +25,7 @@ async function othersRunning(store: Store, self: string): Promise<boolean> {
  * killed. Skipped while another load or prepare runs. Returns how many were deleted.
  */
 export async function collectRawImages(store: Store, self: string): Promise<number> {
+  const started = new Date().toISOString();
   if (await othersRunning(store, self)) return 0;
   const pointer = (await pipelineState(store)).data;
   if (!pointer) return 0;
@@ -35,7 +36,13 @@ export async function collectRawImages(store: Store, self: string): Promise<numb
     for (const coll of [rows.xTrain, rows.xTest]) for await (const row of coll.find()) if (row.image) referenced.add(row.image);
   }
   const stale: string[] = [];
-  for await (const info of store.images.list({ prefix: RAW_IMAGE_PREFIX })) if (!referenced.has(info.key)) stale.push(info.key);
+  for await (const info of store.images.list({ prefix: RAW_IMAGE_PREFIX })) {
+    // Stored since this collection began: a run that started meanwhile may need it.
+    if (!referenced.has(info.key) && info.storedAt < started) stale.push(info.key);
+  }
+  // Checked again now that the listing is done: a load that started meanwhile stores images no
+  // committed row refers to yet.
+  if (stale.length === 0 || (await othersRunning(store, self))) return 0;
   for (const key of stale) await store.images.delete(key);
   return stale.length;
 }

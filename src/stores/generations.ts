@@ -284,13 +284,14 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Whether a run recorded as `running` can no longer finish: its process on this host is gone, or
- * its heartbeat is older than {@link STALE_RUN_MS}.
+ * Whether a run recorded as `running` can no longer finish: on this host, its process is gone; on
+ * another host, its heartbeat is older than {@link STALE_RUN_MS}.
  */
 export function isInterrupted(run: LiveRun, now = Date.now()): boolean {
   if (run.status !== 'running') return false;
   const owner = run.owner;
-  if (owner && owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid)) return true;
+  // On this host the process table is the truth: a live process may be busy and silent for long.
+  if (owner && owner.host === hostname()) return owner.pid !== process.pid && !processAlive(owner.pid);
   const beat = Date.parse(run.heartbeatAt ?? '');
   return Number.isNaN(beat) || now - beat > STALE_RUN_MS;
 }
@@ -302,6 +303,8 @@ export function isInterrupted(run: LiveRun, now = Date.now()): boolean {
 export class RunRecorder<T extends LiveRun> {
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private stored = false;
+  private revoked = false;
 
   /** Records `run` in `collection`. */
   constructor(
@@ -317,9 +320,34 @@ export class RunRecorder<T extends LiveRun> {
     this.timer ??= setInterval(() => void this.save().catch(() => undefined), HEARTBEAT_MS).unref();
     this.run.heartbeatAt = new Date().toISOString();
     const snapshot = structuredClone(this.run);
-    const next = this.chain.then(() => this.collection.upsertMany([snapshot]));
+    const next = this.chain.then(async () => {
+      if (!this.stored) {
+        await this.collection.upsertMany([snapshot]);
+        this.stored = true;
+        return;
+      }
+      // Only over a `running` record: another process may have judged this run dead (marked it
+      // `interrupted` and deleted its output); a heartbeat must not bring it back to life.
+      const kept = await this.collection.compareAndSet(snapshot._id, { status: 'running' } as unknown as Filter<T>, snapshot);
+      if (!kept) this.revoked = true;
+    });
     this.chain = next.catch(() => undefined);
-    return next.then(() => undefined);
+    return next;
+  }
+
+  /**
+   * Throws when another process judged this run dead (so its output may be gone): call it right
+   * before committing.
+   */
+  async assertAlive(): Promise<void> {
+    await this.save();
+    const stored = await this.collection.get(this.run._id);
+    if (this.revoked || stored?.status !== 'running') {
+      throw new Error(
+        `${this.run._id} was judged dead by another process (no sign of life for a minute) and its output may have been ` +
+          'collected: not committed, run it again',
+      );
+    }
   }
 
   /** Stops the heartbeat and saves the final record. */
@@ -357,10 +385,13 @@ export async function collectGenerations<R extends LiveRun>(
     if (run.status === 'running') {
       if (!isInterrupted(run)) continue;
       record = { ...run, status: 'interrupted', errors: [...((run as { errors?: string[] }).errors ?? []), 'process ended while running'] };
+      // Mark it first, and only if its heartbeat did not move meanwhile: a run that was merely
+      // late then finds its record changed and refuses to commit (RunRecorder.assertAlive).
+      const marked = await runs.compareAndSet(run._id, { status: 'running', heartbeatAt: run.heartbeatAt ?? null } as Filter<R>, record);
+      if (!marked) continue;
     }
     await dropGeneration(store, slot, run._id);
-    // Only if nobody touched the record meanwhile (a live owner's heartbeat would have).
-    await runs.compareAndSet(run._id, { status: run.status, heartbeatAt: run.heartbeatAt ?? null } as Filter<R>, { ...record, collected: true });
+    await runs.compareAndSet(run._id, { status: record.status } as unknown as Filter<R>, { ...record, collected: true });
     collected.push(run._id);
   }
   return collected;

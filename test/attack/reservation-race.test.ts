@@ -41,14 +41,14 @@ for (const backend of storeBackends()) {
         _id: 'v1', type: 'reservation', version: 1, owner: { host: hostname(), pid: deadPid }, token: 'dead', createdAt: new Date().toISOString(),
       };
       await ctx.store.documents.collection<ModelReservation>(COLLECTIONS.modelMetadata).insertIfAbsent(claim);
-      await ctx.store.images.put('models/v1/w.bin', new Uint8Array([1, 2, 3]));
+      await ctx.store.images.put('models/v1/dead/w.bin', new Uint8Array([1, 2, 3]));
 
       const a = new ModelRegistry(ctx.store, [factory]);
       let registeredByA: number | undefined;
       // Training B has found v1 abandoned; just before it lists v1's files, training A registers.
       const hooked = hookStore(ctx.store, {
         async beforeList(filter) {
-          if (registeredByA !== undefined || filter?.prefix !== 'models/v1/') return;
+          if (registeredByA !== undefined || !filter?.prefix?.startsWith('models/v1/')) return;
           registeredByA = (await a.register(stubModel(1), meta)).version;
         },
       });

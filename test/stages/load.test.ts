@@ -43,7 +43,7 @@ for (const backend of storeBackends()) {
       expect(labels).toHaveLength(150);
       for (const l of labels) expect(String(l.prdtypecode)).toBe(expected.get(String(l.index)));
       const row = await (await dataCollections(ctx.store)).xTrain.get('0');
-      expect(row?.image).toMatch(/^raw\/train\/image_\d+_product_\d+\.jpg$/);
+      expect(row?.image).toMatch(/^raw\/train\/[0-9a-f]{16}\/image_\d+_product_\d+\.jpg$/);
       const info = await ctx.store.images.stat(row?.image ?? '');
       expect(info?.metadata).toMatchObject({ split: 'train', productid: row?.productid, imageid: row?.imageid, width: 64 });
 

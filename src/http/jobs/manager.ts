@@ -160,7 +160,9 @@ export class JobManager {
     };
     try {
       const result = await this.options.executor.execute(kind, params, { onProgress, signal: entry.controller.signal });
-      await this.finishActive(entry, entry.controller.signal.aborted ? 'cancelled' : 'succeeded', result, null);
+      // The outcome decides, not the request: a stage that returned has committed its work even
+      // if a cancellation arrived after its last checkpoint.
+      await this.finishActive(entry, 'succeeded', result, null);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await this.finishActive(entry, entry.controller.signal.aborted ? 'cancelled' : 'failed', null, message);

@@ -3,10 +3,11 @@ import { realpathSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../../collections.js';
+import { COLLECTIONS, rawImageKey } from '../../collections.js';
 import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
 import type { ProgressListener, StageRunOptions } from '../../progress.js';
 import { collectGenerations, GenerationWriter, isInterrupted, RunRecorder } from '../../stores/generations.js';
+import { sha256Hex } from '../../stores/hash.js';
 import type { DocumentCollection, Filter, Store } from '../../stores/types.js';
 import { collectRawImages } from '../collect.js';
 import type { PrepareRun } from '../prepare/types.js';
@@ -215,6 +216,7 @@ class LoadJob {
       this.run.labelledTrainRows = this.run.rows.train.stored;
       await this.countRemoved();
       this.options.signal?.throwIfAborted();
+      await this.recorder.assertAlive();
       await this.writer.commit({
         counts: {
           [COLLECTIONS.xTrain]: this.run.rows.train.stored,
@@ -566,7 +568,9 @@ class LoadJob {
         else kept('undecodable_image', `${folder}/${name} cannot be decoded (${message})`);
         return;
       }
-      const key = `${RAW_IMAGE_PREFIX}${split}/${name}`;
+      // Content-addressed: new bytes for a file name get a new key, so a load that fails or is
+      // cancelled never changes the bytes behind the committed rows.
+      const key = rawImageKey(split, sha256Hex(bytes), name);
       const outcome = await this.store.images.put(key, bytes, {
         metadata: {
           split, index: row.index, productid: row.productid, imageid: row.imageid,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from '../../collections.js';
 import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
@@ -41,9 +42,14 @@ const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
 const BATCH = 500;
 const MAX_FAILURES_LISTED = 1_000;
 
-/** Key of a product's preprocessed image. */
+/**
+ * Key of a product's preprocessed image, derived from its original's key (which carries the
+ * original's content hash, so new bytes get a new preprocessed image too).
+ */
 export function preparedImageKey(rawKey: string, size: number, split: LoadSplit): string {
-  return `${PREP_IMAGE_PREFIX}${size}/${split}/${path.basename(rawKey).replace(/\.[^.]+$/, '')}.png`;
+  const name = `${path.basename(rawKey).replace(/\.[^.]+$/, '')}.png`;
+  const hash = /^raw\/[^/]+\/([0-9a-f]{16})\/[^/]+$/.exec(rawKey)?.[1];
+  return `${PREP_IMAGE_PREFIX}${size}/${split}/${hash ? `${hash}/` : ''}${name}`;
 }
 
 interface Item {
@@ -135,6 +141,7 @@ export class PrepareStage {
       await this.write(writer, source, items, assignment.splitOf, assignment.groupOf, options);
       run.timings.write = (Date.now() - t1) / 1000;
       options.signal?.throwIfAborted();
+      await recorder.assertAlive();
       await writer.commit({
         dataGeneration: data.generation,
         counts: Object.fromEntries(SPLITS.map((s) => [SPLIT_COLLECTIONS[s], run.splits[s].total])),
@@ -229,6 +236,8 @@ export class PrepareStage {
           }),
         );
       }
+      // Text work is synchronous: let timers (the heartbeat) and I/O run every few rows.
+      if (done % 100 === 99) await yieldToEventLoop();
       if (++done % BATCH === 0) {
         if (options.signal?.aborted) break;
         options.onProgress?.({ stage: 'prepare', phase: `text_${split}`, done, total, unit: 'rows' });
@@ -320,6 +329,7 @@ export class PrepareStage {
         imageHash: item.imageHash,
       });
       if (batches[split].length >= BATCH) await flush(split);
+      if (done % 100 === 99) await yieldToEventLoop();
       if (++done % BATCH === 0) {
         options.signal?.throwIfAborted();
         options.onProgress?.({ stage: 'prepare', phase: 'write', done, total: items.length, unit: 'rows' });

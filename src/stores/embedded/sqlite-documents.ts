@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { assertFieldName, filterConditions, type Condition } from '../query.js';
 import type {
@@ -159,6 +160,9 @@ class SqliteCollection<T extends BaseDocument> implements DocumentCollection<T> 
       const n = Math.min(PAGE, remaining);
       const page = stmt.all(...where.params, n, skip) as string[];
       for (const json of page) yield JSON.parse(json) as T;
+      // better-sqlite3 is synchronous: without this, a long scan never lets timers (a run's
+      // heartbeat, an HTTP request) run.
+      await yieldToEventLoop();
       if (page.length < n) return;
       skip += page.length;
       remaining -= page.length;
