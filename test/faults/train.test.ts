@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { COLLECTIONS } from '../../src/collections.js';
+import { storeViolations, type ReportedTraining } from '../support/invariants.js';
+import { storeBackends, useStore } from '../support/stores.js';
+import { mongoGate, sqliteGate, type WriteGate } from '../support/write-gate.js';
+import { isEmbedded, killChildrenAfterAll, killWhen, loadInto, prepareInto, runCliOk, startCli, trainArgs, trainInto, useCatalogues } from './support.js';
+
+// SIGKILL `rakuten-pipeline train` during its registration (#21), then train again; and two
+// trainings at once on one store (#23), lined up at their first write so they race for real.
+
+killChildrenAfterAll();
+const cats = useCatalogues({ a: { seed: 31, rows: 400, imageFraction: 0.05 } });
+
+for (const backend of storeBackends()) {
+  describe.skipIf(backend.skip)(`train killed, trainings at once (${backend.name})`, () => {
+    const ctx = useStore(backend);
+    const gateOf = (): Promise<WriteGate> => (isEmbedded(ctx.harness) ? Promise.resolve(sqliteGate(ctx.harness.uri)) : mongoGate(ctx.harness.uri));
+
+    /** Loaded, prepared and a v1 champion, through the library. */
+    const withChampion = async () => {
+      await loadInto(ctx.store, cats.a!.dir);
+      await prepareInto(ctx.store, 42);
+      await trainInto(ctx.store);
+    };
+
+    it('SIGKILL at the first write of a training (held there by a write gate); then train', async () => {
+      await withChampion();
+      const gate = await gateOf();
+      try {
+        await gate.close();
+        const cli = startCli(trainArgs(gate.uri));
+        const kill = await killWhen(cli, () => gate.isHeld(cli.pid) && 'held at its first write', { label: 'first write', intervalMs: 20 });
+        await gate.open();
+        const trained = await runCliOk<ReportedTraining>(trainArgs(ctx.harness.uri));
+        expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, minVersions: 2 }), `${JSON.stringify(kill)} ${gate.log.join('; ')}`).toEqual([]);
+      } finally {
+        await gate.dispose();
+      }
+    });
+
+    it('SIGKILL as soon as the new version has a weight file or a record (registration); then train', async () => {
+      await withChampion();
+      const models = ctx.store.documents.collection(COLLECTIONS.modelMetadata);
+      const [files, docs] = [await ctx.store.images.count(), await models.count()];
+      const cli = startCli(trainArgs(ctx.harness.uri));
+      const kill = await killWhen(cli, async () => {
+        const f = (await ctx.store.images.count()) - files;
+        const d = (await models.count()) - docs;
+        return (f > 0 || d > 0) && `${f} new files, ${d} new model records`;
+      }, { label: 'registration' });
+      const trained = await runCliOk<ReportedTraining>(trainArgs(ctx.harness.uri));
+      expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, minVersions: 2 }), JSON.stringify(kill)).toEqual([]);
+    });
+
+    it('two trainings at once (--seed 5 --promote always), lined up at their first write', async () => {
+      await withChampion();
+      const gates = isEmbedded(ctx.harness) ? [sqliteGate(ctx.harness.uri)] : [await mongoGate(ctx.harness.uri), await mongoGate(ctx.harness.uri)];
+      const gateFor = (i: number) => gates[i % gates.length]!;
+      try {
+        for (const g of gates) await g.close();
+        const clis = [0, 1].map((i) => startCli(trainArgs(gateFor(i).uri, '--seed', '5', '--promote', 'always')));
+        // Both wait at their first write (or have ended), then go together.
+        const started = Date.now();
+        while (!clis.every((c, i) => gateFor(i).isHeld(c.pid) || c.child.exitCode !== null) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 20));
+        const lined = clis.map((c, i) => gateFor(i).isHeld(c.pid));
+        for (const g of gates) await g.open();
+        const exits = await Promise.all(clis.map((c) => c.exited));
+        expect(lined, 'both trainings reached their first write').toEqual([true, true]);
+        const ok = exits.filter((e) => e.code === 0).map((e) => JSON.parse(e.stdout) as ReportedTraining);
+        for (const e of exits.filter((x) => x.code !== 0)) expect(e.stderr, 'a training that lost says why').toMatch(/\S/);
+        expect(ok.length, exits.map((e) => e.stderr).join('\n')).toBeGreaterThanOrEqual(1);
+        expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: ok, minVersions: 1 + ok.length })).toEqual([]);
+      } finally {
+        for (const g of gates) await g.dispose();
+      }
+    });
+  });
+}
