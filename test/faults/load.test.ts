@@ -3,7 +3,8 @@ import { COLLECTIONS } from '../../src/collections.js';
 import { getDataStatus } from '../../src/stages/status.js';
 import { storeViolations } from '../support/invariants.js';
 import { storeBackends, useStore } from '../support/stores.js';
-import { changedCollections, collectionCounts, killChildrenAfterAll, killWhen, loadInto, runCliOk, startCli, useCatalogues, type KillOutcome } from './support.js';
+import { mongoGate, sqliteGate, type WriteGate } from '../support/write-gate.js';
+import { changedCollections, collectionCounts, isEmbedded, killChildrenAfterAll, killWhen, loadInto, runCliOk, sleep, startCli, useCatalogues, type CliExit, type KillOutcome } from './support.js';
 
 // SIGKILL `rakuten-pipeline load` at several points, then run the next command, on each store.
 // Triggers are observed in the store by a second connection while the child writes.
@@ -61,6 +62,40 @@ for (const backend of storeBackends()) {
       await runCliOk(['prepare', '--store', harness.uri, '--json']);
       // The committed data is A (B never completed); the splits are prepared from it.
       expect(await storeViolations(ctx.store, harness.uri, { sources: [a.source], notRunning: ['prepare'] }), JSON.stringify(kill)).toEqual([]);
+    });
+
+    /** Starts `load` of each folder at once, lined up at their first write by write gates; waits for both. */
+    const loadsAtOnce = async (dirs: readonly string[]): Promise<CliExit[]> => {
+      const gates: WriteGate[] = isEmbedded(ctx.harness) ? [sqliteGate(ctx.harness.uri)] : await Promise.all(dirs.map(() => mongoGate(ctx.harness.uri)));
+      const gateFor = (i: number) => gates[i % gates.length]!;
+      try {
+        for (const g of gates) await g.close();
+        const clis = dirs.map((dir, i) => startCli(['load', '--data', dir, '--store', gateFor(i).uri, '--json']));
+        const started = Date.now();
+        while (!clis.every((c, i) => gateFor(i).isHeld(c.pid) || c.child.exitCode !== null) && Date.now() - started < 60_000) await sleep(20);
+        const lined = clis.map((c, i) => gateFor(i).isHeld(c.pid));
+        for (const g of gates) await g.open();
+        const exits = await Promise.all(clis.map((c) => c.exited));
+        expect(lined, 'both loads reached their first write').toEqual(dirs.map(() => true));
+        return exits;
+      } finally {
+        for (const g of gates) await g.dispose();
+      }
+    };
+
+    it('two loads of one folder at once: exact rows, no GridFS file twice, no run left running', async () => {
+      const a = cats.a!;
+      const exits = await loadsAtOnce([a.dir, a.dir]);
+      for (const e of exits) expect(e.code, e.stderr).toBe(0);
+      expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [a.source], splits: false, notRunning: ['load'] })).toEqual([]);
+    });
+
+    it('two loads of different folders at once: the data is exactly one of them', async () => {
+      const [a, b] = [cats.a!, cats.b!];
+      const exits = await loadsAtOnce([a.dir, b.dir]);
+      expect(exits.some((e) => e.code === 0), exits.map((e) => e.stderr).join('\n')).toBe(true);
+      for (const e of exits.filter((x) => x.code !== 0)) expect(e.stderr, 'a load that lost says why').toMatch(/\S/);
+      expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [a.source, b.source], splits: false, notRunning: ['load'] })).toEqual([]);
     });
   });
 }

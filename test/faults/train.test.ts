@@ -23,13 +23,15 @@ for (const backend of storeBackends()) {
       await trainInto(ctx.store);
     };
 
-    it('SIGKILL at the first write of a training (held there by a write gate); then train', async () => {
+    // Embedded: the first write (the first weight file's row). MongoDB: the version's record,
+    // once a weight file is in GridFS (the gate sees each command).
+    it('SIGKILL held at a write of the registration by a write gate; then train', async () => {
       await withChampion();
       const gate = await gateOf();
       try {
-        await gate.close();
+        await gate.close((cmd, coll, before) => coll === COLLECTIONS.modelMetadata && before.some((w) => w.endsWith(' fs.files')));
         const cli = startCli(trainArgs(gate.uri));
-        const kill = await killWhen(cli, () => gate.isHeld(cli.pid) && 'held at its first write', { label: 'first write', intervalMs: 20 });
+        const kill = await killWhen(cli, () => gate.isHeld(cli.pid) && 'held at its first write', { label: 'registration write', intervalMs: 20 });
         await gate.open();
         const trained = await runCliOk<ReportedTraining>(trainArgs(ctx.harness.uri));
         expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, minVersions: 2 }), `${JSON.stringify(kill)} ${gate.log.join('; ')}`).toEqual([]);

@@ -18,8 +18,11 @@ import Database from 'better-sqlite3';
 export interface WriteGate {
   /** URI the child must use to go through the gate (the store URI itself for the embedded store). */
   readonly uri: string;
-  /** Makes the next writes wait (resolves once the gate is shut). */
-  close(): Promise<void>;
+  /**
+   * Makes the next writes wait (resolves once the gate is shut). MongoDB only: `which` picks the
+   * writes to hold (command, collection, the writes seen before it); the others pass.
+   */
+  close(which?: (cmd: string, coll: string, before: readonly string[]) => boolean): Promise<void>;
   /** Lets waiting and future writes through. */
   open(): Promise<void>;
   /** Whether process `pid` is waiting at the closed gate (MongoDB: whether any write through this gate is). */
@@ -106,6 +109,7 @@ export async function mongoGate(dbUri: string): Promise<WriteGate> {
   const sockets = new Set<net.Socket>();
   const log: string[] = [];
   let closed = false;
+  let which: ((cmd: string, coll: string, before: readonly string[]) => boolean) | undefined;
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
     sockets.add(client);
@@ -120,8 +124,9 @@ export async function mongoGate(dbUri: string): Promise<WriteGate> {
     const dispatch = (msg: Buffer) => {
       const c = opMsgCommand(msg);
       if (c && WRITE_COMMANDS.has(c.cmd.toLowerCase())) {
+        const hold = closed && (which?.(c.cmd, c.coll, log) ?? true);
         log.push(`${c.cmd} ${c.coll}`);
-        if (closed) {
+        if (hold) {
           holding = true;
           held.push({
             send: () => {
@@ -161,7 +166,8 @@ export async function mongoGate(dbUri: string): Promise<WriteGate> {
   return {
     uri: proxied.toString(),
     log,
-    async close() {
+    async close(predicate) {
+      which = predicate;
       closed = true;
     },
     async open() {
