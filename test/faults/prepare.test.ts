@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { COLLECTIONS } from '../../src/collections.js';
 import { storeViolations, type ReportedTraining } from '../support/invariants.js';
-import { storeBackends, useStore } from '../support/stores.js';
+import { storeBackends } from '../support/stores.js';
 import {
   changedCollections,
   collectionCounts,
@@ -11,8 +11,11 @@ import {
   prepareInto,
   runCliOk,
   startCli,
+  storeTest,
   trainArgs,
+  trainInto,
   useCatalogues,
+  type StoreCtx,
 } from './support.js';
 
 // SIGKILL `rakuten-pipeline prepare` while it preprocesses images and while it writes the split
@@ -22,64 +25,61 @@ killChildrenAfterAll();
 const cats = useCatalogues({ a: { seed: 21, rows: 800, imageFraction: 0.06 } });
 const RUN_COLLECTIONS = [COLLECTIONS.runs, COLLECTIONS.pipelineMetadata, COLLECTIONS.jobs];
 
-for (const backend of storeBackends()) {
-  describe.skipIf(backend.skip)(`prepare killed (${backend.name})`, () => {
-    const ctx = useStore(backend);
+/** Collections (run records aside) changed since `before`, and by how many documents in all. */
+async function changes({ store }: StoreCtx, before: Map<string, number>) {
+  const changed = changedCollections(before, await collectionCounts(store), RUN_COLLECTIONS);
+  return { changed, docs: changed.reduce((a, c) => a + Math.abs(c.delta), 0), text: changed.map((c) => `${c.name} ${c.delta > 0 ? '+' : ''}${c.delta}`).join(', ') };
+}
 
-    /** Collections (run records aside) changed since `before`, and by how many documents in all. */
-    const changes = async (before: Map<string, number>) => {
-      const changed = changedCollections(before, await collectionCounts(ctx.store), RUN_COLLECTIONS);
-      return { changed, docs: changed.reduce((a, c) => a + Math.abs(c.delta), 0), text: changed.map((c) => `${c.name} ${c.delta > 0 ? '+' : ''}${c.delta}`).join(', ') };
-    };
+/** Loads A and prepares it with seed 42 through the library; returns the document counts then. */
+async function preparedWithSeed42({ store }: StoreCtx) {
+  await loadInto(store, cats.a!.dir);
+  await prepareInto(store, 42);
+  return collectionCounts(store);
+}
 
-    /** Loads A and prepares it with seed 42 through the library; returns the document counts then. */
-    const preparedWithSeed42 = async () => {
-      await loadInto(ctx.store, cats.a!.dir);
-      await prepareInto(ctx.store, 42);
-      return collectionCounts(ctx.store);
-    };
+describe.concurrent('prepare killed', () => {
+  for (const backend of storeBackends()) {
+    const test = storeTest(backend);
 
-    it('prepare --seed 7 over a seed-42 split, SIGKILLed at its first split writes; then train', async () => {
-      const { harness } = ctx;
-      const before = await preparedWithSeed42();
-      const cli = startCli(['prepare', '--store', harness.uri, '--seed', '7']);
+    test('prepare --seed 7 over a seed-42 split, SIGKILLed at its first split writes; then train', async (ctx) => {
+      const before = await preparedWithSeed42(ctx);
+      const cli = startCli(['prepare', '--store', ctx.harness.uri, '--seed', '7']);
       const kill = await killWhen(cli, async () => {
-        const c = await changes(before);
+        const c = await changes(ctx, before);
         return c.docs >= 50 && c.text;
       }, { label: 'first split writes' });
-      const trained = await runCliOk<ReportedTraining>(trainArgs(harness.uri));
+      const trained = await runCliOk<ReportedTraining>(trainArgs(ctx.harness.uri));
       expect(
-        await storeViolations(ctx.store, harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, notRunning: ['prepare'] }),
+        await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, notRunning: ['prepare'] }),
         JSON.stringify(kill),
       ).toEqual([]);
     });
 
-    it('prepare --seed 7 over a seed-42 split, SIGKILLed once a second split collection changed; then train', async () => {
-      const { harness } = ctx;
-      const before = await preparedWithSeed42();
-      const cli = startCli(['prepare', '--store', harness.uri, '--seed', '7']);
+    test('prepare --seed 7 over a seed-42 split, SIGKILLed once a second split collection changed; then train', async (ctx) => {
+      const before = await preparedWithSeed42(ctx);
+      const cli = startCli(['prepare', '--store', ctx.harness.uri, '--seed', '7']);
       const kill = await killWhen(cli, async () => {
-        const c = await changes(before);
+        const c = await changes(ctx, before);
         return c.changed.length >= 2 && c.text;
       }, { label: 'second split collection written' });
-      const trained = await runCliOk<ReportedTraining>(trainArgs(harness.uri));
+      const trained = await trainInto(ctx.store);
       expect(
-        await storeViolations(ctx.store, harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, notRunning: ['prepare'] }),
+        await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, notRunning: ['prepare'] }),
         JSON.stringify(kill),
       ).toEqual([]);
     });
 
-    it('first prepare SIGKILLed while it stores preprocessed images; then prepare again', async () => {
-      const { harness } = ctx;
+    test('first prepare SIGKILLed while it stores preprocessed images; then prepare again', async (ctx) => {
       await loadInto(ctx.store, cats.a!.dir);
       const images = await ctx.store.images.count();
-      const cli = startCli(['prepare', '--store', harness.uri]);
+      const cli = startCli(['prepare', '--store', ctx.harness.uri]);
       const kill = await killWhen(cli, async () => {
         const n = (await ctx.store.images.count()) - images;
         return n >= 20 && `${n} new images`;
       }, { label: 'preprocessed images being stored' });
-      await runCliOk(['prepare', '--store', harness.uri, '--json']);
-      expect(await storeViolations(ctx.store, harness.uri, { sources: [cats.a!.source], notRunning: ['prepare'] }), JSON.stringify(kill)).toEqual([]);
+      await prepareInto(ctx.store, 42);
+      expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], notRunning: ['prepare'] }), JSON.stringify(kill)).toEqual([]);
     });
-  });
-}
+  }
+});

@@ -8,18 +8,18 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import path from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDemoCatalogue, type DemoCatalogueOptions } from '../../src/demo/generate-catalogue.js';
 import { BUILT_IN_MODELS } from '../../src/models/builtin.js';
 import { NAIVE_BAYES_KIND, naiveBayesModel } from '../../src/models/naive-bayes.js';
 import { ModelRegistry } from '../../src/models/registry.js';
 import { ChallengeDataLoader } from '../../src/stages/load/loader.js';
 import { PrepareStage } from '../../src/stages/prepare/stage.js';
-import { TrainStage } from '../../src/stages/train/stage.js';
+import { TrainStage, type TrainResult } from '../../src/stages/train/stage.js';
 import type { Store } from '../../src/stores/types.js';
 import { REPO_ROOT, tempDir } from '../support/data.js';
 import { readSource, type SourceData } from '../support/invariants.js';
-import type { StoreHarness } from '../support/stores.js';
+import type { StoreBackend, StoreHarness } from '../support/stores.js';
 
 // ------------------------------------------------------------------------------------------------
 // The CLI as a child process
@@ -222,8 +222,8 @@ export async function prepareInto(store: Store, seed: number): Promise<void> {
 }
 
 /** Trains and registers a naive-Bayes version through the library. */
-export async function trainInto(store: Store, seed = 1): Promise<void> {
-  await new TrainStage(store, naiveBayesModel, async () => 'none', new ModelRegistry(store, BUILT_IN_MODELS)).run({ seed, promote: 'always' });
+export async function trainInto(store: Store, seed = 1): Promise<TrainResult> {
+  return new TrainStage(store, naiveBayesModel, async () => 'none', new ModelRegistry(store, BUILT_IN_MODELS)).run({ seed, promote: 'always' });
 }
 
 /** CLI arguments of a quick training. */
@@ -259,3 +259,51 @@ export async function withReader<T>(harness: StoreHarness, work: (store: Store) 
 
 /** Whether a harness is the embedded store. */
 export const isEmbedded = (harness: StoreHarness) => !harness.uri.startsWith('mongodb');
+
+// ------------------------------------------------------------------------------------------------
+// Tests on both stores, two at a time
+// ------------------------------------------------------------------------------------------------
+
+/** A fresh store for one test. */
+export interface StoreCtx {
+  readonly store: Store;
+  readonly harness: StoreHarness;
+}
+
+let running = 0;
+const waiting: (() => void)[] = [];
+/** At most `FAULT_TESTS_AT_ONCE` (default 2) fault tests run at once in a file: one per core. */
+const AT_ONCE = Number(process.env['FAULT_TESTS_AT_ONCE'] ?? 2);
+/** Runs `work` when a slot is free. */
+export async function slot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= AT_ONCE) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+/**
+ * Registers tests of one backend, each on a fresh store. Declare them inside `describe.concurrent`:
+ * the suites of both stores then run side by side, two tests at a time (the CLI children of one
+ * use the core the other leaves idle).
+ */
+export function storeTest(backend: StoreBackend): (name: string, body: (ctx: StoreCtx) => Promise<void>, timeoutMs?: number) => void {
+  return (name, body, timeoutMs = 300_000) => {
+    it.skipIf(backend.skip)(`${name} [${backend.name}]`, { timeout: timeoutMs }, () =>
+      slot(async () => {
+        const harness = await backend.create();
+        const store = await harness.open();
+        try {
+          await body({ store, harness });
+        } finally {
+          await store.close();
+          await harness.dispose();
+        }
+      }),
+    );
+  };
+}

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { COLLECTIONS } from '../../src/collections.js';
 import { storeViolations, type ReportedTraining } from '../support/invariants.js';
-import { storeBackends, useStore } from '../support/stores.js';
+import { storeBackends } from '../support/stores.js';
 import { mongoGate, sqliteGate, type WriteGate } from '../support/write-gate.js';
-import { isEmbedded, killChildrenAfterAll, killWhen, loadInto, prepareInto, runCliOk, startCli, trainArgs, trainInto, useCatalogues } from './support.js';
+import { isEmbedded, killChildrenAfterAll, killWhen, loadInto, prepareInto, runCliOk, sleep, startCli, storeTest, trainArgs, trainInto, useCatalogues, type StoreCtx } from './support.js';
 
 // SIGKILL `rakuten-pipeline train` during its registration (#21), then train again; and two
 // trainings at once on one store (#23), lined up at their first write so they race for real.
@@ -11,37 +11,39 @@ import { isEmbedded, killChildrenAfterAll, killWhen, loadInto, prepareInto, runC
 killChildrenAfterAll();
 const cats = useCatalogues({ a: { seed: 31, rows: 400, imageFraction: 0.05 } });
 
-for (const backend of storeBackends()) {
-  describe.skipIf(backend.skip)(`train killed, trainings at once (${backend.name})`, () => {
-    const ctx = useStore(backend);
-    const gateOf = (): Promise<WriteGate> => (isEmbedded(ctx.harness) ? Promise.resolve(sqliteGate(ctx.harness.uri)) : mongoGate(ctx.harness.uri));
+/** Loaded, prepared and a v1 champion, through the library. */
+async function withChampion({ store }: StoreCtx) {
+  await loadInto(store, cats.a!.dir);
+  await prepareInto(store, 42);
+  await trainInto(store);
+}
 
-    /** Loaded, prepared and a v1 champion, through the library. */
-    const withChampion = async () => {
-      await loadInto(ctx.store, cats.a!.dir);
-      await prepareInto(ctx.store, 42);
-      await trainInto(ctx.store);
-    };
+describe.concurrent('train killed, trainings at once', () => {
+  for (const backend of storeBackends()) {
+    const test = storeTest(backend);
 
     // Embedded: the first write (the first weight file's row). MongoDB: the version's record,
     // once a weight file is in GridFS (the gate sees each command).
-    it('SIGKILL held at a write of the registration by a write gate; then train', async () => {
-      await withChampion();
-      const gate = await gateOf();
+    test('SIGKILL held at a write of the registration by a write gate; then train', async (ctx) => {
+      await withChampion(ctx);
+      const gate: WriteGate = isEmbedded(ctx.harness) ? sqliteGate(ctx.harness.uri) : await mongoGate(ctx.harness.uri);
       try {
         await gate.close((cmd, coll, before) => coll === COLLECTIONS.modelMetadata && before.some((w) => w.endsWith(' fs.files')));
         const cli = startCli(trainArgs(gate.uri));
-        const kill = await killWhen(cli, () => gate.isHeld(cli.pid) && 'held at its first write', { label: 'registration write', intervalMs: 20 });
+        const kill = await killWhen(cli, () => gate.isHeld(cli.pid) && 'held at a write', { label: 'registration write', intervalMs: 20 });
         await gate.open();
         const trained = await runCliOk<ReportedTraining>(trainArgs(ctx.harness.uri));
-        expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, minVersions: 2 }), `${JSON.stringify(kill)} ${gate.log.join('; ')}`).toEqual([]);
+        expect(
+          await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, minVersions: 2 }),
+          `${JSON.stringify(kill)} ${gate.log.join('; ')}`,
+        ).toEqual([]);
       } finally {
         await gate.dispose();
       }
     });
 
-    it('SIGKILL as soon as the new version has a weight file or a record (registration); then train', async () => {
-      await withChampion();
+    test('SIGKILL as soon as the new version has a weight file or a record (registration); then train', async (ctx) => {
+      await withChampion(ctx);
       const models = ctx.store.documents.collection(COLLECTIONS.modelMetadata);
       const [files, docs] = [await ctx.store.images.count(), await models.count()];
       const cli = startCli(trainArgs(ctx.harness.uri));
@@ -50,12 +52,12 @@ for (const backend of storeBackends()) {
         const d = (await models.count()) - docs;
         return (f > 0 || d > 0) && `${f} new files, ${d} new model records`;
       }, { label: 'registration' });
-      const trained = await runCliOk<ReportedTraining>(trainArgs(ctx.harness.uri));
+      const trained = await trainInto(ctx.store);
       expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: [trained], trainedOnCurrentSplits: true, minVersions: 2 }), JSON.stringify(kill)).toEqual([]);
     });
 
-    it('two trainings at once (--seed 5 --promote always), lined up at their first write', async () => {
-      await withChampion();
+    test('two trainings at once (--seed 5 --promote always), lined up at their first write', async (ctx) => {
+      await withChampion(ctx);
       const gates = isEmbedded(ctx.harness) ? [sqliteGate(ctx.harness.uri)] : [await mongoGate(ctx.harness.uri), await mongoGate(ctx.harness.uri)];
       const gateFor = (i: number) => gates[i % gates.length]!;
       try {
@@ -63,7 +65,7 @@ for (const backend of storeBackends()) {
         const clis = [0, 1].map((i) => startCli(trainArgs(gateFor(i).uri, '--seed', '5', '--promote', 'always')));
         // Both wait at their first write (or have ended), then go together.
         const started = Date.now();
-        while (!clis.every((c, i) => gateFor(i).isHeld(c.pid) || c.child.exitCode !== null) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 20));
+        while (!clis.every((c, i) => gateFor(i).isHeld(c.pid) || c.child.exitCode !== null) && Date.now() - started < 60_000) await sleep(20);
         const lined = clis.map((c, i) => gateFor(i).isHeld(c.pid));
         for (const g of gates) await g.open();
         const exits = await Promise.all(clis.map((c) => c.exited));
@@ -76,5 +78,5 @@ for (const backend of storeBackends()) {
         for (const g of gates) await g.dispose();
       }
     });
-  });
-}
+  }
+});
