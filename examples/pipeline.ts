@@ -7,12 +7,14 @@ import {
   ChallengeDataLoader,
   COLLECTIONS,
   DEFAULT_RUNTIME,
+  dataCollections,
   Evaluator,
   ModelRegistry,
   openStore,
   Predictor,
   PrepareStage,
   TrainStage,
+  type DocumentCollection,
   type ModelFactory,
   type ProductRow,
   type StoredPrediction,
@@ -94,7 +96,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
     console.log(`predict  ${batch.count} test products (${batch.withImage} with image) -> ${batch.output}, ${batch.productsPerSecond.toFixed(0)}/s (${seconds.predict} s)`);
 
     // A few of the stored predictions, next to the products they are for.
-    const rows = store.documents.collection<ProductRow>(COLLECTIONS.xTest);
+    const rows: DocumentCollection<ProductRow> = (await dataCollections(store)).xTest; // the committed load's rows
     const predictions = store.documents.collection<StoredPrediction>(COLLECTIONS.predictions);
     for await (const p of predictions.find({ modelVersion: model.version }, { sort: { field: 'index' }, limit: options.show ?? 5 })) {
       let row: ProductRow | undefined;

@@ -27,6 +27,8 @@ export const COLLECTIONS = {
   predictions: 'predictions',
   /** Jobs started through the HTTP API: state, progress, result or error. */
   jobs: 'api_jobs',
+  /** The committed generation of the loaded data and of the splits (one pointer document each). */
+  state: 'pipeline_state',
 } as const;
 
 /** Image key prefix of original images: `raw/<split>/<file name>`. */

@@ -25,6 +25,20 @@ export type {
   WriteResult,
 } from './stores/types.js';
 export { DEFAULT_STORE_DIR, openStore, registerStoreDriver, resolveStoreUri } from './stores/registry.js';
+export { IntegrityError } from './stores/errors.js';
+export {
+  GenerationConflictError,
+  GenerationWriter,
+  generationCollection,
+  isInterrupted,
+  pipelineState,
+  type GenerationPointer,
+  type GenerationSlot,
+  type LiveRun,
+  type PipelineState,
+  type RunOwner,
+} from './stores/generations.js';
+export { currentData, currentSplits, dataCollections, splitCollections, type DataView } from './stages/views.js';
 export { embeddedDriver, FileImageStore, openEmbeddedStore, SqliteDocumentStore } from './stores/embedded/index.js';
 export {
   DEFAULT_MONGO_DB,

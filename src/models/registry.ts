@@ -1,6 +1,10 @@
 import { COLLECTIONS } from '../collections.js';
 import type { PreprocessorOptions } from '../stages/preprocess/preprocessor.js';
-import type { BaseDocument, JsonValue, Store } from '../stores/types.js';
+import { randomUUID } from 'node:crypto';
+import { IntegrityError } from '../stores/errors.js';
+import { currentOwner, isInterrupted, type RunOwner } from '../stores/generations.js';
+import { sha256Hex } from '../stores/hash.js';
+import type { BaseDocument, Filter, JsonValue, Store } from '../stores/types.js';
 import type { EpochReport, ModelArtifact, ModelFactory, ProductClassifier } from './types.js';
 
 /** Validation scores recorded with a model version. */
@@ -50,8 +54,10 @@ export interface ModelVersion extends BaseDocument {
   validation: ValidationScores;
   /** Preprocessing options: prediction must use exactly these. */
   preprocessing: PreprocessorOptions;
-  /** The prepare run whose splits it was trained on. */
+  /** The split generation (prepare run) it was trained and scored on. */
   prepareRun: string | null;
+  /** The data generation (load run) those splits were made from. */
+  dataGeneration?: string | null;
   /** Model manifest (weights are stored as files beside it). */
   manifest: JsonValue;
   /** Its weight files: name in the artifact and key in the store (a list: file names hold dots, which MongoDB field names may not). */
@@ -60,6 +66,10 @@ export interface ModelVersion extends BaseDocument {
     name: string;
     /** Key in the store. */
     key: string;
+    /** Hex SHA-256 of the bytes, checked whenever the model is loaded. */
+    sha256?: string;
+    /** Size in bytes. */
+    size?: number;
   }[];
   /** Class codes, in the model's output order. */
   classes: number[];
@@ -77,6 +87,23 @@ export interface ModelAlias extends BaseDocument {
   reason: string;
 }
 
+/**
+ * A version number claimed by a registration in progress (weights being written). Invisible to
+ * {@link ModelRegistry.list}; replaced by the {@link ModelVersion} when the registration completes.
+ */
+export interface ModelReservation extends BaseDocument {
+  /** Discriminates reservations from versions and aliases. */
+  type: 'reservation';
+  /** The claimed number. */
+  version: number;
+  /** Process registering it. */
+  owner: RunOwner;
+  /** Identifies the registration that claimed it. */
+  token: string;
+  /** When it was claimed (ISO-8601). */
+  createdAt: string;
+}
+
 /** Outcome of {@link ModelRegistry.considerForChampion}. */
 export interface ChampionDecision {
   /** Whether the candidate became champion. */
@@ -85,6 +112,8 @@ export interface ChampionDecision {
   previous: number | null;
   /** Human-readable reason. */
   reason: string;
+  /** The champion moved while the decision was made; nothing was changed (decide again). */
+  conflict?: boolean;
   /** Classes whose F1 fell by more than the margin (they block promotion). */
   regressions: {
     /** Class code. */
@@ -103,7 +132,10 @@ export type ModelRef = number | 'champion' | 'latest';
 export const MODEL_FILE_PREFIX = 'models/';
 const CHAMPION_ID = 'alias:champion';
 
-type MetadataDoc = ModelVersion | ModelAlias;
+type MetadataDoc = ModelVersion | ModelAlias | ModelReservation;
+
+/** A reservation older than this whose owner cannot be checked is abandoned. */
+const RESERVATION_TTL_MS = 24 * 3600_000;
 
 /**
  * Versioned model registry over any store: metadata in `model_metadata`, weight files through
@@ -162,18 +194,24 @@ export class ModelRegistry {
     return found;
   }
 
-  /** Stores a trained model as the next version. Files first, then the metadata that points to them. */
+  /**
+   * Stores a trained model as the next version. The number is claimed first (insert-if-absent, so
+   * concurrent registrations get distinct numbers), then the files are written, then the metadata
+   * that points to them replaces the claim: a registration that dies leaves no visible version.
+   */
   async register(
     model: ProductClassifier,
     meta: Omit<ModelVersion, '_id' | 'type' | 'version' | 'kind' | 'createdAt' | 'manifest' | 'files' | 'classes' | 'params' | 'history'>,
   ): Promise<ModelVersion> {
-    const version = ((await this.list()).at(-1)?.version ?? 0) + 1;
+    await this.collectAbandonedReservations();
     const artifact = await model.save();
-    const files: { name: string; key: string }[] = [];
+    const reservation = await this.claimVersion();
+    const version = reservation.version;
+    const files: ModelVersion['files'] = [];
     for (const [name, bytes] of Object.entries(artifact.files)) {
       const key = `${MODEL_FILE_PREFIX}v${version}/${name}`;
       await this.store.images.put(key, bytes, { contentType: 'application/octet-stream', metadata: { version, file: name } });
-      files.push({ name, key });
+      files.push({ name, key, sha256: sha256Hex(bytes), size: bytes.byteLength });
     }
     const doc: ModelVersion = {
       _id: `v${version}`,
@@ -188,8 +226,46 @@ export class ModelRegistry {
       files,
       ...meta,
     };
-    await this.docs.upsertMany([doc]);
+    const done = await this.docs.compareAndSet(doc._id, { type: 'reservation', token: reservation.token } as Filter<MetadataDoc>, doc);
+    if (!done) throw new Error(`Model version ${version}: its reservation was taken over while its files were written; not registered`);
     return doc;
+  }
+
+  /** Claims the lowest number above every version and reservation. */
+  private async claimVersion(): Promise<ModelReservation> {
+    let last = 0;
+    const numbered = this.docs.find({ type: { $in: ['version', 'reservation'] } } as Filter<MetadataDoc>, {
+      sort: { field: 'version', direction: -1 },
+      limit: 1,
+    });
+    for await (const doc of numbered) last = doc.version;
+    const token = randomUUID();
+    for (let version = last + 1; ; version++) {
+      const claim: ModelReservation = {
+        _id: `v${version}`,
+        type: 'reservation',
+        version,
+        owner: currentOwner(),
+        token,
+        createdAt: new Date().toISOString(),
+      };
+      if (await this.docs.insertIfAbsent(claim)) return claim;
+    }
+  }
+
+  /** Deletes the claims and files of registrations whose process died before completing. */
+  private async collectAbandonedReservations(): Promise<void> {
+    const stale: ModelReservation[] = [];
+    for await (const doc of this.docs.find({ type: 'reservation' } as Filter<MetadataDoc>)) {
+      const r = doc as ModelReservation;
+      const expired = Date.now() - Date.parse(r.createdAt) > RESERVATION_TTL_MS;
+      // Same host and the process is gone: certainly dead, whatever its age.
+      if (expired || isInterrupted({ _id: r._id, status: 'running', owner: r.owner, heartbeatAt: new Date().toISOString() })) stale.push(r);
+    }
+    for (const r of stale) {
+      for await (const info of this.store.images.list({ prefix: `${MODEL_FILE_PREFIX}v${r.version}/` })) await this.store.images.delete(info.key);
+      await this.docs.deleteMany({ _id: r._id, type: 'reservation' } as Filter<MetadataDoc>);
+    }
   }
 
   /** Loads a version's model (cached: the same promise for every caller). */
@@ -207,35 +283,66 @@ export class ModelRegistry {
     const factory = this.factories.get(version.kind);
     if (!factory) throw new Error(`No model factory for kind ${version.kind} (version ${version.version})`);
     const files: Record<string, Uint8Array> = {};
-    for (const { name, key } of version.files) {
-      const bytes = await this.store.images.get(key);
+    for (const { name, key, sha256 } of version.files) {
+      let bytes: Buffer | undefined;
+      try {
+        bytes = await this.store.images.get(key);
+      } catch (error) {
+        if (error instanceof IntegrityError) {
+          throw new Error(`Model version ${version.version}: file ${name} (${key}) is corrupt: ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
       if (!bytes) throw new Error(`Model version ${version.version}: file ${key} is missing from the store`);
+      // Also against the hash the version recorded: catches bytes swapped under the same key.
+      const actual = sha256Hex(bytes);
+      if (sha256 !== undefined && actual !== sha256) {
+        throw new Error(`Model version ${version.version}: file ${name} (${key}) is corrupt: SHA-256 ${actual}, recorded ${sha256}`);
+      }
       files[name] = bytes;
     }
     const artifact: ModelArtifact = { kind: version.kind, manifest: version.manifest, files };
     return factory.load(artifact);
   }
 
-  /** Points `champion` at a version. */
-  async promote(version: number, reason: string): Promise<void> {
+  /**
+   * Points `champion` at a version. With `expected` (a version number, or `null` for "no champion
+   * yet") the alias moves only if it still points there, atomically; resolves whether it moved.
+   */
+  async promote(version: number, reason: string, expected?: number | null): Promise<boolean> {
     await this.require(version);
     const alias: ModelAlias = { _id: CHAMPION_ID, type: 'alias', version, updatedAt: new Date().toISOString(), reason };
-    await this.docs.upsertMany([alias]);
+    if (expected === undefined) {
+      await this.docs.upsertMany([alias]);
+      return true;
+    }
+    if (expected === null) return this.docs.insertIfAbsent(alias);
+    return this.docs.compareAndSet(CHAMPION_ID, { type: 'alias', version: expected } as Filter<MetadataDoc>, alias);
   }
 
   /**
    * Promotes `candidate` when there is no champion, or when it beats the champion's weighted F1
    * and no class's F1 drops by more than `margin` (both scored on the same validation set:
    * `championScores` must come from running the champion on the candidate's validation split).
+   * Pass `scoredChampion`, the version those scores belong to: if the alias moved since, nothing
+   * changes and the decision says `conflict`.
    */
   async considerForChampion(
     candidate: ModelVersion,
     championScores: ValidationScores | null,
     margin: number,
+    scoredChampion?: number | null,
   ): Promise<ChampionDecision> {
-    const previous = await this.championVersion();
+    if (!Number.isFinite(margin) || margin < 0 || margin > 1) {
+      throw new RangeError(`Guardrail margin must be a number between 0 and 1, got ${String(margin)}`);
+    }
+    // The alias moves only if it still points at the champion the scores belong to.
+    const previous = scoredChampion !== undefined ? scoredChampion : await this.championVersion();
+    const moved = (): ChampionDecision => ({
+      promoted: false, previous, conflict: true, reason: 'the champion moved while this decision was made', regressions: [],
+    });
     if (previous === null || !championScores) {
-      await this.promote(candidate.version, 'first model');
+      if (!(await this.promote(candidate.version, 'first model', previous))) return moved();
       return { promoted: true, previous, reason: 'no champion yet', regressions: [] };
     }
     const regressions = Object.entries(championScores.perClassF1)
@@ -244,7 +351,7 @@ export class ModelRegistry {
     const better = candidate.validation.weightedF1 > championScores.weightedF1;
     if (better && regressions.length === 0) {
       const reason = `validation weighted F1 ${candidate.validation.weightedF1.toFixed(4)} > ${championScores.weightedF1.toFixed(4)} (v${previous}), no class down by more than ${margin}`;
-      await this.promote(candidate.version, reason);
+      if (!(await this.promote(candidate.version, reason, previous))) return moved();
       return { promoted: true, previous, reason, regressions };
     }
     const reason = !better

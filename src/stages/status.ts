@@ -1,6 +1,8 @@
 import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../collections.js';
+import { GENERATION_COLLECTIONS, generationCollection, isInterrupted, pipelineState, type PipelineState } from '../stores/generations.js';
+import type { DocumentCollection, Store } from '../stores/types.js';
 import type { LoadRun, ProductRow } from './load/types.js';
-import type { Store } from '../stores/types.js';
+import { dataView } from './views.js';
 
 /** Image counts of one split's stored rows. */
 export interface SplitImageStatus {
@@ -20,8 +22,10 @@ export interface DataStatus {
   store: string;
   /** Storage driver name. */
   driver: string;
-  /** Documents per collection. */
+  /** Documents per collection; for the loaded rows and the splits, those of the committed generation. */
   collections: Record<string, number>;
+  /** The committed generations of the loaded data and of the splits. */
+  state: PipelineState;
   /** Labelled training rows (training rows that have a stored label). */
   labelledTrainRows: number;
   /** Test rows. */
@@ -35,37 +39,48 @@ export interface DataStatus {
     /** All images in the store (originals and derived ones). */
     total: number;
   };
-  /** The most recent load run, if any. */
+  /** The most recent load run, if any (`interrupted` when its process ended while it ran). */
   lastLoad: LoadRun | null;
 }
 
-async function splitImages(store: Store, collection: string, split: string): Promise<SplitImageStatus> {
-  const rows = store.documents.collection<ProductRow>(collection);
-  const total = await rows.count();
-  const missing = await rows.count({ image: null });
+async function splitImages(store: Store, rows: DocumentCollection<ProductRow> | undefined, split: string): Promise<SplitImageStatus> {
+  const total = (await rows?.count()) ?? 0;
+  const missing = (await rows?.count({ image: null })) ?? 0;
   const stored = await store.images.count({ prefix: `${RAW_IMAGE_PREFIX}${split}/` });
   return { rows: total, withImage: total - missing, missing, stored };
 }
 
-/** Counts what the store holds and finds the last load run. */
+/** Counts what the store holds (its committed data) and finds the last load run. */
 export async function getDataStatus(store: Store): Promise<DataStatus> {
+  const state = await pipelineState(store);
+  const generationOf = new Map<string, string | undefined>();
+  for (const name of GENERATION_COLLECTIONS.data) generationOf.set(name, state.data?.generation);
+  for (const name of GENERATION_COLLECTIONS.prepare) generationOf.set(name, state.prepare?.generation);
   const collections: Record<string, number> = {};
   for (const name of await store.documents.listCollections()) {
-    collections[name] = await store.documents.collection(name).count();
+    if (!generationOf.has(name)) collections[name] = await store.documents.collection(name).count();
+    else {
+      const generation = generationOf.get(name);
+      collections[name] = generation ? await generationCollection(store, name, generation).count() : 0;
+    }
   }
   const runs = store.documents.collection<LoadRun>(COLLECTIONS.runs);
   let lastLoad: LoadRun | null = null;
   for await (const run of runs.find({ kind: 'load' }, { sort: { field: 'startedAt', direction: -1 }, limit: 1 })) lastLoad = run;
-  const labels = store.documents.collection(COLLECTIONS.yTrain);
+  // A killed load never wrote its end: show it as what it is.
+  if (lastLoad && isInterrupted(lastLoad)) lastLoad = { ...lastLoad, status: 'interrupted' };
+  const rows = state.data ? dataView(store, state.data.generation) : undefined;
+  const trainRows = collections[COLLECTIONS.xTrain] ?? 0;
   return {
     store: store.uri,
     driver: store.driver,
     collections,
-    labelledTrainRows: Math.min(await labels.count(), collections[COLLECTIONS.xTrain] ?? 0),
+    state,
+    labelledTrainRows: Math.min((await rows?.yTrain.count()) ?? 0, trainRows),
     testRows: collections[COLLECTIONS.xTest] ?? 0,
     images: {
-      train: await splitImages(store, COLLECTIONS.xTrain, 'train'),
-      test: await splitImages(store, COLLECTIONS.xTest, 'test'),
+      train: await splitImages(store, rows?.xTrain, 'train'),
+      test: await splitImages(store, rows?.xTest, 'test'),
       total: await store.images.count(),
     },
     lastLoad,

@@ -83,6 +83,19 @@ export interface DocumentCollection<T extends BaseDocument> {
   count(filter?: Filter<T>): Promise<number>;
   /** Deletes matching documents (all when no filter) and returns how many were deleted. */
   deleteMany(filter?: Filter<T>): Promise<number>;
+  /**
+   * Inserts `doc` only when no document has its `_id`; resolves `true` when it was inserted.
+   * Atomic across processes: of concurrent callers with the same `_id`, exactly one gets `true`.
+   * The primitive behind claims (a version number, a lock).
+   */
+  insertIfAbsent(doc: T): Promise<boolean>;
+  /**
+   * Replaces the document `id` by `next` only if it currently matches `expected` (every condition,
+   * as in {@link DocumentCollection.find}); resolves `true` when it was replaced. Atomic across
+   * processes: of concurrent callers expecting the same state, at most one succeeds. `next._id`
+   * must be `id`. The primitive behind pointer switches (a committed generation, the champion).
+   */
+  compareAndSet(id: string, expected: Filter<T>, next: T): Promise<boolean>;
   /** Creates an index on these fields if it does not exist yet. */
   ensureIndex(fields: readonly ScalarKeys<T>[], options?: { readonly unique?: boolean }): Promise<void>;
 }

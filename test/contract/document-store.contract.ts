@@ -102,6 +102,53 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await c.get('id-0001')).toEqual(item(1));
     });
 
+    it('inserts if absent: the first insert wins, later ones change nothing', async () => {
+      const c = ctx.store.documents.collection<Item>('claims');
+      expect(await c.insertIfAbsent(item(1))).toBe(true);
+      expect(await c.insertIfAbsent(item(1, { tag: 'second' }))).toBe(false);
+      expect(await c.get('id-0001')).toEqual(item(1));
+      expect(await c.count()).toBe(1);
+    });
+
+    it('compare-and-set replaces only a document in the expected state', async () => {
+      const c = ctx.store.documents.collection<Item>('pointers');
+      expect(await c.compareAndSet('id-0001', { n: 1 }, item(1))).toBe(false); // no document yet
+      await c.insertIfAbsent(item(1));
+      expect(await c.compareAndSet('id-0001', { n: 2 }, item(1, { n: 3 }))).toBe(false);
+      expect(await c.get('id-0001')).toEqual(item(1));
+      expect(await c.compareAndSet('id-0001', { n: 1, tag: 'odd' }, item(1, { n: 2 }))).toBe(true);
+      expect((await c.get('id-0001'))?.n).toBe(2);
+      expect(await c.compareAndSet('id-0001', { n: 1 }, item(1, { n: 9 }))).toBe(false); // stale expectation
+      expect(await c.compareAndSet('id-0001', { flag: null }, item(1, { n: 4 }))).toBe(true); // null matches missing
+      await expect(c.compareAndSet('id-0001', {}, item(2))).rejects.toThrow(/_id/);
+    });
+
+    it('lets exactly one of two racing writers (separate connections) claim a key or move a pointer', async () => {
+      const other = await ctx.harness.open();
+      try {
+        const mine = ctx.store.documents.collection<Item>('race');
+        const theirs = other.documents.collection<Item>('race');
+        for (let round = 0; round < 20; round++) {
+          const id = `claim-${round}`;
+          const claims = await Promise.all([
+            mine.insertIfAbsent({ ...item(round), _id: id, tag: 'mine' }),
+            theirs.insertIfAbsent({ ...item(round), _id: id, tag: 'theirs' }),
+          ]);
+          expect(claims.filter(Boolean)).toHaveLength(1);
+          expect((await mine.get(id))?.tag).toBe(claims[0] ? 'mine' : 'theirs');
+          // Both read n = round and try to move the pointer on: one succeeds.
+          const moves = await Promise.all([
+            mine.compareAndSet(id, { n: round }, { ...item(round + 100), _id: id, tag: 'mine' }),
+            theirs.compareAndSet(id, { n: round }, { ...item(round + 200), _id: id, tag: 'theirs' }),
+          ]);
+          expect(moves.filter(Boolean)).toHaveLength(1);
+          expect((await theirs.get(id))?.n).toBe(moves[0] ? round + 100 : round + 200);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
     it('rejects documents without a string _id', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       await expect(c.upsertMany([{ ...item(1), _id: '' }])).rejects.toThrow(/_id/);

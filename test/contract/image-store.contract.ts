@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { IntegrityError } from '../../src/stores/errors.js';
 import type { ImageInfo } from '../../src/stores/types.js';
 import { all, useStore, type StoreBackend } from '../support/stores.js';
 
@@ -27,6 +28,15 @@ export function imageStoreContract(backend: StoreBackend): void {
       expect(Number.isNaN(Date.parse(info?.storedAt ?? ''))).toBe(false);
       expect(await ctx.store.images.get('missing')).toBeUndefined();
       expect(await ctx.store.images.stat('missing')).toBeUndefined();
+    });
+
+    it('refuses to return bytes altered after they were stored, naming the key', async () => {
+      const bytes = randomBytes(70_000);
+      await ctx.store.images.put('models/v1/weights.bin', bytes);
+      await ctx.harness.corrupt('models/v1/weights.bin', sha(bytes));
+      const read = ctx.store.images.get('models/v1/weights.bin');
+      await expect(read).rejects.toBeInstanceOf(IntegrityError);
+      await expect(ctx.store.images.get('models/v1/weights.bin')).rejects.toThrow(/models\/v1\/weights\.bin is corrupt/);
     });
 
     it('stores an empty image and a custom content type', async () => {

@@ -1,10 +1,16 @@
 import { appendFile, copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { dataCollections } from '../../src/stages/views.js';
 import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../src/collections.js';
 import { ChallengeDataLoader, LoadError } from '../../src/stages/load/loader.js';
 import type { LabelRow, LoadRun, ProductRow, QuarantineEntry } from '../../src/stages/load/types.js';
 import { getDataStatus } from '../../src/stages/status.js';
+import { GenerationWriter, pipelineState } from '../../src/stores/generations.js';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { makeCatalogue, REAL_DATA_DIR, REAL_DATA_SKIP } from '../support/data.js';
 import { all, storeBackends, useStore } from '../support/stores.js';
 
@@ -33,10 +39,10 @@ for (const backend of storeBackends()) {
       expect(first.images.train).toMatchObject({ withImage: 150, inserted: 150, missing: 0 });
       expect(first.quarantineTotal).toBe(0);
 
-      const labels = await all(ctx.store.documents.collection<LabelRow>(COLLECTIONS.yTrain).find());
+      const labels = await all((await dataCollections(ctx.store)).yTrain.find());
       expect(labels).toHaveLength(150);
       for (const l of labels) expect(String(l.prdtypecode)).toBe(expected.get(String(l.index)));
-      const row = await ctx.store.documents.collection<ProductRow>(COLLECTIONS.xTrain).get('0');
+      const row = await (await dataCollections(ctx.store)).xTrain.get('0');
       expect(row?.image).toMatch(/^raw\/train\/image_\d+_product_\d+\.jpg$/);
       const info = await ctx.store.images.stat(row?.image ?? '');
       expect(info?.metadata).toMatchObject({ split: 'train', productid: row?.productid, imageid: row?.imageid, width: 64 });
@@ -81,12 +87,12 @@ for (const backend of storeBackends()) {
         expect(e.line).toBeGreaterThan(1);
       }
 
-      const rows = ctx.store.documents.collection<ProductRow>(COLLECTIONS.xTrain);
+      const rows = (await dataCollections(ctx.store)).xTrain;
       for (const index of rejectedIdx) expect(await rows.get(String(index))).toBeUndefined();
       for (const index of data.injected.corruptImage) expect((await rows.get(String(index)))?.image).toBeNull();
       for (const index of data.injected.missingImage) expect((await rows.get(String(index)))?.image).toBeNull();
       expect(await rows.count()).toBe(run.rows.train.stored);
-      expect(await ctx.store.documents.collection(COLLECTIONS.yTrain).count()).toBe(run.rows.train.stored);
+      expect(await (await dataCollections(ctx.store)).yTrain.count()).toBe(run.rows.train.stored);
       // The run document is stored with the same report.
       const stored = await ctx.store.documents.collection<LoadRun>(COLLECTIONS.runs).get(run._id);
       expect(stored?.quarantineTotal).toBe(run.quarantineTotal);
@@ -103,10 +109,10 @@ for (const backend of storeBackends()) {
       await rename(path.join(data.outDir, 'Y_train_CVw08PX.csv'), path.join(data.outDir, 'Y_train_CvvW08PX.csv'));
       const run = await load(data.outDir);
       expect(run.rows.train).toMatchObject({ read: 91, stored: 91, rejected: 0 });
-      const row = await ctx.store.documents.collection<ProductRow>(COLLECTIONS.xTrain).get('1000');
+      const row = await (await dataCollections(ctx.store)).xTrain.get('1000');
       expect(row).toMatchObject({ designation: 'Titre, avec "guillemets"', productid: 123456789, imageid: 987654321 });
       expect(row?.description).toBe('<p>ligne 1\r\nligne 2 &amp; <b>gras</b></p>');
-      expect((await ctx.store.documents.collection<LabelRow>(COLLECTIONS.yTrain).get('1000'))?.prdtypecode).toBe(2583);
+      expect((await (await dataCollections(ctx.store)).yTrain.get('1000'))?.prdtypecode).toBe(2583);
     });
 
     it('skips a test file with a wrong header, reporting it, and loads the rest', async () => {
@@ -120,7 +126,7 @@ for (const backend of storeBackends()) {
         expect.objectContaining({ file: 'X_test_update.csv', row: 0, field: 'header', action: 'file_skipped' }),
       ]);
       expect(run.rows.train.stored).toBe(90);
-      expect(await ctx.store.documents.collection(COLLECTIONS.xTest).count()).toBe(0);
+      expect(await (await dataCollections(ctx.store)).xTest.count()).toBe(0);
     });
 
     it('reports bad ids, bad labels and wrong column counts row by row', async () => {
@@ -138,15 +144,15 @@ for (const backend of storeBackends()) {
           ['X_train_update.csv', 'missing_label', ''],
         ]),
       );
-      expect((await ctx.store.documents.collection<LabelRow>(COLLECTIONS.yTrain).get('2003'))?.prdtypecode).toBe(40);
-      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).get('2002')).toBeUndefined();
+      expect((await (await dataCollections(ctx.store)).yTrain.get('2003'))?.prdtypecode).toBe(40);
+      expect(await (await dataCollections(ctx.store)).xTrain.get('2002')).toBeUndefined();
       expect(run.rows.train.stored).toBe(91);
     });
 
     it('fails clearly, keeping what was stored, when the files are unusable', async () => {
       const data = await makeCatalogue({ rows: 90, imageFraction: 0 });
       await load(data.outDir);
-      const before = await ctx.store.documents.collection(COLLECTIONS.xTrain).count();
+      const before = await (await dataCollections(ctx.store)).xTrain.count();
       const x = path.join(data.outDir, 'X_train_update.csv');
       await copyFile(x, `${x}.bak`);
       await writeFile(x, 'a;b;c\n1;2;3\n');
@@ -154,7 +160,7 @@ for (const backend of storeBackends()) {
       expect(error).toBeInstanceOf(LoadError);
       expect((error as LoadError).message).toMatch(/X_train_update\.csv: unusable file, expected header/);
       expect((error as LoadError).run.status).toBe('failed');
-      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).count()).toBe(before);
+      expect(await (await dataCollections(ctx.store)).xTrain.count()).toBe(before);
       const failed = await ctx.store.documents.collection<LoadRun>(COLLECTIONS.runs).get((error as LoadError).run._id);
       expect(failed?.status).toBe('failed');
 
@@ -163,7 +169,9 @@ for (const backend of storeBackends()) {
       await expect(load(path.join(data.outDir, 'nope'))).rejects.toThrow(/Data folder not found/);
     });
 
-    it('stops between batches when cancelled, recording a cancelled run', async () => {
+    it('commits nothing when cancelled: the store keeps the previous load exactly, no partial rows left', async () => {
+      const first = await makeCatalogue({ rows: 60, imageFraction: 0.5 });
+      const done = await load(first.outDir);
       const data = await makeCatalogue({ rows: 200, imageFraction: 0 });
       const controller = new AbortController();
       const promise = new ChallengeDataLoader(ctx.store).load({
@@ -176,9 +184,103 @@ for (const backend of storeBackends()) {
       });
       const error = (await promise.catch((e: unknown) => e)) as LoadError;
       expect(error.run.status).toBe('cancelled');
-      const stored = await ctx.store.documents.collection(COLLECTIONS.xTrain).count();
-      expect(stored).toBeGreaterThan(0);
-      expect(stored).toBeLessThan(200);
+      expect(error.run.committed).toBe(false);
+      expect((await pipelineState(ctx.store)).data?.generation).toBe(done._id);
+      expect(await (await dataCollections(ctx.store)).xTrain.count()).toBe(60);
+      // Nothing of the cancelled generation is left in the collection itself.
+      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).count()).toBe(60);
+      expect((await ctx.store.documents.collection<LoadRun>(COLLECTIONS.runs).get(error.run._id))?.status).toBe('cancelled');
+    });
+
+    it('fails cleanly on a stray quote late in X: nothing committed, previous data intact, no crash after the error', async () => {
+      const data = await makeCatalogue({ rows: 120, testRows: 10, imageFraction: 1 });
+      const good = await load(data.outDir);
+      const x = path.join(data.outDir, 'X_train_update.csv');
+      const lines = (await readFile(x, 'utf8')).split('\n');
+      lines[101] = `${lines[101]?.split(',')[0]},Bad "quoted" title,,123,456`;
+      await writeFile(x, lines.join('\n'));
+      const error = (await load(data.outDir).catch((e: unknown) => e)) as LoadError;
+      expect(error).toBeInstanceOf(LoadError);
+      expect(error.message).toMatch(/X_train_update\.csv/);
+      expect(error.run.status).toBe('failed');
+      expect((await pipelineState(ctx.store)).data?.generation).toBe(good._id);
+      const rows = await dataCollections(ctx.store);
+      expect(await rows.xTrain.count()).toBe(120);
+      expect(await rows.xTest.count()).toBe(10);
+      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).count()).toBe(120);
+      const status = await getDataStatus(ctx.store);
+      expect(status.labelledTrainRows).toBe(120);
+      // The store is still usable: nothing was closed under the loader's feet.
+      await writeFile(x, lines.map((l, i) => (i === 101 ? `${l.split(',')[0]},fixed title,,123,456` : l)).join('\n'));
+      expect((await load(data.outDir)).status).not.toBe('failed');
+    });
+
+    it('makes the store match a smaller corrected source: rows gone from it are gone, and counted', async () => {
+      const data = await makeCatalogue({ rows: 100, testRows: 10, imageFraction: 0.5 });
+      await load(data.outDir);
+      for (const name of ['X_train_update.csv', 'Y_train_CVw08PX.csv']) {
+        const file = path.join(data.outDir, name);
+        const records = parse(await readFile(file), { bom: true }) as string[][];
+        await writeFile(file, stringify(records.slice(0, 61))); // header + 60 rows
+      }
+      const run = await load(data.outDir);
+      expect(run.rows.train).toMatchObject({ stored: 60, unchanged: 60, inserted: 0, removed: 40 });
+      expect(run.rows.labels).toMatchObject({ stored: 60, removed: 40 });
+      const rows = await dataCollections(ctx.store);
+      expect(await rows.xTrain.count()).toBe(60);
+      expect(await rows.yTrain.count()).toBe(60);
+      expect((await getDataStatus(ctx.store)).labelledTrainRows).toBe(60);
+      // The replaced generation stays for readers already on it; one load later its images go too.
+      const again = await load(data.outDir);
+      expect(again.images.collected).toBeGreaterThan(0);
+      const status = await getDataStatus(ctx.store);
+      expect(status.images.train.stored).toBe(status.images.train.withImage);
+      expect(status.images.test.stored).toBe(status.images.test.withImage);
+    });
+
+    it('lets one of two loads racing on two connections commit; the other reports the conflict', async () => {
+      const a = await makeCatalogue({ rows: 150, imageFraction: 0.3 });
+      const b = await makeCatalogue({ rows: 90, imageFraction: 0.3 });
+      const other = await ctx.harness.open();
+      try {
+        const outcomes = await Promise.allSettled([
+          new ChallengeDataLoader(ctx.store).load({ dataDir: a.outDir, batchSize: 20 }),
+          new ChallengeDataLoader(other).load({ dataDir: b.outDir, batchSize: 20 }),
+        ]);
+        const won = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+        const lost = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as LoadError] : []));
+        // Both may also succeed one after the other; never both half-applied.
+        expect(won.length).toBeGreaterThanOrEqual(1);
+        for (const e of lost) expect(e.message).toMatch(/committed while .* was running/);
+        const current = (await pipelineState(ctx.store)).data?.generation;
+        const winner = won.find((r) => r._id === current);
+        expect(winner).toBeDefined();
+        const rows = await dataCollections(ctx.store);
+        expect(await rows.xTrain.count()).toBe(winner?.rows.train.stored);
+        expect(await rows.yTrain.count()).toBe(winner?.rows.labels.stored);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('shows a load whose process died as interrupted, and the next load deletes what it wrote', async () => {
+      const data = await makeCatalogue({ rows: 40, imageFraction: 0 });
+      await load(data.outDir);
+      // A load killed mid-write: its record says running, its process is gone, half its rows are stored.
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+      const writer = await GenerationWriter.begin(ctx.store, 'data', 'load-killed');
+      await writer.collection<ProductRow>(COLLECTIONS.xTrain).upsertMany(
+        Array.from({ length: 25 }, (_, i) => ({ _id: String(i), index: i, designation: 'x', description: '', productid: i, imageid: i, image: null })),
+      );
+      const runs = ctx.store.documents.collection<LoadRun>(COLLECTIONS.runs);
+      const killed = { ...(await runs.get((await pipelineState(ctx.store)).data?.generation ?? ''))!, _id: 'load-killed' };
+      await runs.upsertMany([{ ...killed, status: 'running', committed: false, startedAt: '2999-01-01T00:00:00.000Z', owner: { host: hostname(), pid: dead } }]);
+      expect((await getDataStatus(ctx.store)).lastLoad).toMatchObject({ _id: 'load-killed', status: 'interrupted' });
+      expect(await (await dataCollections(ctx.store)).xTrain.count()).toBe(40);
+      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).count()).toBe(65);
+      await load(data.outDir);
+      expect(await ctx.store.documents.collection(COLLECTIONS.xTrain).count()).toBe(80); // current + the one it replaced
+      expect(await runs.get('load-killed')).toMatchObject({ status: 'interrupted', collected: true });
     });
 
     it.skipIf(REAL_DATA_SKIP)('loads the real challenge folder with the expected counts', async () => {

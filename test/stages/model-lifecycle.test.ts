@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { splitCollections } from '../../src/stages/views.js';
 import { COLLECTIONS } from '../../src/collections.js';
 import type { DemoCatalogueSummary } from '../../src/demo/generate-catalogue.js';
 import { ModelRegistry, type ValidationScores } from '../../src/models/registry.js';
@@ -77,6 +78,43 @@ for (const backend of storeBackends()) {
       await expect(predictor.resolve(99)).rejects.toThrow(/Model version 99 not found/);
     });
 
+    it('gives two trainings racing on two connections distinct, complete versions', async () => {
+      const { registry } = await setup();
+      const other = await ctx.harness.open();
+      try {
+        const stages = [ctx.store, other].map((store) => new TrainStage(store, factory, async () => 'test-backend', new ModelRegistry(store, [factory])));
+        const results = await Promise.all(stages.map((stage, i) => stage.run({ seed: 5 + i, promote: 'always' })));
+        expect(results.map((r) => r.model.version).sort()).toEqual([1, 2]);
+        const versions = await registry.list();
+        expect(versions.map((v) => v.version)).toEqual([1, 2]);
+        for (const v of versions) expect(v.files.every((f) => f.key.startsWith(`models/v${v.version}/`) && f.sha256)).toBe(true);
+        expect([1, 2]).toContain(await registry.championVersion());
+        for (const v of versions) await expect(new ModelRegistry(ctx.store, [factory]).load(v)).resolves.toBeDefined();
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('refuses weights altered in the store, naming the version and file', async () => {
+      const { registry, train } = await setup();
+      const { model } = await train.run({ seed: 1 });
+      const file = model.files[0]!;
+      await ctx.harness.corrupt(file.key, file.sha256 ?? '');
+      await expect(new ModelRegistry(ctx.store, [factory]).load(model)).rejects.toThrow(
+        new RegExp(`Model version 1: file ${file.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .* is corrupt`),
+      );
+      await expect(new Predictor(ctx.store, new ModelRegistry(ctx.store, [factory])).predictStoredTest()).rejects.toThrow(/corrupt/);
+      void registry;
+    });
+
+    it('refuses to train without committed splits, and on a guardrail that is not a number', async () => {
+      await new ChallengeDataLoader(ctx.store).load({ dataDir: data.outDir });
+      const train = new TrainStage(ctx.store, factory, async () => 'test-backend');
+      await expect(train.run()).rejects.toThrow(/No prepared splits .*only a completed prepare counts/);
+      await new PrepareStage(ctx.store, new Preprocessor({ image: { size: 32 } })).run({ seed: 3 });
+      await expect(train.run({ guardrailMargin: Number('abc') })).rejects.toThrow(RangeError);
+    });
+
     it('stores the text-image model through the store and reloads it with identical predictions', async () => {
       await setup();
       const registry = new ModelRegistry(ctx.store, [textImageModel]);
@@ -88,7 +126,7 @@ for (const backend of storeBackends()) {
       // A fresh registry reads every weight file back from the store (GridFS on MongoDB, where
       // small files come back as views on a shared buffer pool).
       const reloaded = await new ModelRegistry(ctx.store, [textImageModel]).load(trained.model);
-      const val = await all(ctx.store.documents.collection<LabeledProduct>(COLLECTIONS.labeledVal).find({}, { limit: 30 }));
+      const val = await all((await splitCollections(ctx.store)).val.find({}, { limit: 30 }));
       const inputs = await inputsFromLabeled(val, ctx.store.images);
       expect(inputs.some((i) => i.image !== null)).toBe(true);
       const original = await (await registry.load(trained.model)).predict(inputs);

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { dataCollections, splitCollections } from '../../src/stages/views.js';
+import { pipelineState } from '../../src/stores/generations.js';
 import { COLLECTIONS } from '../../src/collections.js';
 import type { DemoCatalogueSummary } from '../../src/demo/generate-catalogue.js';
 import { ChallengeDataLoader } from '../../src/stages/load/loader.js';
@@ -16,8 +18,8 @@ import { all, storeBackends, useStore } from '../support/stores.js';
 
 async function splitIds(store: Store): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
-  for (const [split, name] of Object.entries(SPLIT_COLLECTIONS)) {
-    out[split] = (await all(store.documents.collection<LabeledProduct>(name).find())).map((d) => d._id).sort();
+  for (const [split, coll] of Object.entries(await splitCollections(store))) {
+    out[split] = (await all(coll.find())).map((d) => d._id).sort();
   }
   return out;
 }
@@ -65,10 +67,10 @@ for (const backend of storeBackends()) {
       expect(run.duplicateGroups.groups).toBeGreaterThanOrEqual(DUPLICATES);
       expect(run.duplicateGroups.byText).toBeGreaterThanOrEqual(2 * DUPLICATES);
 
-      const doc = await ctx.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS.train).get(ids['train']?.[0] ?? '');
+      const doc = await (await splitCollections(ctx.store)).train.get(ids['train']?.[0] ?? '');
       expect(doc).toMatchObject({ split: 'train', language: expect.any(String), textHash: expect.any(String) });
       expect(doc?.designationTokens.length).toBeGreaterThan(0);
-      const withImage = (await all(ctx.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS.train).find())).find((d) => d.image);
+      const withImage = (await all((await splitCollections(ctx.store)).train.find())).find((d) => d.image);
       const png = await ctx.store.images.get(withImage?.image ?? '');
       expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 32, height: 32 });
       expect((await ctx.store.images.stat(withImage?.image ?? ''))?.metadata).toMatchObject({ contentHash: withImage?.imageHash, size: 32 });
@@ -77,6 +79,30 @@ for (const backend of storeBackends()) {
       const stored = await ctx.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).get(run._id);
       expect(stored?.splits).toEqual(run.splits);
       expect(stored?.timings.total).toBeGreaterThan(0);
+    });
+
+    it('keeps the previous splits whole when a prepare is cancelled while it writes them', async () => {
+      await expect(prepare()).rejects.toThrow(/No loaded data .* run `rakuten-pipeline load` first/);
+      await new ChallengeDataLoader(ctx.store).load({ dataDir: data.outDir });
+      const first = await prepare(1);
+      const before = await splitIds(ctx.store);
+      const controller = new AbortController();
+      const cancelled = new PrepareStage(ctx.store, new Preprocessor({ image: { size: 32 } })).run({
+        seed: 7,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.phase === 'write') controller.abort(new Error('stop'));
+        },
+      });
+      await expect(cancelled).rejects.toThrow();
+      expect((await pipelineState(ctx.store)).prepare?.generation).toBe(first._id);
+      expect(await splitIds(ctx.store)).toEqual(before);
+      // Nothing of the cancelled generation is left in the collections themselves.
+      let stored = 0;
+      for (const name of Object.values(SPLIT_COLLECTIONS)) stored += await ctx.store.documents.collection(name).count();
+      expect(stored).toBe(306);
+      const runs = await all(ctx.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).find({ status: 'cancelled' }));
+      expect(runs).toEqual([expect.objectContaining({ committed: false, dataGeneration: first.dataGeneration })]);
     });
 
     it('repeats the same split for the same seed, moves products for another, and reports bad images', async () => {
@@ -95,21 +121,21 @@ for (const backend of storeBackends()) {
       expect(other.maxClassShareGapPp).toBeLessThan(5);
 
       // Corrupt one stored original: prepare reports it and goes on.
-      const victim = (await all(ctx.store.documents.collection<ProductRow>(COLLECTIONS.xTrain).find())).find((r) => r.image);
+      const victim = (await all((await dataCollections(ctx.store)).xTrain.find())).find((r) => r.image);
       await ctx.store.images.put(victim?.image ?? '', Buffer.from('not a jpeg at all'), { metadata: { split: 'train' } });
       const bad = await prepare(2);
       expect(bad.status).toBe('completed_with_warnings');
       expect(bad.images.failed).toBe(1);
       expect(bad.failures[0]).toMatchObject({ productid: victim?.productid, image: victim?.image });
-      const doc = await ctx.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS[(await splitOf(ctx.store, victim?._id ?? ''))]).get(victim?._id ?? '');
+      const doc = await (await splitCollections(ctx.store))[(await splitOf(ctx.store, victim?._id ?? ''))].get(victim?._id ?? '');
       expect(doc?.image).toBeNull();
     });
   });
 }
 
 async function splitOf(store: Store, id: string): Promise<'train' | 'val' | 'test'> {
-  for (const [split, name] of Object.entries(SPLIT_COLLECTIONS)) {
-    if (await store.documents.collection(name).get(id)) return split as 'train' | 'val' | 'test';
+  for (const [split, coll] of Object.entries(await splitCollections(store))) {
+    if (await coll.get(id)) return split as 'train' | 'val' | 'test';
   }
   throw new Error(`${id} is in no split`);
 }

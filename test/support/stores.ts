@@ -1,8 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, inject } from 'vitest';
-import { MongoClient } from 'mongodb';
+import { Binary, MongoClient } from 'mongodb';
 import { openEmbeddedStore } from '../../src/stores/embedded/index.js';
 import { openMongoStore } from '../../src/stores/mongodb/index.js';
 import type { Store } from '../../src/stores/types.js';
@@ -15,6 +15,8 @@ export interface StoreHarness {
   readonly uri: string;
   /** Deletes everything the harness created. */
   dispose(): Promise<void>;
+  /** Alters the stored bytes of the object under `key` behind the store's back (every second byte flipped). */
+  corrupt(key: string, sha256: string): Promise<void>;
 }
 
 /** A backend under test. */
@@ -31,7 +33,15 @@ const embedded: StoreBackend = {
   name: 'embedded',
   async create() {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'rp-store-'));
-    return { uri: dir, open: async () => openEmbeddedStore(dir), dispose: () => rm(dir, { recursive: true, force: true }) };
+    return {
+      uri: dir,
+      open: async () => openEmbeddedStore(dir),
+      dispose: () => rm(dir, { recursive: true, force: true }),
+      async corrupt(_key, sha256) {
+        const blob = path.join(dir, 'blobs', sha256.slice(0, 2), sha256);
+        await writeFile(blob, flipEverySecondByte(await readFile(blob)));
+      },
+    };
   },
 };
 
@@ -47,6 +57,19 @@ function mongoBackend(): StoreBackend {
       return {
         uri,
         open: () => openMongoStore(uri),
+        async corrupt(key) {
+          const client = await new MongoClient(uri).connect();
+          try {
+            const file = await client.db(db).collection('fs.files').findOne({ filename: key });
+            const chunks = client.db(db).collection<{ data: Binary }>('fs.chunks');
+            for await (const chunk of chunks.find({ files_id: file?._id })) {
+              const altered = flipEverySecondByte(Buffer.from(chunk.data.buffer));
+              await chunks.updateOne({ _id: chunk._id }, { $set: { data: new Binary(altered) } });
+            }
+          } finally {
+            await client.close();
+          }
+        },
         async dispose() {
           const client = await new MongoClient(uri).connect();
           try {
@@ -117,5 +140,11 @@ export function useStore(backend: StoreBackend): StoreContext {
 export async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of iterable) out.push(x);
+  return out;
+}
+
+function flipEverySecondByte(bytes: Buffer): Buffer {
+  const out = Buffer.from(bytes);
+  for (let i = 0; i < out.length; i += 2) out[i] = (out[i] ?? 0) ^ 0xff;
   return out;
 }

@@ -10,6 +10,7 @@ import { openCsv } from '../load/csv.js';
 import { resolveLayout } from '../load/layout.js';
 import { inputFromCsvRow } from '../predict/predictor.js';
 import { SPLIT_COLLECTIONS } from '../prepare/stage.js';
+import { currentSplits } from '../views.js';
 import type { LabeledProduct } from '../prepare/types.js';
 import { Preprocessor } from '../preprocess/preprocessor.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
@@ -34,6 +35,8 @@ export interface EvaluationRecord extends BaseDocument {
   modelKind: string;
   /** What it was evaluated on: `labeled_test` or a data folder. */
   dataset: string;
+  /** For `labeled_test`: the split generation (prepare run) it was read from. */
+  splitGeneration?: string | null;
   /** When (ISO-8601). */
   createdAt: string;
   /** All metrics, images used where present. */
@@ -57,6 +60,8 @@ export interface EvaluationRecord extends BaseDocument {
   productsPerSecond: number;
   /** Path of the HTML report, when written. */
   report: string | null;
+  /** Conditions that make the scores less trustworthy (e.g. a held-out split the model may have seen). */
+  warnings?: string[];
 }
 
 /** Options of {@link Evaluator.run}. */
@@ -104,9 +109,16 @@ export class Evaluator {
   async run(options: EvaluateOptions = {}): Promise<EvaluationRecord> {
     const version = await this.registry.require(options.model ?? 'champion');
     const model = await this.registry.load(version);
-    const { inputs, labels, dataset } = options.dataDir
-      ? await this.folderInputs(options.dataDir, new Preprocessor(version.preprocessing), options)
+    const { inputs, labels, dataset, generation } = options.dataDir
+      ? { ...(await this.folderInputs(options.dataDir, new Preprocessor(version.preprocessing), options)), generation: null }
       : await this.storedInputs();
+    const warnings: string[] = [];
+    if (generation !== null && version.prepareRun !== generation) {
+      warnings.push(
+        `v${version.version} was trained on the splits of ${version.prepareRun ?? 'an unknown prepare'}; the current held-out split ` +
+          `comes from ${generation} and may hold products it was trained on: its scores may be optimistic`,
+      );
+    }
     if (inputs.length === 0) throw new Error(`Nothing to evaluate in ${dataset}: run \`rakuten-pipeline prepare\` first`);
     const t0 = performance.now();
     const predicted = await predictLabels(model, inputs);
@@ -121,6 +133,8 @@ export class Evaluator {
       modelVersion: version.version,
       modelKind: version.kind,
       dataset,
+      splitGeneration: generation,
+      ...(warnings.length ? { warnings } : {}),
       createdAt: new Date().toISOString(),
       metrics,
       textOnlyWeightedF1: classificationMetrics(labels, textOnly).weightedF1,
@@ -165,12 +179,12 @@ export class Evaluator {
     return record;
   }
 
-  private async storedInputs(): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string }> {
+  private async storedInputs(): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string; generation: string }> {
+    const { pointer, splits } = await currentSplits(this.store);
     const docs: LabeledProduct[] = [];
-    for await (const doc of this.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS.test).find({}, { sort: { field: 'index' } })) {
-      docs.push(doc);
-    }
-    return { inputs: await inputsFromLabeled(docs, this.store.images), labels: docs.map((d) => d.prdtypecode), dataset: SPLIT_COLLECTIONS.test };
+    for await (const doc of splits.test.find({}, { sort: { field: 'index' } })) docs.push(doc);
+    const inputs = await inputsFromLabeled(docs, this.store.images);
+    return { inputs, labels: docs.map((d) => d.prdtypecode), dataset: SPLIT_COLLECTIONS.test, generation: pointer.generation };
   }
 
   /** Inputs of a labelled challenge folder, preprocessed with the model's own preprocessing. */

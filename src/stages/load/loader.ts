@@ -4,7 +4,15 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../../collections.js';
 import type { ProgressListener, StageRunOptions } from '../../progress.js';
-import type { DocumentCollection, Store } from '../../stores/types.js';
+import {
+  collectGenerations,
+  GenerationWriter,
+  isInterrupted,
+  RunRecorder,
+} from '../../stores/generations.js';
+import type { DocumentCollection, Filter, Store } from '../../stores/types.js';
+import type { PrepareRun } from '../prepare/types.js';
+import { collectRawImages } from '../collect.js';
 import { CsvSyntaxError, openCsv, type CsvFile, type CsvRecord } from './csv.js';
 import { checkImage, imageJoinKey, indexImageFolder, type ImageFolderIndex } from './image-folder.js';
 import { resolveLayout, type ChallengeLayout } from './layout.js';
@@ -55,7 +63,7 @@ const Y_COLUMNS = ['prdtypecode'] as const;
 const INTEGER = /^\d+$/;
 
 function emptyRows(): RowCounts {
-  return { read: 0, stored: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
+  return { read: 0, stored: 0, inserted: 0, updated: 0, unchanged: 0, removed: 0, rejected: 0 };
 }
 function emptyImages(): ImageCounts {
   return { withImage: 0, missing: 0, undecodable: 0, orphan: 0, inserted: 0, updated: 0, unchanged: 0 };
@@ -78,7 +86,11 @@ function headerProblem(header: string[], expected: readonly string[]): string | 
 /**
  * Loads a folder in the Rakuten challenge layout: streams the CSVs, joins X and Y by the index
  * column, checks and stores each row's image, and records the run in `data_pipeline`.
- * Re-running on the same folder rewrites nothing and reports every row as unchanged.
+ *
+ * The rows go into a new data generation that becomes current in one step when the whole folder
+ * is loaded, so the store then matches the folder exactly (rows it no longer has are gone and
+ * counted as `removed`); a load that fails, is cancelled or killed leaves the previous data as it
+ * was. Re-running on the same folder reports every row as unchanged.
  */
 export class ChallengeDataLoader implements DataLoader {
   /** Creates a loader writing to `store`. */
@@ -96,6 +108,8 @@ class LoadJob {
   private readonly started = Date.now();
   private readonly run: LoadRun;
   private readonly runs: DocumentCollection<LoadRun>;
+  private readonly recorder: RunRecorder<LoadRun>;
+  private writer: GenerationWriter | undefined;
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly batchSize: number;
   private readonly progress: ProgressListener;
@@ -115,6 +129,7 @@ class LoadJob {
       _id: `load-${startedAt.replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
       kind: 'load',
       status: 'running',
+      committed: false,
       startedAt,
       finishedAt: null,
       seconds: 0,
@@ -130,11 +145,14 @@ class LoadJob {
       quarantineTotal: 0,
       quarantineByReason: {},
     };
+    this.recorder = new RunRecorder(this.runs, this.run);
   }
 
   async execute(): Promise<LoadRun> {
     await this.save();
     try {
+      this.writer = await GenerationWriter.begin(this.store, 'data', this.run._id);
+      await this.collect();
       this.layout = resolveLayout(this.options.dataDir);
       const layout = this.layout;
       await this.describeFiles(layout);
@@ -164,16 +182,58 @@ class LoadJob {
         this.run.warnings.push(`${this.rel(layout.xTest)} is missing: no test rows loaded`);
       }
       this.run.labelledTrainRows = this.run.rows.train.stored;
+      await this.countRemoved();
+      this.options.signal?.throwIfAborted();
+      await this.writer.commit({
+        counts: {
+          [COLLECTIONS.xTrain]: this.run.rows.train.stored,
+          [COLLECTIONS.yTrain]: this.run.rows.labels.stored,
+          [COLLECTIONS.xTest]: this.run.rows.test.stored,
+        },
+      });
+      this.run.committed = true;
       this.finish(this.q.total > 0 || this.run.warnings.length > 0 ? 'completed_with_warnings' : 'completed');
-      await this.save();
+      await this.recorder.close();
+      // The generation this one replaced stays for readers already on it; older ones go now.
+      await this.collect().catch(() => undefined);
+      this.run.images.collected = await collectRawImages(this.store, this.run._id).catch(() => 0);
+      if (this.run.images.collected > 0) await this.recorder.close();
       return this.run;
     } catch (error) {
       const cancelled = this.options.signal?.aborted === true;
       const message = (error as Error).message;
       this.run.errors.push(message);
       this.finish(cancelled ? 'cancelled' : 'failed');
-      await this.save();
+      if (!this.run.committed) {
+        await this.writer?.discard().catch(() => undefined);
+        this.run.collected = true;
+      }
+      await this.recorder.close();
       throw new LoadError(cancelled ? `Load cancelled: ${message}` : message, this.run, { cause: error });
+    }
+  }
+
+  /** Deletes the generations of earlier loads that no reader needs any more. */
+  private async collect(): Promise<void> {
+    // Splits being prepared read a data generation: it stays until that prepare ends.
+    const reading = new Set<string>();
+    const prepares = this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
+    for await (const p of prepares.find({ status: 'running' })) if (!isInterrupted(p) && p.dataGeneration) reading.add(p.dataGeneration);
+    reading.add(this.run._id);
+    await collectGenerations(this.store, 'data', this.runs, reading);
+  }
+
+  /** Rows of the previous generation that this one does not have. */
+  private async countRemoved(): Promise<void> {
+    const previous = (name: string) => this.writer?.previous(name);
+    const pairs: [RowCounts, string][] = [
+      [this.run.rows.train, COLLECTIONS.xTrain],
+      [this.run.rows.labels, COLLECTIONS.yTrain],
+      [this.run.rows.test, COLLECTIONS.xTest],
+    ];
+    for (const [counts, name] of pairs) {
+      const before = (await previous(name)?.count()) ?? 0;
+      counts.removed = Math.max(0, before - counts.updated - counts.unchanged);
     }
   }
 
@@ -187,7 +247,7 @@ class LoadJob {
   }
 
   private async save(): Promise<void> {
-    await this.runs.upsertMany([this.run]);
+    await this.recorder.save();
   }
 
   private readonly relNames = new Map<string, string>();
@@ -285,8 +345,13 @@ class LoadJob {
       this.report({ file, row: 0, line: 1, field: 'header', reason: 'bad_header', message, action: 'file_skipped' });
       return;
     }
-    const rows = this.store.documents.collection<ProductRow>(split === 'train' ? COLLECTIONS.xTrain : COLLECTIONS.xTest);
-    const labelColl = this.store.documents.collection<LabelRow>(COLLECTIONS.yTrain);
+    const writer = this.writer;
+    if (!writer) throw new Error('load: no generation to write into');
+    const rowsName = split === 'train' ? COLLECTIONS.xTrain : COLLECTIONS.xTest;
+    const rows = writer.collection<ProductRow>(rowsName);
+    const labelColl = writer.collection<LabelRow>(COLLECTIONS.yTrain);
+    const previousRows = writer.previous<ProductRow>(rowsName);
+    const previousLabels = writer.previous<LabelRow>(COLLECTIONS.yTrain);
     const seenProducts = new Map<number, number>();
     const total = this.run.files.find((f) => f.path === file)?.size ?? 0;
     let batch: { row: ProductRow; label?: LabelRow; image?: Promise<void> }[] = [];
@@ -298,19 +363,15 @@ class LoadJob {
       const settled = await Promise.allSettled(batch.map((b) => b.image));
       this.options.signal?.throwIfAborted();
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
-      const written = await rows.upsertMany(batch.map((b) => b.row));
-      counts.inserted += written.inserted;
-      counts.updated += written.updated;
-      counts.unchanged += written.unchanged;
+      const productDocs = batch.map((b) => b.row);
+      await rows.upsertMany(productDocs);
+      addChanges(counts, await compareWith(previousRows, productDocs));
       counts.stored += batch.length;
       const labelDocs = batch.flatMap((b) => (b.label ? [b.label] : []));
       if (labelDocs.length > 0) {
-        const w = await labelColl.upsertMany(labelDocs);
-        const lc = this.run.rows.labels;
-        lc.inserted += w.inserted;
-        lc.updated += w.updated;
-        lc.unchanged += w.unchanged;
-        lc.stored += labelDocs.length;
+        await labelColl.upsertMany(labelDocs);
+        addChanges(this.run.rows.labels, await compareWith(previousLabels, labelDocs));
+        this.run.rows.labels.stored += labelDocs.length;
       }
       batch = [];
       this.progress({ stage: 'load', phase: `x_${split}`, done: bytes, total, unit: 'bytes' });
@@ -347,6 +408,8 @@ class LoadJob {
       }
       await flush(lastBytes);
     } catch (error) {
+      // Image writes started for this batch end before the error surfaces: none may outlive the stage.
+      await Promise.allSettled(batch.map((b) => b.image));
       if (error instanceof CsvSyntaxError) {
         this.report({
           file, row: counts.read + 1, line: error.line, field: '', reason: 'csv_syntax', message: error.message,
@@ -467,4 +530,30 @@ class LoadJob {
         .join(', ')}`,
     );
   }
+}
+
+/** How a batch compares with the same rows of the previous generation. */
+async function compareWith<T extends { _id: string }>(
+  previous: DocumentCollection<T> | undefined,
+  docs: readonly T[],
+): Promise<Pick<RowCounts, 'inserted' | 'updated' | 'unchanged'>> {
+  if (!previous) return { inserted: docs.length, updated: 0, unchanged: 0 };
+  const before = new Map<string, string>();
+  for await (const doc of previous.find({ _id: { $in: docs.map((d) => d._id) } } as unknown as Filter<T>)) {
+    before.set(doc._id, JSON.stringify(doc));
+  }
+  const out = { inserted: 0, updated: 0, unchanged: 0 };
+  for (const doc of docs) {
+    const old = before.get(doc._id);
+    if (old === undefined) out.inserted++;
+    else if (old === JSON.stringify(doc)) out.unchanged++;
+    else out.updated++;
+  }
+  return out;
+}
+
+function addChanges(counts: RowCounts, changes: Pick<RowCounts, 'inserted' | 'updated' | 'unchanged'>): void {
+  counts.inserted += changes.inserted;
+  counts.updated += changes.updated;
+  counts.unchanged += changes.unchanged;
 }

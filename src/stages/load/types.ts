@@ -1,3 +1,4 @@
+import type { LiveRun } from '../../stores/generations.js';
 import type { BaseDocument } from '../../stores/types.js';
 
 /** Which part of the challenge data a row comes from. */
@@ -71,8 +72,11 @@ export interface QuarantineEntry {
   action: QuarantineAction;
 }
 
-/** Final state of a run. */
-export type RunStatus = 'running' | 'completed' | 'completed_with_warnings' | 'failed' | 'cancelled';
+/**
+ * State of a run. `interrupted`: its process ended while it ran (killed, crashed); nothing it wrote
+ * was committed.
+ */
+export type RunStatus = 'running' | 'completed' | 'completed_with_warnings' | 'failed' | 'cancelled' | 'interrupted';
 
 /** Counts of one CSV file's rows. */
 export interface RowCounts {
@@ -86,6 +90,8 @@ export interface RowCounts {
   updated: number;
   /** Rows already stored identically. */
   unchanged: number;
+  /** Rows of the previous load that the source no longer has (gone from the new generation). */
+  removed: number;
   /** Rows rejected into quarantine. */
   rejected: number;
 }
@@ -120,12 +126,17 @@ export interface RunFile {
   size: number;
 }
 
-/** The record of one load, stored in `data_pipeline` and returned by {@link DataLoader.load}. */
-export interface LoadRun extends BaseDocument {
+/**
+ * The record of one load, stored in `data_pipeline` and returned by {@link DataLoader.load}. Its
+ * `_id` is also the data generation it wrote, current once the run completed.
+ */
+export interface LoadRun extends LiveRun {
   /** Always `load`. */
   kind: 'load';
   /** Outcome. */
   status: RunStatus;
+  /** Whether its data became the store's current data (the pointer was switched to it). */
+  committed: boolean;
   /** Start time (ISO-8601). */
   startedAt: string;
   /** End time (ISO-8601), `null` while running. */
@@ -153,6 +164,8 @@ export interface LoadRun extends BaseDocument {
     train: ImageCounts;
     /** `image_test/`. */
     test: ImageCounts;
+    /** Stored originals no committed row refers to any more, deleted after the commit. */
+    collected?: number;
   };
   /** Training rows stored with their label (equals `rows.train.stored`). */
   labelledTrainRows: number;

@@ -5,6 +5,7 @@ import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify/sync';
 import pLimit from 'p-limit';
 import { COLLECTIONS } from '../../collections.js';
+import { currentData } from '../views.js';
 import { decodePreparedPng, inputFromPrepared } from '../../models/inputs.js';
 import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
@@ -177,7 +178,7 @@ export class Predictor {
   async predictStoredTest(options: StageRunOptions & { model?: ModelRef } = {}): Promise<BatchPredictionSummary> {
     const started = Date.now();
     const loaded = await this.resolve(options.model);
-    const rows = this.store.documents.collection<ProductRow>(COLLECTIONS.xTest);
+    const rows = (await currentData(this.store)).rows.xTest;
     const out = this.store.documents.collection<StoredPrediction>(COLLECTIONS.predictions);
     const total = await rows.count();
     const limit = pLimit(8);

@@ -3,7 +3,14 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from '../../collections.js';
 import type { StageRunOptions } from '../../progress.js';
+import {
+  collectGenerations,
+  GenerationWriter,
+  pipelineState,
+  RunRecorder,
+} from '../../stores/generations.js';
 import type { ImageInfo, Store } from '../../stores/types.js';
+import { dataView, type DataView } from '../views.js';
 import type { LabelRow, LoadSplit, ProductRow } from '../load/types.js';
 import { UndecodableImageError } from '../preprocess/image.js';
 import { Preprocessor } from '../preprocess/preprocessor.js';
@@ -71,7 +78,11 @@ export class PrepareStage {
     readonly preprocessor: Preprocessor = new Preprocessor(),
   ) {}
 
-  /** Runs the stage; resolves with the stored run record. */
+  /**
+   * Runs the stage; resolves with the stored run record. The splits are written as a new
+   * generation and become current together when the run completes: a failed, cancelled or killed
+   * run leaves the previous splits untouched.
+   */
   async run(options: PrepareOptions = {}): Promise<PrepareRun> {
     const started = Date.now();
     const { size, tolerance } = this.preprocessor.imageOptions;
@@ -79,6 +90,8 @@ export class PrepareStage {
       _id: `prepare-${new Date(started).toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
       kind: 'prepare',
       status: 'running',
+      committed: false,
+      dataGeneration: null,
       startedAt: new Date(started).toISOString(),
       finishedAt: null,
       store: this.store.uri,
@@ -96,11 +109,19 @@ export class PrepareStage {
     };
     // Bad fractions or seed fail now, not after minutes of image work.
     assignSplits([], { seed: run.params.seed, fractions: { val: run.params.val, test: run.params.test } });
-    const meta = this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
-    await meta.upsertMany([run]);
+    const runs = this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
+    const data = (await pipelineState(this.store)).data;
+    if (!data) throw new Error(`No loaded data in ${this.store.uri}: run \`rakuten-pipeline load\` first`);
+    run.dataGeneration = data.generation;
+    const recorder = new RunRecorder(runs, run);
+    await recorder.save();
+    let writer: GenerationWriter | undefined;
     try {
-      const items = await this.preprocessAll('train', run, options);
-      await this.preprocessAll('test', run, options);
+      writer = await GenerationWriter.begin(this.store, 'prepare', run._id);
+      await collectGenerations(this.store, 'prepare', runs, new Set([run._id]));
+      const source = dataView(this.store, data.generation);
+      const items = await this.preprocessAll('train', source, run, options);
+      await this.preprocessAll('test', source, run, options);
       const t0 = Date.now();
       const assignment = assignSplits(
         items.map(toSplitItem),
@@ -109,28 +130,38 @@ export class PrepareStage {
       run.timings.split = (Date.now() - t0) / 1000;
       this.summarise(run, items, assignment);
       const t1 = Date.now();
-      await this.write(items, assignment.splitOf, assignment.groupOf, options);
+      await this.write(writer, source, items, assignment.splitOf, assignment.groupOf, options);
       run.timings.write = (Date.now() - t1) / 1000;
+      options.signal?.throwIfAborted();
+      await writer.commit({
+        dataGeneration: data.generation,
+        counts: Object.fromEntries(SPLITS.map((s) => [SPLIT_COLLECTIONS[s], run.splits[s].total])),
+      });
+      run.committed = true;
       run.status = run.images.failed > 0 || run.records.unlabelled > 0 ? 'completed_with_warnings' : 'completed';
     } catch (error) {
       run.errors.push((error as Error).message);
       run.status = options.signal?.aborted ? 'cancelled' : 'failed';
+      await writer?.discard().catch(() => undefined);
+      run.collected = true;
       throw error;
     } finally {
       run.finishedAt = new Date().toISOString();
       run.timings.total = (Date.now() - started) / 1000;
-      await meta.upsertMany([run]);
+      await recorder.close();
     }
+    // The splits this run replaced stay for readers already on them; older ones go now.
+    await collectGenerations(this.store, 'prepare', runs).catch(() => undefined);
     return run;
   }
 
   /** Pass 1: text of every row (for its hash) and image of every row, stored once. */
-  private async preprocessAll(split: LoadSplit, run: PrepareRun, options: PrepareOptions): Promise<Item[]> {
+  private async preprocessAll(split: LoadSplit, source: DataView, run: PrepareRun, options: PrepareOptions): Promise<Item[]> {
     const { size, tolerance } = this.preprocessor.imageOptions;
-    const rows = this.store.documents.collection<ProductRow>(split === 'train' ? COLLECTIONS.xTrain : COLLECTIONS.xTest);
+    const rows = split === 'train' ? source.xTrain : source.xTest;
     const labels = new Map<string, number>();
     if (split === 'train') {
-      for await (const l of this.store.documents.collection<LabelRow>(COLLECTIONS.yTrain).find()) labels.set(l._id, l.prdtypecode);
+      for await (const l of source.yTrain.find()) labels.set(l._id, l.prdtypecode);
     }
     const raw = await infosByKey(this.store, `${RAW_IMAGE_PREFIX}${split}/`);
     const prepared = await infosByKey(this.store, `${PREP_IMAGE_PREFIX}${size}/${split}/`);
@@ -250,24 +281,26 @@ export class PrepareStage {
     };
   }
 
-  /** Pass 3: writes each labelled product into its split collection and removes stale ones. */
+  /** Pass 3: writes each labelled product into its split collection of the new generation. */
   private async write(
+    writer: GenerationWriter,
+    source: DataView,
     items: readonly Item[],
     splitOf: ReadonlyMap<string, SplitName>,
     groupOf: ReadonlyMap<string, number>,
     options: PrepareOptions,
   ): Promise<void> {
     const byId = new Map(items.map((i) => [i.id, i]));
-    const rows = this.store.documents.collection<ProductRow>(COLLECTIONS.xTrain);
     const batches: Record<SplitName, LabeledProduct[]> = { train: [], val: [], test: [] };
     const flush = async (split: SplitName) => {
       const docs = batches[split];
       if (docs.length === 0) return;
       batches[split] = [];
-      await this.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS[split]).upsertMany(docs);
+      await writer.collection<LabeledProduct>(SPLIT_COLLECTIONS[split]).upsertMany(docs);
     };
     let done = 0;
-    for await (const row of rows.find()) {
+    options.onProgress?.({ stage: 'prepare', phase: 'write', done, total: items.length, unit: 'rows' });
+    for await (const row of source.xTrain.find()) {
       const item = byId.get(row._id);
       const split = splitOf.get(row._id);
       if (!item || !split) continue;
@@ -291,13 +324,6 @@ export class PrepareStage {
       }
     }
     for (const split of SPLITS) await flush(split);
-    // A product that moved (new seed, new data) must leave its old split collection.
-    for (const split of SPLITS) {
-      const coll = this.store.documents.collection<LabeledProduct>(SPLIT_COLLECTIONS[split]);
-      const stale: string[] = [];
-      for await (const doc of coll.find()) if (splitOf.get(doc._id) !== split) stale.push(doc._id);
-      for (let i = 0; i < stale.length; i += BATCH) await coll.deleteMany({ _id: { $in: stale.slice(i, i + BATCH) } });
-    }
   }
 }
 

@@ -1,3 +1,4 @@
+import type { LiveRun } from '../../stores/generations.js';
 import type { BaseDocument } from '../../stores/types.js';
 import type { RunStatus } from '../load/types.js';
 import type { PreparedText } from '../preprocess/text.js';
@@ -46,12 +47,19 @@ export interface PrepareFailure {
   reason: string;
 }
 
-/** The record of one prepare run, stored in `pipeline_metadata`. */
-export interface PrepareRun extends BaseDocument {
+/**
+ * The record of one prepare run, stored in `pipeline_metadata`. Its `_id` is also the split
+ * generation it wrote, current once the run completed.
+ */
+export interface PrepareRun extends LiveRun {
   /** Always `prepare`. */
   kind: 'prepare';
   /** Outcome. */
   status: RunStatus;
+  /** Whether its splits became the store's current splits. */
+  committed: boolean;
+  /** The data generation (load run) it read. */
+  dataGeneration: string | null;
   /** Start (ISO-8601). */
   startedAt: string;
   /** End (ISO-8601), `null` while running. */

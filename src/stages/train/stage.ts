@@ -3,7 +3,8 @@ import { inputsFromLabeled } from '../../models/inputs.js';
 import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
 import type { EpochReport, ModelFactory } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';
-import type { JsonValue, Store } from '../../stores/types.js';
+import type { DocumentCollection, JsonValue, Store } from '../../stores/types.js';
+import { currentSplits } from '../views.js';
 import { validationScores } from '../evaluate/score.js';
 import type { PreprocessorOptions } from '../preprocess/preprocessor.js';
 import { SPLIT_COLLECTIONS } from '../prepare/stage.js';
@@ -52,10 +53,17 @@ function counts(docs: readonly LabeledProduct[]): Record<string, number> {
   return out;
 }
 
-/** Everything in a collection, as an array. */
-async function readAll(store: Store, name: string): Promise<LabeledProduct[]> {
+/** Everything in a split, as an array; checked against the count its prepare committed. */
+async function readSplit(
+  collection: DocumentCollection<LabeledProduct>,
+  expected: number | undefined,
+  generation: string,
+): Promise<LabeledProduct[]> {
   const out: LabeledProduct[] = [];
-  for await (const doc of store.documents.collection<LabeledProduct>(name).find({}, { sort: { field: 'index' } })) out.push(doc);
+  for await (const doc of collection.find({}, { sort: { field: 'index' } })) out.push(doc);
+  if (expected !== undefined && out.length !== expected) {
+    throw new Error(`${collection.name} of ${generation} holds ${out.length} products, ${expected} were committed: run prepare again`);
+  }
   return out;
 }
 
@@ -80,12 +88,18 @@ export class TrainStage {
   /** Trains, registers and possibly promotes a model. */
   async run(options: TrainOptions = {}): Promise<TrainResult> {
     const started = Date.now();
-    const train = await readAll(this.store, SPLIT_COLLECTIONS.train);
-    const val = await readAll(this.store, SPLIT_COLLECTIONS.val);
-    if (train.length === 0 || val.length === 0) {
-      throw new Error(`No prepared splits in ${this.store.uri}: run \`rakuten-pipeline prepare\` first`);
+    const margin = options.guardrailMargin;
+    if (margin !== undefined && !(Number.isFinite(margin) && margin >= 0 && margin <= 1)) {
+      throw new RangeError(`guardrailMargin must be a number between 0 and 1, got ${String(margin)}`);
     }
-    const prepare = await this.lastPrepare();
+    // Only the committed splits: a prepare that failed or was killed mid-write is never trained on.
+    const { pointer, splits } = await currentSplits(this.store);
+    const train = await readSplit(splits.train, pointer.counts[SPLIT_COLLECTIONS.train], pointer.generation);
+    const val = await readSplit(splits.val, pointer.counts[SPLIT_COLLECTIONS.val], pointer.generation);
+    if (train.length === 0 || val.length === 0) {
+      throw new Error(`The prepared splits in ${this.store.uri} have no training or no validation products: load more data and prepare again`);
+    }
+    const prepare = await this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).get(pointer.generation);
     const backend = await this.backend();
     const trainInputs = await inputsFromLabeled(train, this.store.images);
     const valInputs = await inputsFromLabeled(val, this.store.images);
@@ -118,7 +132,8 @@ export class TrainStage {
         dataDistribution: { train: counts(train), val: counts(val) },
         validation: scores,
         preprocessing,
-        prepareRun: prepare?._id ?? null,
+        prepareRun: pointer.generation,
+        dataGeneration: pointer.dataGeneration,
       });
       return { model: version, ...(await this.decide(version, valInputs, valLabels, options)) };
     } finally {
@@ -139,25 +154,21 @@ export class TrainStage {
       const reason = policy === 'always' ? 'promoted on request' : 'promotion disabled (--promote never)';
       return { champion: { promoted: policy === 'always', previous, reason, regressions: [] }, championScores: null };
     }
-    let championScores: ValidationScores | null = null;
-    if (previous !== null) {
-      const current = await this.registry.require(previous);
-      // Same split: its recorded held-out scores. Another split: score it on this one (it may have
-      // seen some of these products, which favours the champion: a conservative comparison).
-      championScores =
-        current.prepareRun !== null && current.prepareRun === version.prepareRun
-          ? current.validation
-          : await validationScores(await this.registry.load(current), valInputs, valLabels);
+    // Another training may promote meanwhile: decide against the champion as it is now, again.
+    for (let attempt = 1; ; attempt++) {
+      const champion = attempt === 1 ? previous : await this.registry.championVersion();
+      let championScores: ValidationScores | null = null;
+      if (champion !== null) {
+        const current = await this.registry.require(champion);
+        // Same split: its recorded held-out scores. Another split: score it on this one (it may have
+        // seen some of these products, which favours the champion: a conservative comparison).
+        championScores =
+          current.prepareRun !== null && current.prepareRun === version.prepareRun
+            ? current.validation
+            : await validationScores(await this.registry.load(current), valInputs, valLabels);
+      }
+      const decision = await this.registry.considerForChampion(version, championScores, options.guardrailMargin ?? 0.05, champion);
+      if (!decision.conflict || attempt >= 5) return { champion: decision, championScores };
     }
-    const champion = await this.registry.considerForChampion(version, championScores, options.guardrailMargin ?? 0.05);
-    return { champion, championScores };
-  }
-
-  private async lastPrepare(): Promise<PrepareRun | undefined> {
-    const runs = this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
-    for await (const run of runs.find({ kind: 'prepare', status: { $in: ['completed', 'completed_with_warnings'] } }, { sort: { field: 'startedAt', direction: -1 }, limit: 1 })) {
-      return run;
-    }
-    return undefined;
   }
 }

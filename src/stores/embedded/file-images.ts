@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
+import { IntegrityError } from '../errors.js';
 import { sha256Hex } from '../hash.js';
 import { assertFieldName, metadataConditions } from '../query.js';
 import type { ImageFilter, ImageInfo, ImageMetadata, ImageStore, PutImageOptions, PutOutcome } from '../types.js';
@@ -99,7 +100,12 @@ export class FileImageStore implements ImageStore {
 
   async get(key: string): Promise<Buffer | undefined> {
     const row = this.row(key);
-    return row ? readFile(this.blobPath(row.sha256)) : undefined;
+    if (!row) return undefined;
+    const bytes = await readFile(this.blobPath(row.sha256));
+    // Content-addressed: a blob whose bytes no longer hash to its name was altered on disk.
+    const actual = sha256Hex(bytes);
+    if (actual !== row.sha256) throw new IntegrityError(key, row.sha256, actual);
+    return bytes;
   }
 
   async stat(key: string): Promise<ImageInfo | undefined> {

@@ -16,6 +16,8 @@ const PAGE = 1000;
 /** SQL expression of a document field; identical text everywhere so indexes are used. */
 export function fieldExpr(field: string, column = 'doc'): string {
   assertFieldName(field);
+  // `_id` is also the primary-key column: using it turns an `_id` filter into index lookups.
+  if (field === '_id' && column === 'doc') return 'id';
   return `json_extract(${column}, '$.${field}')`;
 }
 
@@ -56,6 +58,10 @@ export class SqliteDocumentStore implements DocumentStore {
       .all() as { name: string }[];
     return rows.map((r) => r.name.slice(4));
   }
+}
+
+function assertId(doc: BaseDocument, collection: string): void {
+  if (typeof doc._id !== 'string' || doc._id === '') throw new TypeError(`Document without a string _id in ${collection}`);
 }
 
 class SqliteCollection<T extends BaseDocument> implements DocumentCollection<T> {
@@ -102,7 +108,7 @@ class SqliteCollection<T extends BaseDocument> implements DocumentCollection<T> 
       const before = maxRowid.get() as number;
       const newIds = new Set<string>();
       for (const doc of docs) {
-        if (typeof doc._id !== 'string' || doc._id === '') throw new TypeError(`Document without a string _id in ${this.name}`);
+        assertId(doc, this.name);
         const rowid = upsert.get(doc._id, JSON.stringify(doc)) as number | undefined;
         if (rowid === undefined) result.unchanged++;
         else if (rowid > before && !newIds.has(doc._id)) {
@@ -112,6 +118,23 @@ class SqliteCollection<T extends BaseDocument> implements DocumentCollection<T> 
       }
     }).immediate();
     return result;
+  }
+
+  async insertIfAbsent(doc: T): Promise<boolean> {
+    assertId(doc, this.name);
+    this.create();
+    const sql = `INSERT INTO ${this.table} (id, doc) VALUES (?, ?) ON CONFLICT(id) DO NOTHING`;
+    return this.db.prepare(sql).run(doc._id, JSON.stringify(doc)).changes === 1;
+  }
+
+  async compareAndSet(id: string, expected: Filter<T>, next: T): Promise<boolean> {
+    assertId(next, this.name);
+    if (next._id !== id) throw new TypeError(`compareAndSet: next._id ${JSON.stringify(next._id)} is not ${JSON.stringify(id)}`);
+    if (!this.exists()) return false;
+    // One UPDATE statement: SQLite holds the write lock from the check to the write.
+    const where = whereSql(filterConditions(expected));
+    const sql = `UPDATE ${this.table} SET doc = ? WHERE id = ? AND ${where.sql}`;
+    return this.db.prepare(sql).run(JSON.stringify(next), id, ...where.params).changes === 1;
   }
 
   async get(id: string): Promise<T | undefined> {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Db, Document, Filter, GridFSFile } from 'mongodb';
 import { GridFSBucket } from 'mongodb';
+import { IntegrityError } from '../errors.js';
 import { sha256Hex } from '../hash.js';
 import { assertFieldName, metadataConditions } from '../query.js';
 import type { ImageFilter, ImageInfo, ImageMetadata, ImageStore, PutImageOptions, PutOutcome } from '../types.js';
@@ -71,7 +72,14 @@ export class GridFsImageStore implements ImageStore {
     if (!file) return undefined;
     const parts: Buffer[] = [];
     for await (const chunk of this.bucket.openDownloadStream(file._id)) parts.push(chunk as Buffer);
-    return Buffer.concat(parts);
+    const bytes = Buffer.concat(parts);
+    const expected = (file.metadata as Partial<StoredMetadata> | undefined)?.sha256;
+    // Files written by this store always carry their hash; altered chunks no longer match it.
+    if (expected) {
+      const actual = sha256Hex(bytes);
+      if (actual !== expected) throw new IntegrityError(key, expected, actual);
+    }
+    return bytes;
   }
 
   async stat(key: string): Promise<ImageInfo | undefined> {

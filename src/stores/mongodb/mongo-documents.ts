@@ -1,3 +1,4 @@
+import { MongoServerError } from 'mongodb';
 import type { AnyBulkWriteOperation, Collection, Db, Filter as MongoFilter, Sort } from 'mongodb';
 import { assertFieldName, filterConditions } from '../query.js';
 import type {
@@ -18,6 +19,12 @@ function toMongoFilter<T>(filter: Filter<T> | undefined): MongoFilter<RawDocumen
 }
 
 const BATCH = 1000;
+/** MongoDB's error code for a unique-index violation. */
+const DUPLICATE_KEY = 11000;
+
+function assertId(doc: BaseDocument, collection: string): void {
+  if (typeof doc._id !== 'string' || doc._id === '') throw new TypeError(`Document without a string _id in ${collection}`);
+}
 
 /** How documents look to the driver: string keys, any fields. */
 interface RawDocument {
@@ -53,7 +60,7 @@ class MongoCollection<T extends BaseDocument> implements DocumentCollection<T> {
     for (let i = 0; i < docs.length; i += BATCH) {
       const batch = docs.slice(i, i + BATCH);
       const ops: AnyBulkWriteOperation<RawDocument>[] = batch.map((doc) => {
-        if (typeof doc._id !== 'string' || doc._id === '') throw new TypeError(`Document without a string _id in ${this.name}`);
+        assertId(doc, this.name);
         return { replaceOne: { filter: { _id: doc._id }, replacement: doc as unknown as RawDocument, upsert: true } };
       });
       const r = await this.coll.bulkWrite(ops, { ordered: false });
@@ -62,6 +69,26 @@ class MongoCollection<T extends BaseDocument> implements DocumentCollection<T> {
       result.unchanged += r.matchedCount - r.modifiedCount;
     }
     return result;
+  }
+
+  async insertIfAbsent(doc: T): Promise<boolean> {
+    assertId(doc, this.name);
+    try {
+      await this.coll.insertOne(doc as unknown as RawDocument);
+      return true;
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+      throw error;
+    }
+  }
+
+  async compareAndSet(id: string, expected: Filter<T>, next: T): Promise<boolean> {
+    assertId(next, this.name);
+    if (next._id !== id) throw new TypeError(`compareAndSet: next._id ${JSON.stringify(next._id)} is not ${JSON.stringify(id)}`);
+    // replaceOne matches and writes one document atomically on the server.
+    const query = { ...toMongoFilter(expected), _id: id } as MongoFilter<RawDocument>;
+    const r = await this.coll.replaceOne(query, next as unknown as RawDocument);
+    return r.matchedCount === 1;
   }
 
   async get(id: string): Promise<T | undefined> {

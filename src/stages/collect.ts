@@ -1,0 +1,41 @@
+/**
+ * Garbage collection of original images that no committed generation refers to any more (left by
+ * failed or killed loads, or by rows gone from the source).
+ *
+ * @module
+ */
+import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../collections.js';
+import { isInterrupted, pipelineState, type LiveRun } from '../stores/generations.js';
+import type { Store } from '../stores/types.js';
+import { dataView } from './views.js';
+
+/** Whether any load or prepare other than `self` is running (its images are not referenced yet). */
+async function othersRunning(store: Store, self: string): Promise<boolean> {
+  for (const name of [COLLECTIONS.runs, COLLECTIONS.pipelineMetadata]) {
+    for await (const run of store.documents.collection<LiveRun>(name).find({ status: 'running' })) {
+      if (run._id !== self && !isInterrupted(run)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Deletes the original images (`raw/`) that neither the committed data generation nor the one it
+ * replaced refers to: those of rows gone from the source, or stored by a load that failed or was
+ * killed. Skipped while another load or prepare runs. Returns how many were deleted.
+ */
+export async function collectRawImages(store: Store, self: string): Promise<number> {
+  if (await othersRunning(store, self)) return 0;
+  const pointer = (await pipelineState(store)).data;
+  if (!pointer) return 0;
+  const referenced = new Set<string>();
+  for (const generation of [pointer.generation, pointer.previous]) {
+    if (!generation) continue;
+    const rows = dataView(store, generation);
+    for (const coll of [rows.xTrain, rows.xTest]) for await (const row of coll.find()) if (row.image) referenced.add(row.image);
+  }
+  const stale: string[] = [];
+  for await (const info of store.images.list({ prefix: RAW_IMAGE_PREFIX })) if (!referenced.has(info.key)) stale.push(info.key);
+  for (const key of stale) await store.images.delete(key);
+  return stale.length;
+}
