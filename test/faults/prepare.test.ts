@@ -23,7 +23,7 @@ import {
 
 killChildrenAfterAll();
 const cats = useCatalogues({ a: { seed: 21, rows: 800, imageFraction: 0.06 } });
-const RUN_COLLECTIONS = [COLLECTIONS.runs, COLLECTIONS.pipelineMetadata, COLLECTIONS.jobs];
+const RUN_COLLECTIONS = [COLLECTIONS.runs, COLLECTIONS.pipelineMetadata, COLLECTIONS.jobs, COLLECTIONS.state];
 
 /** Collections (run records aside) changed since `before`, and by how many documents in all. */
 async function changes({ store }: StoreCtx, before: Map<string, number>) {

@@ -19,6 +19,8 @@ import { inputsFromLabeled } from '../../src/models/inputs.js';
 import { ModelRegistry, type ModelVersion } from '../../src/models/registry.js';
 import type { LabelRow, LoadRun, ProductRow } from '../../src/stages/load/types.js';
 import type { LabeledProduct, PrepareRun } from '../../src/stages/prepare/types.js';
+import { isInterrupted, pipelineState, type LiveRun, type PipelineState } from '../../src/stores/generations.js';
+import { dataCollections, splitCollections } from '../../src/stages/views.js';
 import type { Store } from '../../src/stores/types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -45,29 +47,28 @@ async function readAll<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** READER: the committed loaded data. */
+/** READER: the committed loaded data (empty before the first completed load). */
 export async function readData(store: Store): Promise<DataView> {
-  const coll = <T extends ProductRow | LabelRow>(name: string) => readAll(store.documents.collection<T>(name).find());
-  return {
-    xTrain: await coll<ProductRow>(COLLECTIONS.xTrain),
-    yTrain: await coll<LabelRow>(COLLECTIONS.yTrain),
-    xTest: await coll<ProductRow>(COLLECTIONS.xTest),
-  };
+  if (!(await pipelineState(store)).data) return { xTrain: [], yTrain: [], xTest: [] };
+  const rows = await dataCollections(store);
+  return { xTrain: await readAll(rows.xTrain.find()), yTrain: await readAll(rows.yTrain.find()), xTest: await readAll(rows.xTest.find()) };
 }
 
-/** READER: the committed split collections. */
+/** READER: the committed split collections (empty before the first completed prepare). */
 export async function readSplits(store: Store): Promise<SplitView> {
-  const coll = (name: string) => readAll(store.documents.collection<LabeledProduct>(name).find());
-  return { train: await coll(COLLECTIONS.labeledTrain), val: await coll(COLLECTIONS.labeledVal), test: await coll(COLLECTIONS.labeledTest) };
+  if (!(await pipelineState(store)).prepare) return { train: [], val: [], test: [] };
+  const s = await splitCollections(store);
+  return { train: await readAll(s.train.find()), val: await readAll(s.val.find()), test: await readAll(s.test.find()) };
 }
 
 /** READER: id of the prepare run whose splits are the committed ones (null when there are none). */
 export async function committedPrepareRun(store: Store): Promise<string | null> {
-  // Before generations: the newest completed prepare run is what `train` names as provenance.
-  const runs = await readAll(store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).find({ kind: 'prepare' }));
-  const done = runs.filter((r) => r.status === 'completed' || r.status === 'completed_with_warnings');
-  done.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-  return done.at(-1)?._id ?? null;
+  return (await pipelineState(store)).prepare?.generation ?? null;
+}
+
+/** READER: the committed pointers and what they claim. */
+export async function readPointers(store: Store): Promise<PipelineState> {
+  return pipelineState(store);
 }
 
 /** A run record as `status` would show it. */
@@ -77,11 +78,11 @@ export interface RunView {
   status: string;
 }
 
-/** READER: every load and prepare run record. */
+/** READER: every load and prepare run record, with the status `status` shows (a dead owner: `interrupted`). */
 export async function readRuns(store: Store): Promise<RunView[]> {
   const loads = await readAll(store.documents.collection<LoadRun>(COLLECTIONS.runs).find());
   const prepares = await readAll(store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).find());
-  return [...loads, ...prepares].map((r) => ({ id: r._id, kind: r.kind, status: r.status }));
+  return [...loads, ...prepares].map((r) => ({ id: r._id, kind: r.kind, status: isInterrupted(r as LiveRun) ? 'interrupted' : r.status }));
 }
 
 /** READER: a registry able to load every built-in model kind. */
@@ -306,6 +307,10 @@ export async function modelViolations(
     if (!latest) out.push('no model version after training');
     else {
       if (latest.prepareRun !== prepare) out.push(`v${latest.version} names prepare run ${latest.prepareRun}, the committed splits are ${prepare}`);
+      const pointer = (await readPointers(store)).prepare;
+      if (latest.dataGeneration !== undefined && pointer && latest.dataGeneration !== pointer.dataGeneration) {
+        out.push(`v${latest.version} names data generation ${latest.dataGeneration}, its splits were made from ${pointer.dataGeneration}`);
+      }
       if (!sameCounts(latest.dataDistribution.train, classCounts(splits.train)) || !sameCounts(latest.dataDistribution.val, classCounts(splits.val))) {
         out.push(`v${latest.version} was not trained on the committed splits (its class counts differ from theirs)`);
       }
@@ -351,10 +356,26 @@ export async function storeViolations(
     const detail = options.sources.map((s) => `${path.basename(s.dir)}: ${dataViolations(data, s).join('; ')}`).join(' | ');
     out.push(`stored data is not exactly the good rows of ${options.sources.length > 1 ? 'any of the loaded folders' : path.basename(first?.dir ?? '')}: ${detail}`);
   }
+  const pointers = await readPointers(store);
+  if (pointers.data) {
+    const counted = { [COLLECTIONS.xTrain]: data.xTrain.length, [COLLECTIONS.yTrain]: data.yTrain.length, [COLLECTIONS.xTest]: data.xTest.length };
+    for (const [name, n] of Object.entries(counted)) {
+      if (pointers.data.counts[name] !== undefined && pointers.data.counts[name] !== n) out.push(`data pointer says ${pointers.data.counts[name]} documents in ${name}, ${n} read`);
+    }
+  }
   if (options.splits !== false) {
     const splits = await readSplits(store);
     const against = source ?? options.sources.at(-1);
     if (against) out.push(...splitViolations(splits, against));
+    if (pointers.prepare && pointers.data && pointers.prepare.dataGeneration !== pointers.data.generation) {
+      out.push(`the splits were prepared from data generation ${pointers.prepare.dataGeneration}, the committed data is ${pointers.data.generation}`);
+    }
+    if (pointers.prepare) {
+      const counted = { [COLLECTIONS.labeledTrain]: splits.train.length, [COLLECTIONS.labeledVal]: splits.val.length, [COLLECTIONS.labeledTest]: splits.test.length };
+      for (const [name, n] of Object.entries(counted)) {
+        if (pointers.prepare.counts[name] !== undefined && pointers.prepare.counts[name] !== n) out.push(`prepare pointer says ${pointers.prepare.counts[name]} documents in ${name}, ${n} read`);
+      }
+    }
   }
   out.push(...(await modelViolations(store, options)));
   out.push(...(await runningViolations(store, options.notRunning ?? ['load', 'prepare'])));
