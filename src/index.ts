@@ -52,7 +52,12 @@ export { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from './collections.
 export type { ProgressEvent, ProgressListener, StageRunOptions } from './progress.js';
 export { ChallengeDataLoader, LoadError, type DataLoader, type LoadOptions } from './stages/load/loader.js';
 export { LABEL_FILE_NAMES, resolveLayout, type ChallengeLayout } from './stages/load/layout.js';
-export { CsvSyntaxError } from './stages/load/csv.js';
+export { CsvSyntaxError, openCsv, type CsvFile, type CsvRecord, type OpenCsvOptions } from './stages/load/csv.js';
+export type { CsvEncoding } from './stages/load/encoding.js';
+export { MAX_ID_DIGITS, parseId, type ParsedId, type RowId } from './stages/load/ids.js';
+export { isKnownPrdtypecode, PRDTYPECODES } from './stages/load/classes.js';
+export { DEFAULT_MAX_CSV_RECORD_BYTES, DEFAULT_MAX_IMAGE_FILE_BYTES, type LoadLimits } from './stages/load/limits.js';
+export { escapeControls } from './stages/load/escape.js';
 export { formatEntry } from './stages/load/quarantine.js';
 export type {
   ImageCounts,
@@ -95,9 +100,11 @@ export {
 export {
   DEFAULT_BACKGROUND_TOLERANCE,
   DEFAULT_IMAGE_SIZE,
+  DEFAULT_MAX_INPUT_PIXELS,
   differenceHash,
   findContentBox,
   hammingDistance,
+  ImageTooLargeError,
   prepareImage,
   prepareImagePixels,
   UndecodableImageError,

@@ -18,6 +18,7 @@ import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify/sync';
 import sharp from 'sharp';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
+import { PRDTYPECODES } from '../stages/load/classes.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -101,11 +102,8 @@ export interface DemoCatalogueSummary {
   injected: DemoInjectedFaults;
 }
 
-/** The 27 product type codes of the challenge, in ascending order. */
-export const DEMO_PRDTYPECODES: readonly number[] = [
-  10, 40, 50, 60, 1140, 1160, 1180, 1280, 1281, 1300, 1301, 1302, 1320, 1560, 1920, 1940, 2060,
-  2220, 2280, 2403, 2462, 2522, 2582, 2583, 2585, 2705, 2905,
-];
+/** The 27 product type codes of the challenge, in ascending order (the same list as {@link PRDTYPECODES}). */
+export const DEMO_PRDTYPECODES: readonly number[] = PRDTYPECODES;
 
 /** Header line (without line ending) of `X_train_update.csv` and `X_test_update.csv`. */
 export const DEMO_X_HEADER = ',designation,description,productid,imageid';

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelRuntime } from '../models/builtin.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -68,20 +68,38 @@ export interface ApiContext {
   dataDir(requested: string | undefined, field: string): string;
 }
 
-/** The `dataDir` function of {@link ApiContext}. */
+/** The real path of `p`, or undefined when it does not exist. */
+function realPath(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `dataDir` function of {@link ApiContext}. The allowed roots are checked on the lexical
+ * path and again on the real one, so a symlink inside an allowed folder cannot lead out of it
+ * (`A/link -> /etc`); the job then reads the real path it was checked on.
+ */
 export function dataDirResolver(defaultDir: string | undefined, allowed: readonly string[] | undefined) {
   const roots = allowed?.map((d) => path.resolve(d));
+  const within = (list: readonly string[], p: string) => list.some((r) => p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
   return (requested: string | undefined, field: string): string => {
     const dir = requested ?? defaultDir;
     if (!dir) throw new HttpError(400, 'NO_DATA_DIR', `body/${field} is required: this server has no default data folder`);
+    // fs calls throw a TypeError (a 500) on a NUL byte: it is a bad request.
+    if (dir.includes('\0')) throw new HttpError(400, 'BAD_DATA_DIR', `body/${field} must not contain a NUL character`);
     const resolved = path.resolve(dir);
-    if (roots && !roots.some((r) => resolved === r || resolved.startsWith(r + path.sep))) {
-      throw new HttpError(403, 'DATA_DIR_NOT_ALLOWED', `body/${field}: ${dir} is outside the data folders this server may read`);
-    }
+    const outside = () => new HttpError(403, 'DATA_DIR_NOT_ALLOWED', `body/${field}: ${dir} is outside the data folders this server may read`);
+    if (roots && !within(roots, resolved)) throw outside();
     // Checked now so that a typo is a 400 at once, not a job that fails later.
-    if (!statSync(resolved, { throwIfNoEntry: false })?.isDirectory()) {
+    const real = realPath(resolved);
+    if (real === undefined || !statSync(real, { throwIfNoEntry: false })?.isDirectory()) {
       throw new HttpError(400, 'NO_SUCH_DATA_DIR', `body/${field}: ${dir} is not a folder on the server`);
     }
-    return resolved;
+    // Roots resolved now, not at start-up: an allowed folder may be created after the server.
+    if (roots && !within(roots.map((r) => realPath(r) ?? r), real)) throw outside();
+    return real;
   };
 }

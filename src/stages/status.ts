@@ -41,6 +41,8 @@ export interface DataStatus {
   };
   /** The most recent load run, if any (`interrupted` when its process ended while it ran). */
   lastLoad: LoadRun | null;
+  /** Conditions the user should act on (e.g. rows written by an older release, not readable). */
+  warnings: string[];
 }
 
 async function splitImages(store: Store, rows: DocumentCollection<ProductRow> | undefined, split: string): Promise<SplitImageStatus> {
@@ -70,6 +72,11 @@ export async function getDataStatus(store: Store): Promise<DataStatus> {
   // A killed load never wrote its end: show it as what it is.
   if (lastLoad && isInterrupted(lastLoad)) lastLoad = { ...lastLoad, status: 'interrupted' };
   const rows = state.data ? dataView(store, state.data.generation) : undefined;
+  const warnings: string[] = [];
+  if (!state.data && (await store.documents.collection(COLLECTIONS.xTrain).count()) > 0) {
+    // Written before generations existed (0.1): no pointer, so nothing is readable as committed data.
+    warnings.push(`${COLLECTIONS.xTrain} holds rows from an older release that are not part of any committed load: run \`rakuten-pipeline load\` again`);
+  }
   const trainRows = collections[COLLECTIONS.xTrain] ?? 0;
   return {
     store: store.uri,
@@ -84,5 +91,6 @@ export async function getDataStatus(store: Store): Promise<DataStatus> {
       total: await store.images.count(),
     },
     lastLoad,
+    warnings,
   };
 }

@@ -283,6 +283,13 @@ for (const backend of storeBackends()) {
       expect(await runs.get('load-killed')).toMatchObject({ status: 'interrupted', collected: true });
     });
 
+    it('warns about rows written by an older release instead of counting them', async () => {
+      await ctx.store.documents.collection(COLLECTIONS.xTrain).upsertMany([{ _id: '1' }, { _id: '2' }]);
+      const status = await getDataStatus(ctx.store);
+      expect(status.collections[COLLECTIONS.xTrain]).toBe(0);
+      expect(status.warnings).toEqual([expect.stringMatching(/older release .* run `rakuten-pipeline load` again/)]);
+    });
+
     it.skipIf(REAL_DATA_SKIP)('loads the real challenge folder with the expected counts', async () => {
       const run = await load(REAL_DATA_DIR);
       expect(run.labelledTrainRows).toBe(5042);

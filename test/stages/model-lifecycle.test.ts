@@ -115,6 +115,16 @@ for (const backend of storeBackends()) {
       await expect(train.run({ guardrailMargin: Number('abc') })).rejects.toThrow(RangeError);
     });
 
+    it('warns when evaluating on a held-out split prepared after the model was trained', async () => {
+      const { registry, train } = await setup();
+      const { model } = await train.run({ seed: 1 });
+      const same = await new Evaluator(ctx.store, registry).run({ latencySamples: 5, report: false });
+      expect(same.warnings).toBeUndefined();
+      await new PrepareStage(ctx.store, new Preprocessor({ image: { size: 32 } })).run({ seed: 4 });
+      const other = await new Evaluator(ctx.store, registry).run({ latencySamples: 5, report: false });
+      expect(other.warnings).toEqual([expect.stringMatching(new RegExp(`v${model.version} was trained on the splits of ${model.prepareRun}.*may be optimistic`))]);
+    });
+
     it('stores the text-image model through the store and reloads it with identical predictions', async () => {
       await setup();
       const registry = new ModelRegistry(ctx.store, [textImageModel]);

@@ -10,6 +10,7 @@ interface LoadCliOptions extends OutputOptions {
   store?: string;
   batchSize: number;
   quarantineLimit: number;
+  allowUnknownClasses?: boolean;
 }
 
 /** Text summary of a load run. */
@@ -19,9 +20,9 @@ export function describeLoad(run: LoadRun, maxEntries = 20): string[] {
     `load ${run.status} in ${run.seconds.toFixed(1)} s  (run ${run._id})`,
     `  store:  ${run.store}`,
     `  source: ${run.source}`,
-    `  train rows:  ${n(train.stored)} stored (${n(train.inserted)} new, ${n(train.updated)} changed, ${n(train.unchanged)} unchanged), ${n(train.rejected)} rejected`,
+    `  train rows:  ${n(train.stored)} stored (${n(train.inserted)} new, ${n(train.updated)} changed, ${n(train.unchanged)} unchanged${train.removed ? `, ${n(train.removed)} removed` : ''}), ${n(train.rejected)} rejected`,
     `  labels:      ${n(labels.stored)} stored, ${n(labels.rejected)} rejected  ->  ${n(run.labelledTrainRows)} labelled training rows`,
-    `  test rows:   ${n(test.stored)} stored (${n(test.inserted)} new, ${n(test.updated)} changed, ${n(test.unchanged)} unchanged), ${n(test.rejected)} rejected`,
+    `  test rows:   ${n(test.stored)} stored (${n(test.inserted)} new, ${n(test.updated)} changed, ${n(test.unchanged)} unchanged${test.removed ? `, ${n(test.removed)} removed` : ''}), ${n(test.rejected)} rejected`,
   ];
   for (const split of ['train', 'test'] as const) {
     const i = run.images[split];
@@ -52,11 +53,15 @@ export function registerLoad(program: Command): void {
     .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db (default: $RAKUTEN_STORE or .rakuten-store)')
     .option('--batch-size <n>', 'rows per write', Number, 500)
     .option('--quarantine-limit <n>', 'most quarantine entries kept in the run document', Number, 10_000)
+    .option('--allow-unknown-classes', 'accept prdtypecode values outside the 27 challenge codes (default: quarantined as unknown_label)')
     .option('--json', 'print the run document as JSON on stdout')
     .action(async (opts: LoadCliOptions) => {
       const run = await withStore(opts.store, (store, onProgress, signal) =>
         new ChallengeDataLoader(store)
-          .load({ dataDir: opts.data, batchSize: opts.batchSize, quarantineLimit: opts.quarantineLimit, onProgress, signal })
+          .load({
+            dataDir: opts.data, batchSize: opts.batchSize, quarantineLimit: opts.quarantineLimit,
+            allowUnknownClasses: opts.allowUnknownClasses === true, onProgress, signal,
+          })
           .catch((error: unknown) => {
             if (!(error instanceof LoadError)) throw error;
             process.exitCode = 1;

@@ -39,6 +39,7 @@ export function describeEvaluation(e: EvaluationRecord): string[] {
       (e.latencyWithImage ? `, with image ${e.latencyWithImage.p50Ms}/${e.latencyWithImage.p95Ms} ms` : '') +
       `; batch ${n(e.productsPerSecond)} products/s`,
     ...(e.report ? [`  report: ${e.report}`] : []),
+    ...(e.warnings ?? []).map((w) => `  warning: ${w}`),
   ];
 }
 

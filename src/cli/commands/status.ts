@@ -14,6 +14,10 @@ export function describeStatus(s: DataStatus): string[] {
   }
   const last = s.lastLoad;
   lines.push(last ? `last load: ${last.status} at ${last.finishedAt ?? last.startedAt} from ${last.source}` : 'last load: none');
+  const { data, prepare } = s.state;
+  lines.push(`committed data: ${data ? `${data.generation} (${data.committedAt})` : 'none'}`);
+  lines.push(`committed splits: ${prepare ? `${prepare.generation} (${prepare.committedAt}), from ${prepare.dataGeneration ?? '?'}` : 'none'}`);
+  for (const w of s.warnings) lines.push(`warning: ${w}`);
   return lines;
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { UndecodableImageError } from '../../stages/preprocess/image.js';
+import { ImageTooLargeError, UndecodableImageError } from '../../stages/preprocess/image.js';
 import type { ApiContext } from '../context.js';
 import { HttpError } from '../context.js';
 import { ErrorReply, PredictProductBody, PredictProductReply } from '../schemas.js';
@@ -38,6 +38,8 @@ export function registerPredictProductRoute(fastify: FastifyInstance, ctx: ApiCo
         ctx.metrics?.countPrediction(prediction.prdtypecode, 'online');
         return { ...prediction, ms: Math.round((performance.now() - t0) * 1000) / 1000 };
       } catch (e) {
+        // Refused from the header, before decoding: a bomb costs neither memory nor seconds.
+        if (e instanceof ImageTooLargeError) throw new HttpError(413, 'IMAGE_TOO_LARGE', `body/image: ${e.message}`);
         if (e instanceof UndecodableImageError) throw new HttpError(400, 'BAD_IMAGE', `body/image: ${e.message}`);
         throw e;
       }

@@ -1,20 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../../collections.js';
 import type { ProgressListener, StageRunOptions } from '../../progress.js';
-import {
-  collectGenerations,
-  GenerationWriter,
-  isInterrupted,
-  RunRecorder,
-} from '../../stores/generations.js';
+import { collectGenerations, GenerationWriter, isInterrupted, RunRecorder } from '../../stores/generations.js';
 import type { DocumentCollection, Filter, Store } from '../../stores/types.js';
-import type { PrepareRun } from '../prepare/types.js';
 import { collectRawImages } from '../collect.js';
+import type { PrepareRun } from '../prepare/types.js';
+import { ImageTooLargeError } from '../preprocess/image.js';
+import { isKnownPrdtypecode } from './classes.js';
 import { CsvSyntaxError, openCsv, type CsvFile, type CsvRecord } from './csv.js';
+import { escapeControls } from './escape.js';
+import { isWithin, readBoundedFile } from './files.js';
+import { idText, parseId, type RowId } from './ids.js';
 import { checkImage, imageJoinKey, indexImageFolder, type ImageFolderIndex } from './image-folder.js';
+import {
+  checkLimit,
+  DEFAULT_MAX_CSV_RECORD_BYTES,
+  DEFAULT_MAX_IMAGE_FILE_BYTES,
+  DEFAULT_MAX_INPUT_PIXELS,
+  type LoadLimits,
+} from './limits.js';
 import { resolveLayout, type ChallengeLayout } from './layout.js';
 import { Quarantine } from './quarantine.js';
 import type {
@@ -38,6 +46,17 @@ export interface LoadOptions extends StageRunOptions {
   imageConcurrency?: number;
   /** Most quarantine entries kept in the run document; counts stay exact (default 10,000). */
   quarantineLimit?: number;
+  /** Largest image file read, in bytes; larger ones are quarantined unread (default 10 MiB). */
+  maxImageFileBytes?: number;
+  /** Largest CSV record, in bytes; a larger one stops the file with a clear error (default 1 MiB). */
+  maxCsvRecordBytes?: number;
+  /** Largest image in pixels, read from its header; larger ones are quarantined undecoded (default 40 MP). */
+  maxImagePixels?: number;
+  /**
+   * Accept `prdtypecode` values outside the 27 challenge codes (default false: such labels are
+   * quarantined as `unknown_label`, since a typo would otherwise become a class of its own).
+   */
+  allowUnknownClasses?: boolean;
 }
 
 /** Reads product data into a store. */
@@ -61,6 +80,7 @@ export class LoadError extends Error {
 const X_COLUMNS = ['designation', 'description', 'productid', 'imageid'] as const;
 const Y_COLUMNS = ['prdtypecode'] as const;
 const INTEGER = /^\d+$/;
+const ENCODING_NAMES = { 'utf-8': 'UTF-8', 'utf-16le': 'UTF-16LE', 'utf-16be': 'UTF-16BE', 'windows-1252': 'Windows-1252 (Latin-1)' } as const;
 
 function emptyRows(): RowCounts {
   return { read: 0, stored: 0, inserted: 0, updated: 0, unchanged: 0, removed: 0, rejected: 0 };
@@ -113,7 +133,10 @@ class LoadJob {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly batchSize: number;
   private readonly progress: ProgressListener;
+  private readonly limits: LoadLimits;
   private layout: ChallengeLayout | undefined;
+  /** The data folder's real path: image symlinks must resolve below it. */
+  private realDir = '';
 
   constructor(
     private readonly store: Store,
@@ -124,6 +147,11 @@ class LoadJob {
     this.limit = pLimit(options.imageConcurrency ?? 8);
     this.batchSize = options.batchSize ?? 500;
     this.progress = options.onProgress ?? (() => undefined);
+    this.limits = {
+      maxImageFileBytes: checkLimit('maxImageFileBytes', options.maxImageFileBytes ?? DEFAULT_MAX_IMAGE_FILE_BYTES),
+      maxCsvRecordBytes: checkLimit('maxCsvRecordBytes', options.maxCsvRecordBytes ?? DEFAULT_MAX_CSV_RECORD_BYTES),
+      maxImagePixels: checkLimit('maxImagePixels', options.maxImagePixels ?? DEFAULT_MAX_INPUT_PIXELS),
+    };
     const startedAt = new Date(this.started).toISOString();
     this.run = {
       _id: `load-${startedAt.replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
@@ -155,14 +183,15 @@ class LoadJob {
       await this.collect();
       this.layout = resolveLayout(this.options.dataDir);
       const layout = this.layout;
+      this.realDir = realpathSync(layout.dir);
       await this.describeFiles(layout);
       // Start parsing X while the labels are read: the two parsers run on separate cores.
-      const xTrain = openCsv(layout.xTrain, this.rel(layout.xTrain));
+      const xTrain = this.openCsv(layout.xTrain);
       xTrain.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
       try {
         const labels = await this.readLabels(layout.yTrain);
         const trainImages = await this.indexImages(layout.imageTrain, 'image_train');
-        const trainSeen = new Set<number>();
+        const trainSeen = new Set<RowId>();
         await this.loadProducts('train', layout.xTrain, await xTrain, trainImages, labels, trainSeen);
         this.reportUnmatchedLabels(labels, trainSeen);
         this.reportOrphans('train', trainImages);
@@ -171,7 +200,7 @@ class LoadJob {
       }
       if (this.run.files.find((f) => f.role === 'x_test')?.present) {
         const testImages = await this.indexImages(layout.imageTest, 'image_test');
-        const xTest = await openCsv(layout.xTest, this.rel(layout.xTest));
+        const xTest = await this.openCsv(layout.xTest);
         try {
           await this.loadProducts('test', layout.xTest, xTest, testImages, undefined, new Set());
         } finally {
@@ -201,7 +230,7 @@ class LoadJob {
       return this.run;
     } catch (error) {
       const cancelled = this.options.signal?.aborted === true;
-      const message = (error as Error).message;
+      const message = escapeControls((error as Error).message);
       this.run.errors.push(message);
       this.finish(cancelled ? 'cancelled' : 'failed');
       if (!this.run.committed) {
@@ -275,13 +304,30 @@ class LoadJob {
   }
 
   private report(entry: Omit<QuarantineEntry, 'file'> & { file: string }): void {
-    this.q.add({ ...entry, file: this.rel(entry.file) });
+    // File names and field values come from the data: no control character reaches a terminal.
+    this.q.add({ ...entry, file: escapeControls(this.rel(entry.file)), message: escapeControls(entry.message) });
   }
 
-  private async readLabels(file: string): Promise<Map<number, Label>> {
+  /** Opens a CSV of the folder with the run's record limit, noting a non-UTF-8 encoding in the run. */
+  private openCsv(file: string): Promise<CsvFile> {
+    const name = this.rel(file);
+    const entry = this.run.files.find((f) => f.path === file);
+    if (entry) entry.encoding = 'utf-8'; // until the parser finds otherwise
+    return openCsv(file, {
+      label: name,
+      maxRecordBytes: this.limits.maxCsvRecordBytes,
+      onEncoding: (encoding) => {
+        if (entry) entry.encoding = encoding;
+        const how = encoding === 'windows-1252' ? 'it is not valid UTF-8' : 'it starts with a UTF-16 byte order mark';
+        this.run.warnings.push(`${escapeControls(name)} is decoded as ${ENCODING_NAMES[encoding]}: ${how} (save it as UTF-8 to silence this)`);
+      },
+    });
+  }
+
+  private async readLabels(file: string): Promise<Map<RowId, Label>> {
     const counts = this.run.rows.labels;
-    const labels = new Map<number, Label>();
-    const csv = await openCsv(file, this.rel(file));
+    const labels = new Map<RowId, Label>();
+    const csv = await this.openCsv(file);
     const problem = headerProblem(csv.header, Y_COLUMNS);
     if (problem) {
       await csv.close();
@@ -297,21 +343,33 @@ class LoadJob {
         reject('', 'bad_column_count', `expected 2 fields, found ${r.fields.length}`);
         continue;
       }
-      const [index, code] = r.fields as [string, string];
-      if (!INTEGER.test(index.trim())) {
-        reject('', index.trim() === '' ? 'missing_id' : 'invalid_id', `index ${JSON.stringify(index)} is not a non-negative integer`);
-      } else if (!INTEGER.test(code.trim())) {
+      const [indexText, code] = r.fields as [string, string];
+      const index = parseId(indexText, 'index');
+      if (!index.ok) {
+        reject('', index.reason, index.message);
+      } else if (!INTEGER.test(code.trim()) || code.trim().length > 9) {
         reject('prdtypecode', 'invalid_label', `prdtypecode ${JSON.stringify(code)} is not an integer code`);
-      } else if (labels.has(Number(index))) {
-        reject('', 'duplicate_index', `index ${index} already labelled on row ${labels.get(Number(index))?.row}`);
+      } else if (!this.options.allowUnknownClasses && !isKnownPrdtypecode(Number(code))) {
+        reject(
+          'prdtypecode', 'unknown_label',
+          `prdtypecode ${Number(code)} is not one of the 27 challenge codes (allowUnknownClasses / --allow-unknown-classes accepts it)`,
+        );
+      } else if (labels.has(index.id)) {
+        reject('', 'duplicate_index', `index ${index.id} already labelled on row ${labels.get(index.id)?.row}`);
       } else {
-        labels.set(Number(index), { code: Number(code), row: r.row, line: r.line, matched: false });
+        labels.set(index.id, { code: Number(code), row: r.row, line: r.line, matched: false });
       }
     }
     return labels;
   }
 
   private async indexImages(dir: string, label: string): Promise<ImageFolderIndex | undefined> {
+    // The folder itself may be a symlink: its target must stay inside the data folder too.
+    const real = await realpath(dir).catch(() => undefined);
+    if (real !== undefined && !isWithin(this.realDir, real)) {
+      this.run.warnings.push(`${label}/ is a symlink to ${escapeControls(real)}, outside the data folder: rows are loaded without images`);
+      return undefined;
+    }
     const index = await indexImageFolder(dir);
     const file = this.run.files.find((f) => f.path === dir);
     if (!index) {
@@ -322,7 +380,7 @@ class LoadJob {
     if (index.unexpected.length > 0) {
       this.run.warnings.push(
         `${label}/ holds ${index.unexpected.length} entries not named image_<imageid>_product_<productid>.jpg ` +
-          `(ignored), e.g. ${index.unexpected.slice(0, 3).join(', ')}`,
+          `(ignored), e.g. ${index.unexpected.slice(0, 3).map((n) => escapeControls(JSON.stringify(n))).join(', ')}`,
       );
     }
     return index;
@@ -333,8 +391,8 @@ class LoadJob {
     file: string,
     csv: CsvFile,
     images: ImageFolderIndex | undefined,
-    labels: Map<number, Label> | undefined,
-    seenIndexes: Set<number>,
+    labels: Map<RowId, Label> | undefined,
+    seenIndexes: Set<RowId>,
   ): Promise<void> {
     const counts = split === 'train' ? this.run.rows.train : this.run.rows.test;
     const imageCounts = this.run.images[split];
@@ -352,7 +410,7 @@ class LoadJob {
     const labelColl = writer.collection<LabelRow>(COLLECTIONS.yTrain);
     const previousRows = writer.previous<ProductRow>(rowsName);
     const previousLabels = writer.previous<LabelRow>(COLLECTIONS.yTrain);
-    const seenProducts = new Map<number, number>();
+    const seenProducts = new Map<RowId, number>();
     const total = this.run.files.find((f) => f.path === file)?.size ?? 0;
     let batch: { row: ProductRow; label?: LabelRow; image?: Promise<void> }[] = [];
 
@@ -424,8 +482,8 @@ class LoadJob {
   private parseProduct(
     file: string,
     r: CsvRecord,
-    seenIndexes: Set<number>,
-    seenProducts: Map<number, number>,
+    seenIndexes: Set<RowId>,
+    seenProducts: Map<RowId, number>,
   ): ProductRow | undefined {
     const reject = (field: string, reason: QuarantineEntry['reason'], message: string) => {
       this.report({ file, row: r.row, line: r.line, field, reason, message, action: 'rejected' });
@@ -434,24 +492,24 @@ class LoadJob {
     if (r.fields.length !== 5) return reject('', 'bad_column_count', `expected 5 fields, found ${r.fields.length}`);
     const [indexText, designation, description, productText, imageText] = r.fields as [string, string, string, string, string];
     const ids: [string, string][] = [['', indexText], ['productid', productText], ['imageid', imageText]];
+    const parsed: RowId[] = [];
     for (const [field, value] of ids) {
-      const name = field || 'index';
-      if (value.trim() === '') return reject(field, 'missing_id', `${name} is empty`);
-      if (!INTEGER.test(value.trim())) return reject(field, 'invalid_id', `${name} ${JSON.stringify(value)} is not a non-negative integer`);
+      const id = parseId(value, field || 'index');
+      if (!id.ok) return reject(field, id.reason, id.message);
       if (field === '') {
         // Seen even if the row is rejected below: its label then belongs to a reported row, not an unknown one.
-        if (seenIndexes.has(Number(value))) return reject('', 'duplicate_index', `index ${value} appears twice in this file`);
-        seenIndexes.add(Number(value));
+        if (seenIndexes.has(id.id)) return reject('', 'duplicate_index', `index ${id.id} appears twice in this file`);
+        seenIndexes.add(id.id);
       }
+      parsed.push(id.id);
     }
-    const index = Number(indexText);
-    const productid = Number(productText);
+    const [index, productid, imageid] = parsed as [RowId, RowId, RowId];
     const firstRow = seenProducts.get(productid);
     if (firstRow !== undefined) {
       return reject('productid', 'duplicate_productid', `productid ${productid} already on row ${firstRow}; kept the first`);
     }
     seenProducts.set(productid, r.row);
-    return { _id: String(index), index, designation, description, productid, imageid: Number(imageText), image: null };
+    return { _id: idText(index), index, designation, description, productid, imageid, image: null };
   }
 
   /** Starts checking and storing a row's image; sets `row.image` when it is stored. */
@@ -483,16 +541,27 @@ class LoadJob {
     const dir = split === 'train' ? this.layout?.imageTrain : this.layout?.imageTest;
     return this.limit(async () => {
       if (this.options.signal?.aborted) return;
-      const bytes = await readFile(path.join(dir ?? '', name));
+      const kept = (reason: QuarantineEntry['reason'], message: string) => {
+        this.report({ file, row: r.row, line: r.line, field: 'imageid', reason, message: `${message}; row kept without image`, action: 'kept' });
+      };
+      // Bounded: regular files inside the data folder only, at most maxImageFileBytes read.
+      const read = await readBoundedFile(path.join(dir ?? '', name), this.realDir, this.limits.maxImageFileBytes, `${folder}/${name}`).catch(
+        (error: unknown) => ({ ok: false, reason: 'unreadable_image', message: `${folder}/${name} cannot be read (${(error as Error).message})` }) as const,
+      );
+      if (!read.ok) {
+        counts.undecodable++;
+        kept(read.reason, read.message);
+        return;
+      }
+      const bytes = read.bytes;
       let check;
       try {
-        check = await checkImage(bytes);
+        check = await checkImage(bytes, this.limits.maxImagePixels);
       } catch (error) {
         counts.undecodable++;
-        this.report({
-          file, row: r.row, line: r.line, field: 'imageid', reason: 'undecodable_image',
-          message: `${folder}/${name} cannot be decoded (${(error as Error).message}); row kept without image`, action: 'kept',
-        });
+        const message = (error as Error).message;
+        if (error instanceof ImageTooLargeError) kept('image_too_large', `${folder}/${name}: ${message}`);
+        else kept('undecodable_image', `${folder}/${name} cannot be decoded (${message})`);
         return;
       }
       const key = `${RAW_IMAGE_PREFIX}${split}/${name}`;
@@ -508,7 +577,7 @@ class LoadJob {
     });
   }
 
-  private reportUnmatchedLabels(labels: Map<number, Label>, seenIndexes: Set<number>): void {
+  private reportUnmatchedLabels(labels: Map<RowId, Label>, seenIndexes: Set<RowId>): void {
     const file = this.layout?.yTrain ?? '';
     for (const [index, l] of labels) {
       if (l.matched || seenIndexes.has(index)) continue;

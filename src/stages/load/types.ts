@@ -1,21 +1,23 @@
 import type { LiveRun } from '../../stores/generations.js';
 import type { BaseDocument } from '../../stores/types.js';
+import type { CsvEncoding } from './encoding.js';
+import type { RowId } from './ids.js';
 
 /** Which part of the challenge data a row comes from. */
 export type LoadSplit = 'train' | 'test';
 
 /** A product row as loaded from `X_train_update.csv` / `X_test_update.csv`. */
 export interface ProductRow extends BaseDocument {
-  /** Value of the CSV's unnamed index column, the join key with the labels. */
-  index: number;
+  /** Value of the CSV's unnamed index column, the join key with the labels (a digit string beyond 2^53). */
+  index: RowId;
   /** Product title. */
   designation: string;
   /** HTML description, `''` when absent. */
   description: string;
-  /** Product id. */
-  productid: number;
-  /** Image id. */
-  imageid: number;
+  /** Product id (a digit string beyond 2^53). */
+  productid: RowId;
+  /** Image id (a digit string beyond 2^53). */
+  imageid: RowId;
   /** Key of the stored original image, `null` when it is missing or undecodable. */
   image: string | null;
 }
@@ -23,9 +25,9 @@ export interface ProductRow extends BaseDocument {
 /** A label row from `Y_train_CVw08PX.csv`. */
 export interface LabelRow extends BaseDocument {
   /** Index of the product row it labels. */
-  index: number;
+  index: RowId;
   /** Product id of that row (copied for convenience). */
-  productid: number;
+  productid: RowId;
   /** Product type code. */
   prdtypecode: number;
 }
@@ -48,10 +50,20 @@ export type QuarantineReason =
   | 'duplicate_index'
   | 'duplicate_productid'
   | 'invalid_label'
+  /** A `prdtypecode` that is not one of the 27 challenge codes (unless `allowUnknownClasses`). */
+  | 'unknown_label'
   | 'missing_label'
   | 'label_for_unknown_row'
   | 'missing_image'
   | 'undecodable_image'
+  /** An image file above the byte limit, or announcing more pixels than allowed. */
+  | 'image_too_large'
+  /** An image name that is a FIFO, a device or a directory. */
+  | 'image_not_regular_file'
+  /** An image symlink whose target is outside the data folder. */
+  | 'image_outside_data_folder'
+  /** An image file that cannot be read (permissions, I/O error). */
+  | 'unreadable_image'
   | 'csv_syntax';
 
 /** One bad input, located precisely enough to fix it. */
@@ -124,6 +136,8 @@ export interface RunFile {
   present: boolean;
   /** Size in bytes (files) or number of entries (folders). */
   size: number;
+  /** Text encoding detected in a CSV file (absent for folders and files not read). */
+  encoding?: CsvEncoding;
 }
 
 /**

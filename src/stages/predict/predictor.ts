@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify/sync';
@@ -12,7 +12,10 @@ import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';
 import type { BaseDocument, Store } from '../../stores/types.js';
 import { openCsv } from '../load/csv.js';
+import { parseId, type RowId } from '../load/ids.js';
+import { readBoundedFile } from '../load/files.js';
 import { imageFileName } from '../load/image-folder.js';
+import { DEFAULT_MAX_IMAGE_FILE_BYTES } from '../load/limits.js';
 import type { ProductRow } from '../load/types.js';
 import { preparedImageKey } from '../prepare/stage.js';
 import { Preprocessor, type ProductInput } from '../preprocess/preprocessor.js';
@@ -40,11 +43,11 @@ export interface ProductPrediction {
 /** A stored batch prediction, in `predictions`. */
 export interface StoredPrediction extends BaseDocument {
   /** Product id. */
-  productid: number;
+  productid: RowId;
   /** Image id. */
-  imageid: number;
+  imageid: RowId;
   /** Row index in the test file. */
-  index: number;
+  index: RowId;
   /** Predicted code. */
   prdtypecode: number;
   /** Top 3 codes with probabilities. */
@@ -96,9 +99,16 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
   const [, designation = '', description = '', productid = '', imageid = ''] = fields;
   const text = preprocessor.text.prepare({ designation, description });
   let image = null;
-  if (imagesDir && productid && imageid) {
-    const bytes = await readFile(path.join(imagesDir, imageFileName(Number(imageid), Number(productid)))).catch(() => null);
-    if (bytes) image = await preprocessor.prepareImagePixels(bytes).catch(() => null);
+  // The same exact id text as the loader's file-name join (ids beyond 2^53 stay strings).
+  const pid = parseId(productid, 'productid');
+  const iid = parseId(imageid, 'imageid');
+  if (imagesDir && pid.ok && iid.ok) {
+    // Bounded as in the loader: a FIFO, a device or a huge file named like an image is no image.
+    const name = imageFileName(iid.id, pid.id);
+    const read = await realpath(imagesDir)
+      .then((root) => readBoundedFile(path.join(root, name), root, DEFAULT_MAX_IMAGE_FILE_BYTES, name))
+      .catch(() => null);
+    if (read?.ok) image = await preprocessor.prepareImagePixels(read.bytes).catch(() => null);
   }
   return inputFromPrepared({ text, image });
 }

@@ -1,5 +1,6 @@
 import type { LiveRun } from '../../stores/generations.js';
 import type { BaseDocument } from '../../stores/types.js';
+import type { RowId } from '../load/ids.js';
 import type { RunStatus } from '../load/types.js';
 import type { PreparedText } from '../preprocess/text.js';
 import type { SplitName } from '../split/assign.js';
@@ -10,11 +11,11 @@ import type { SplitName } from '../split/assign.js';
  */
 export interface LabeledProduct extends BaseDocument, PreparedText {
   /** Row index of the loaded product (same `_id` as in `preprocessed_x_train`). */
-  index: number;
+  index: RowId;
   /** Product id. */
-  productid: number;
+  productid: RowId;
   /** Image id. */
-  imageid: number;
+  imageid: RowId;
   /** Label. */
   prdtypecode: number;
   /** Split it belongs to. */
@@ -40,7 +41,7 @@ export interface SplitSummary {
 /** One product whose image could not be preprocessed. */
 export interface PrepareFailure {
   /** Product id. */
-  productid: number;
+  productid: RowId;
   /** Original image key. */
   image: string;
   /** Why. */

@@ -6,6 +6,11 @@ export interface ImagePrepOptions {
   size?: number;
   /** Max per-channel difference from the background colour still counted as background (default 24). */
   tolerance?: number;
+  /**
+   * Largest image accepted, in pixels (width x height read from its header before any decoding;
+   * default {@link DEFAULT_MAX_INPUT_PIXELS}). Not part of the preprocessing recorded with a model.
+   */
+  maxInputPixels?: number;
 }
 
 /** A rectangle in pixels of the original image. */
@@ -60,6 +65,42 @@ export class UndecodableImageError extends Error {
   }
 }
 
+/**
+ * Thrown when an image's header announces more pixels than allowed: it is refused before
+ * decoding, so a 31 KB PNG announcing 16000 x 16000 pixels costs no memory or CPU.
+ */
+export class ImageTooLargeError extends UndecodableImageError {
+  /** The limit in pixels. */
+  readonly maxPixels: number;
+  /** Creates the error. */
+  constructor(message: string, maxPixels: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ImageTooLargeError';
+    this.maxPixels = maxPixels;
+  }
+}
+
+/**
+ * Default largest decoded image: 40 megapixels (about 120 MB of RGB). The challenge images are
+ * 500 x 500 (0.25 MP); sharp's own default (268 MP) lets a 31 KB PNG decode to gigabytes.
+ */
+export const DEFAULT_MAX_INPUT_PIXELS = 40_000_000;
+
+/**
+ * Rethrows sharp's pixel-limit error as an {@link ImageTooLargeError} naming the size and the
+ * limit (the header is read once more for the dimensions, only on this path); other errors pass.
+ */
+export async function explainPixelLimit(error: unknown, bytes: Uint8Array, maxPixels: number): Promise<unknown> {
+  if (!(error instanceof Error) || !/pixel limit/i.test(error.message)) return error;
+  const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => undefined);
+  const size = meta?.width && meta.height ? `${meta.width} x ${meta.height} = ${(meta.width * meta.height).toLocaleString('en-US')} pixels` : 'more pixels';
+  return new ImageTooLargeError(
+    `image is ${size}, above the limit of ${maxPixels.toLocaleString('en-US')} pixels (maxInputPixels); refused without decoding`,
+    maxPixels,
+    { cause: error },
+  );
+}
+
 /** Default output side of {@link prepareImage}. */
 export const DEFAULT_IMAGE_SIZE = 64;
 /** Default background tolerance of {@link prepareImage}. */
@@ -74,12 +115,14 @@ const WHITE = { r: 255, g: 255, b: 255, alpha: 1 } as const;
  * (with `failOn: 'truncated'`, two thirds of challenge JPEGs with 20 flipped bytes still decode);
  * all 2,001 sample challenge images pass.
  *
- * @throws {@link UndecodableImageError} when the bytes cannot be decoded.
+ * @param maxInputPixels - Largest width x height accepted (default {@link DEFAULT_MAX_INPUT_PIXELS}).
+ * @throws {@link ImageTooLargeError} when the header announces more pixels; {@link UndecodableImageError} when the bytes cannot be decoded.
  */
-export async function decodeRgb(bytes: Uint8Array): Promise<RgbImage> {
+export async function decodeRgb(bytes: Uint8Array, maxInputPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<RgbImage> {
   if (bytes.byteLength === 0) throw new UndecodableImageError('cannot decode image: no bytes');
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'warning' })
+    // limitInputPixels is checked against the header before libvips decodes anything.
+    const { data, info } = await sharp(bytes, { failOn: 'warning', limitInputPixels: maxInputPixels })
       .flatten({ background: WHITE })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -89,6 +132,8 @@ export async function decodeRgb(bytes: Uint8Array): Promise<RgbImage> {
     }
     return { pixels: data, width: info.width, height: info.height };
   } catch (error) {
+    const explained = await explainPixelLimit(error, bytes, maxInputPixels);
+    if (explained instanceof ImageTooLargeError) throw explained;
     const why = error instanceof Error ? error.message : String(error);
     throw new UndecodableImageError(`cannot decode image: ${why}`, { cause: error });
   }
@@ -291,7 +336,7 @@ export async function prepareImagePixels(bytes: Uint8Array, options: ImagePrepOp
   const tolerance = options.tolerance ?? DEFAULT_BACKGROUND_TOLERANCE;
   if (!Number.isInteger(size) || size < 1 || size > 4096) throw new RangeError(`size must be an integer in [1, 4096], got ${size}`);
   if (!(tolerance >= 0 && tolerance <= 255)) throw new RangeError(`tolerance must be in [0, 255], got ${tolerance}`);
-  const image = await decodeRgb(bytes);
+  const image = await decodeRgb(bytes, options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS);
   const box = findContentBox(image.pixels, image.width, image.height, 3, tolerance);
   const pixels = await cropToSquare(image, box, size);
   return { pixels, size, originalWidth: image.width, originalHeight: image.height, box };

@@ -1,11 +1,11 @@
-import { prepareImage, prepareImagePixels, type ImagePrepOptions, type PreparedImage, type PreparedPixels } from './image.js';
+import { DEFAULT_MAX_INPUT_PIXELS, prepareImage, prepareImagePixels, type ImagePrepOptions, type PreparedImage, type PreparedPixels } from './image.js';
 import { TextPreprocessor, type PreparedText, type ProductText, type TextPreprocessorOptions } from './text.js';
 
 /** Options of {@link Preprocessor}. */
 export interface PreprocessorOptions {
   /** Text steps and token options. */
   text?: TextPreprocessorOptions;
-  /** Image size and border tolerance. */
+  /** Image size, border tolerance and pixel limit. */
   image?: ImagePrepOptions;
 }
 
@@ -40,7 +40,11 @@ export class Preprocessor {
     readonly options: PreprocessorOptions = {},
   ) {
     this.text = new TextPreprocessor(options.text);
-    this.imageOptions = { size: options.image?.size ?? 64, tolerance: options.image?.tolerance ?? 24 };
+    this.imageOptions = {
+      size: options.image?.size ?? 64,
+      tolerance: options.image?.tolerance ?? 24,
+      maxInputPixels: options.image?.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS,
+    };
   }
 
   /** Preprocesses the image alone (throws `UndecodableImageError` on bad bytes). */

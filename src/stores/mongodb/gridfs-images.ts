@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Db, Document, Filter, GridFSFile } from 'mongodb';
-import { GridFSBucket } from 'mongodb';
+import { GridFSBucket, MongoRuntimeError } from 'mongodb';
 import { IntegrityError } from '../errors.js';
 import { sha256Hex } from '../hash.js';
 import { assertFieldName, metadataConditions } from '../query.js';
@@ -63,7 +63,10 @@ export class GridFsImageStore implements ImageStore {
     if (current && old.length === 1 && sameMetadata(current.metadata as StoredMetadata | undefined, meta)) return 'unchanged';
     const upload = this.bucket.openUploadStream(key, { metadata: meta });
     await pipeline(Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]), upload);
-    for (const file of old) await this.bucket.delete(file._id);
+    // Keep only the newest version as listed now, not the versions read before the upload: two
+    // writers of one key (two loads at once) then converge on one file instead of leaving both.
+    const versions = await this.versions(key);
+    for (const file of versions.slice(1)) await this.bucket.delete(file._id).catch(ignoreFileNotFound);
     return current ? 'updated' : 'inserted';
   }
 
@@ -117,7 +120,7 @@ export class GridFsImageStore implements ImageStore {
 
   async delete(key: string): Promise<boolean> {
     const old = await this.versions(key);
-    for (const file of old) await this.bucket.delete(file._id);
+    for (const file of old) await this.bucket.delete(file._id).catch(ignoreFileNotFound);
     return old.length > 0;
   }
 
@@ -128,6 +131,12 @@ export class GridFsImageStore implements ImageStore {
       await this.files.createIndex({ [`metadata.user.${field}`]: 1 });
     }
   }
+}
+
+/** Another writer deleted the same superseded version first: the goal is reached. */
+function ignoreFileNotFound(error: unknown): void {
+  if (error instanceof MongoRuntimeError && /FileNotFound|File not found/i.test(error.message)) return;
+  throw error;
 }
 
 function sameMetadata(a: StoredMetadata | undefined, b: StoredMetadata): boolean {
