@@ -31,15 +31,25 @@ export {
   GenerationConflictError,
   GenerationWriter,
   generationCollection,
+  HEARTBEAT_MS,
   isInterrupted,
   pipelineState,
+  STALE_RUN_MS,
   type GenerationPointer,
   type GenerationSlot,
   type LiveRun,
   type PipelineState,
   type RunOwner,
 } from './stores/generations.js';
-export { currentData, currentSplits, dataCollections, splitCollections, type DataView } from './stages/views.js';
+export {
+  currentData,
+  currentSplits,
+  dataCollections,
+  splitCollections,
+  type CurrentData,
+  type CurrentSplits,
+  type DataView,
+} from './stages/views.js';
 export { embeddedDriver, FileImageStore, openEmbeddedStore, SqliteDocumentStore } from './stores/embedded/index.js';
 export {
   DEFAULT_MONGO_DB,

@@ -43,8 +43,24 @@ export function splitView(store: Store, generation: string): Record<SplitName, D
   };
 }
 
+/** The committed data generation and a view of its rows. */
+export interface CurrentData {
+  /** The `data` pointer: generation, commit time, counts. */
+  pointer: GenerationPointer;
+  /** Its rows. */
+  rows: DataView;
+}
+
+/** The committed split generation and a view of its three splits. */
+export interface CurrentSplits {
+  /** The `prepare` pointer: generation, data generation it came from, counts. */
+  pointer: GenerationPointer;
+  /** Its splits. */
+  splits: Record<SplitName, DocumentCollection<LabeledProduct>>;
+}
+
 /** The committed data and its rows; throws a clear error when no load has completed. */
-export async function currentData(store: Store): Promise<{ pointer: GenerationPointer; rows: DataView }> {
+export async function currentData(store: Store): Promise<CurrentData> {
   const pointer = (await pipelineState(store)).data;
   if (!pointer) throw new Error(`No loaded data in ${store.uri}: run \`rakuten-pipeline load\` first`);
   return { pointer, rows: dataView(store, pointer.generation) };
@@ -54,9 +70,7 @@ export async function currentData(store: Store): Promise<{ pointer: GenerationPo
  * The committed splits; throws a clear error when no prepare has completed (an interrupted or
  * failed prepare is never used).
  */
-export async function currentSplits(
-  store: Store,
-): Promise<{ pointer: GenerationPointer; splits: Record<SplitName, DocumentCollection<LabeledProduct>> }> {
+export async function currentSplits(store: Store): Promise<CurrentSplits> {
   const pointer = (await pipelineState(store)).prepare;
   if (!pointer) {
     throw new Error(`No prepared splits in ${store.uri}: run \`rakuten-pipeline prepare\` first (only a completed prepare counts)`);

@@ -3,17 +3,15 @@ import { COLLECTIONS } from '../../src/collections.js';
 import { getDataStatus } from '../../src/stages/status.js';
 import { storeViolations } from '../support/invariants.js';
 import { storeBackends } from '../support/stores.js';
-import { mongoGate, sqliteGate, type WriteGate } from '../support/write-gate.js';
 import {
   changedCollections,
   collectionCounts,
-  isEmbedded,
+  clisAtOnce,
   killChildrenAfterAll,
   killWhen,
   loadInto,
   prepareInto,
   runCliOk,
-  sleep,
   startCli,
   storeTest,
   useCatalogues,
@@ -39,25 +37,8 @@ const writtenSince = async ({ store }: StoreCtx, before: Snapshot, withRuns: boo
 };
 
 /** Starts `load` of each folder at once, lined up at their first write by write gates; waits for both. */
-async function loadsAtOnce({ harness }: StoreCtx, dirs: readonly string[]): Promise<CliExit[]> {
-  const gates: WriteGate[] = isEmbedded(harness) ? [sqliteGate(harness.uri)] : await Promise.all(dirs.map(() => mongoGate(harness.uri)));
-  const gateFor = (i: number) => gates[i % gates.length]!;
-  try {
-    for (const g of gates) await g.close();
-    const clis = dirs.map((dir, i) => startCli(['load', '--data', dir, '--store', gateFor(i).uri, '--json']));
-    // A child waiting in SQLite's busy handler is seen between two of its retries: once seen, it stays lined up.
-    const lined = clis.map(() => false);
-    for (const started = Date.now(); Date.now() - started < 60_000; await sleep(5)) {
-      clis.forEach((c, i) => (lined[i] ||= gateFor(i).isHeld(c.pid)));
-      if (clis.every((c, i) => lined[i] || c.child.exitCode !== null)) break;
-    }
-    for (const g of gates) await g.open();
-    const exits = await Promise.all(clis.map((c) => c.exited));
-    expect(lined, 'both loads reached their first write').toEqual(dirs.map(() => true));
-    return exits;
-  } finally {
-    for (const g of gates) await g.dispose();
-  }
+function loadsAtOnce({ harness }: StoreCtx, dirs: readonly string[]): Promise<CliExit[]> {
+  return clisAtOnce(harness, dirs.map((dir) => (uri: string) => ['load', '--data', dir, '--store', uri, '--json']), 'both loads');
 }
 
 /** At least one load succeeded; one that did not exited non-zero saying why (on stderr, or in its `--json` run record). */

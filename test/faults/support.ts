@@ -20,6 +20,7 @@ import type { Store } from '../../src/stores/types.js';
 import { REPO_ROOT, tempDir } from '../support/data.js';
 import { readSource, type SourceData } from '../support/invariants.js';
 import type { StoreBackend, StoreHarness } from '../support/stores.js';
+import { mongoGate, sqliteGate, type WriteGate } from '../support/write-gate.js';
 
 // ------------------------------------------------------------------------------------------------
 // The CLI as a child process
@@ -306,4 +307,30 @@ export function storeTest(backend: StoreBackend): (name: string, body: (ctx: Sto
       }),
     );
   };
+}
+
+/**
+ * Starts one CLI per argument list at once, each held at its first write by a write gate (one
+ * SQLite lock, or one MongoDB proxy each), releases them together and waits for all. `args` gets
+ * the store URI to use (the proxy's on MongoDB). Asserts that every child reached the gate.
+ */
+export async function clisAtOnce(harness: StoreHarness, argLists: readonly ((storeUri: string) => string[])[], what: string): Promise<CliExit[]> {
+  const gates: WriteGate[] = isEmbedded(harness) ? [sqliteGate(harness.uri)] : await Promise.all(argLists.map(() => mongoGate(harness.uri)));
+  const gateFor = (i: number) => gates[i % gates.length]!;
+  try {
+    for (const g of gates) await g.close();
+    const clis = argLists.map((args, i) => startCli(args(gateFor(i).uri)));
+    // A child waiting in SQLite's busy handler is seen between two of its retries: once seen, it stays lined up.
+    const lined = clis.map(() => false);
+    for (const started = Date.now(); Date.now() - started < 60_000; await sleep(5)) {
+      clis.forEach((c, i) => (lined[i] ||= gateFor(i).isHeld(c.pid)));
+      if (clis.every((c, i) => lined[i] || c.child.exitCode !== null)) break;
+    }
+    for (const g of gates) await g.open();
+    const exits = await Promise.all(clis.map((c) => c.exited));
+    expect(lined, `${what} reached their first write`).toEqual(argLists.map(() => true));
+    return exits;
+  } finally {
+    for (const g of gates) await g.dispose();
+  }
 }

@@ -3,7 +3,7 @@ import { COLLECTIONS } from '../../src/collections.js';
 import { storeViolations, type ReportedTraining } from '../support/invariants.js';
 import { storeBackends } from '../support/stores.js';
 import { mongoGate, sqliteGate, type WriteGate } from '../support/write-gate.js';
-import { isEmbedded, killChildrenAfterAll, killWhen, loadInto, prepareInto, runCliOk, sleep, startCli, storeTest, trainArgs, trainInto, useCatalogues, type StoreCtx } from './support.js';
+import { clisAtOnce, isEmbedded, killChildrenAfterAll, killWhen, loadInto, prepareInto, runCliOk, startCli, storeTest, trainArgs, trainInto, useCatalogues, type StoreCtx } from './support.js';
 
 // SIGKILL `rakuten-pipeline train` during its registration (#21), then train again; and two
 // trainings at once on one store (#23), lined up at their first write so they race for real.
@@ -58,28 +58,11 @@ describe.concurrent('train killed, trainings at once', () => {
 
     test('two trainings at once (--seed 5 --promote always), lined up at their first write', async (ctx) => {
       await withChampion(ctx);
-      const gates = isEmbedded(ctx.harness) ? [sqliteGate(ctx.harness.uri)] : [await mongoGate(ctx.harness.uri), await mongoGate(ctx.harness.uri)];
-      const gateFor = (i: number) => gates[i % gates.length]!;
-      try {
-        for (const g of gates) await g.close();
-        const clis = [0, 1].map((i) => startCli(trainArgs(gateFor(i).uri, '--seed', '5', '--promote', 'always')));
-        // Both wait at their first write (or have ended), then go together.
-        // A child waiting in SQLite's busy handler is seen between two of its retries: once seen, it stays lined up.
-        const lined = clis.map(() => false);
-        for (const started = Date.now(); Date.now() - started < 60_000; await sleep(5)) {
-          clis.forEach((c, i) => (lined[i] ||= gateFor(i).isHeld(c.pid)));
-          if (clis.every((c, i) => lined[i] || c.child.exitCode !== null)) break;
-        }
-        for (const g of gates) await g.open();
-        const exits = await Promise.all(clis.map((c) => c.exited));
-        expect(lined, 'both trainings reached their first write').toEqual([true, true]);
-        const ok = exits.filter((e) => e.code === 0).map((e) => JSON.parse(e.stdout) as ReportedTraining);
-        for (const e of exits.filter((x) => x.code !== 0)) expect(e.stderr, 'a training that lost says why').toMatch(/\S/);
-        expect(ok.length, exits.map((e) => e.stderr).join('\n')).toBeGreaterThanOrEqual(1);
-        expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: ok, minVersions: 1 + ok.length })).toEqual([]);
-      } finally {
-        for (const g of gates) await g.dispose();
-      }
+      const exits = await clisAtOnce(ctx.harness, [0, 1].map(() => (uri: string) => trainArgs(uri, '--seed', '5', '--promote', 'always')), 'both trainings');
+      const ok = exits.filter((e) => e.code === 0).map((e) => JSON.parse(e.stdout) as ReportedTraining);
+      for (const e of exits.filter((x) => x.code !== 0)) expect(e.stderr, 'a training that lost says why').toMatch(/\S/);
+      expect(ok.length, exits.map((e) => e.stderr).join('\n')).toBeGreaterThanOrEqual(1);
+      expect(await storeViolations(ctx.store, ctx.harness.uri, { sources: [cats.a!.source], reported: ok, minVersions: 1 + ok.length })).toEqual([]);
     });
   }
 });

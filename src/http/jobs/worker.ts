@@ -21,6 +21,9 @@ const checkCancelled = () => {
   if (!controller.signal.aborted && Atomics.load(cancelFlag, 0) === 1) controller.abort(new Error('cancelled'));
 };
 
+// Also between progress events (a stage's last check before its commit has none).
+setInterval(checkCancelled, 100).unref();
+
 // No top-level await: the worker is also bundled as CommonJS.
 void (async () => {
   const store = await openStore(data.storeUri);
