@@ -98,3 +98,20 @@ export async function splitCollections(
 ): Promise<Record<SplitName, DocumentCollection<LabeledProduct>>> {
   return generation === undefined ? (await currentSplits(store)).splits : splitView(store, generation);
 }
+
+/**
+ * Every product of a committed split, by row index, checked against the count its prepare
+ * committed (a split that lost documents is an error, never a smaller data set).
+ */
+export async function readCommittedSplit(
+  collection: DocumentCollection<LabeledProduct>,
+  pointer: GenerationPointer,
+): Promise<LabeledProduct[]> {
+  const out: LabeledProduct[] = [];
+  for await (const doc of collection.find({}, { sort: { field: 'index' } })) out.push(doc);
+  const expected = pointer.counts[collection.name];
+  if (expected !== undefined && out.length !== expected) {
+    throw new Error(`${collection.name} of ${pointer.generation} holds ${out.length} products, ${expected} were committed: run prepare again`);
+  }
+  return out;
+}

@@ -10,8 +10,7 @@ import { openCsv } from '../load/csv.js';
 import { resolveLayout } from '../load/layout.js';
 import { inputFromCsvRow } from '../predict/predictor.js';
 import { SPLIT_COLLECTIONS } from '../prepare/stage.js';
-import { currentSplits } from '../views.js';
-import type { LabeledProduct } from '../prepare/types.js';
+import { currentSplits, readCommittedSplit } from '../views.js';
 import { Preprocessor } from '../preprocess/preprocessor.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import { renderEvaluationReport } from './report.js';
@@ -183,8 +182,7 @@ export class Evaluator {
 
   private async storedInputs(): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string; generation: string }> {
     const { pointer, splits } = await currentSplits(this.store);
-    const docs: LabeledProduct[] = [];
-    for await (const doc of splits.test.find({}, { sort: { field: 'index' } })) docs.push(doc);
+    const docs = await readCommittedSplit(splits.test, pointer);
     const inputs = await inputsFromLabeled(docs, this.store.images);
     return { inputs, labels: docs.map((d) => d.prdtypecode), dataset: SPLIT_COLLECTIONS.test, generation: pointer.generation };
   }

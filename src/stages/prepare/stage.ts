@@ -13,7 +13,7 @@ import {
 } from '../../stores/generations.js';
 import type { ImageInfo, Store } from '../../stores/types.js';
 import { dataView, type DataView } from '../views.js';
-import type { LabelRow, LoadSplit, ProductRow } from '../load/types.js';
+import type { LoadSplit } from '../load/types.js';
 import { UndecodableImageError } from '../preprocess/image.js';
 import { Preprocessor } from '../preprocess/preprocessor.js';
 import { assignSplits, type SplitItem, type SplitName } from '../split/assign.js';

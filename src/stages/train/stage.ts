@@ -4,11 +4,10 @@ import { ModelRegistry, type ChampionDecision, type ModelVersion, type Validatio
 import type { EpochReport, ModelFactory } from '../../models/types.js';
 import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
 import type { StageRunOptions } from '../../progress.js';
-import type { DocumentCollection, JsonValue, Store } from '../../stores/types.js';
-import { currentSplits } from '../views.js';
+import type { JsonValue, Store } from '../../stores/types.js';
+import { currentSplits, readCommittedSplit } from '../views.js';
 import { validationScores } from '../evaluate/score.js';
 import type { PreprocessorOptions } from '../preprocess/preprocessor.js';
-import { SPLIT_COLLECTIONS } from '../prepare/stage.js';
 import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
 
 /** When a new version becomes `champion`. */
@@ -54,19 +53,6 @@ function counts(docs: readonly LabeledProduct[]): Record<string, number> {
   return out;
 }
 
-/** Everything in a split, as an array; checked against the count its prepare committed. */
-async function readSplit(
-  collection: DocumentCollection<LabeledProduct>,
-  expected: number | undefined,
-  generation: string,
-): Promise<LabeledProduct[]> {
-  const out: LabeledProduct[] = [];
-  for await (const doc of collection.find({}, { sort: { field: 'index' } })) out.push(doc);
-  if (expected !== undefined && out.length !== expected) {
-    throw new Error(`${collection.name} of ${generation} holds ${out.length} products, ${expected} were committed: run prepare again`);
-  }
-  return out;
-}
 
 /**
  * Training stage: trains a model on `labeled_train` with early stopping on `labeled_val`,
@@ -92,8 +78,8 @@ export class TrainStage {
     const started = Date.now();
     // Only the committed splits: a prepare that failed or was killed mid-write is never trained on.
     const { pointer, splits } = await currentSplits(this.store);
-    const train = await readSplit(splits.train, pointer.counts[SPLIT_COLLECTIONS.train], pointer.generation);
-    const val = await readSplit(splits.val, pointer.counts[SPLIT_COLLECTIONS.val], pointer.generation);
+    const train = await readCommittedSplit(splits.train, pointer);
+    const val = await readCommittedSplit(splits.val, pointer);
     if (train.length === 0 || val.length === 0) {
       throw new Error(`The prepared splits in ${this.store.uri} have no training or no validation products: load more data and prepare again`);
     }
