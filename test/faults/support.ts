@@ -3,7 +3,6 @@
  * condition, store set-up through the library, and the store readers the triggers poll.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
@@ -17,6 +16,7 @@ import { ChallengeDataLoader } from '../../src/stages/load/loader.js';
 import { PrepareStage } from '../../src/stages/prepare/stage.js';
 import { TrainStage, type TrainResult } from '../../src/stages/train/stage.js';
 import type { Store } from '../../src/stores/types.js';
+import { CLI_ARGS } from '../support/cli.js';
 import { REPO_ROOT, tempDir } from '../support/data.js';
 import { readSource, type SourceData } from '../support/invariants.js';
 import type { StoreBackend, StoreHarness } from '../support/stores.js';
@@ -26,25 +26,7 @@ import { mongoGate, sqliteGate, type WriteGate } from '../support/write-gate.js'
 // The CLI as a child process
 // ------------------------------------------------------------------------------------------------
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-const DIST_CLI = path.join(REPO_ROOT, 'dist/cli.js');
-/**
- * `node dist/cli.js` when the build is at least as new as src/; else the sources through tsx
- * (a stale build would test old code), said once on stderr.
- */
-const CLI: string[] = (() => {
-  if (existsSync(DIST_CLI) && statSync(DIST_CLI).mtimeMs >= newestMtime(path.join(REPO_ROOT, 'src'))) return [DIST_CLI];
-  console.warn('[faults] dist/cli.js is missing or older than src/: running the CLI from the sources (npm run build to use dist/)');
-  return ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts')];
-})();
+const CLI = CLI_ARGS;
 
 /** A CLI child process. */
 export interface CliChild {

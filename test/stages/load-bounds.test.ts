@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { dataCollections } from '../../src/stages/views.js';
 import { ChallengeDataLoader, LoadError, type LoadOptions } from '../../src/stages/load/loader.js';
-import type { LabelRow, LoadRun, ProductRow, QuarantineEntry } from '../../src/stages/load/types.js';
+import type { LoadRun, QuarantineEntry } from '../../src/stages/load/types.js';
 import { makeCatalogue, tempDir } from '../support/data.js';
 import { pngBomb } from '../support/hostile.js';
 import { storeBackends, useStore } from '../support/stores.js';

@@ -6,7 +6,7 @@ import { dataCollections } from '../../src/stages/views.js';
 import { describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../src/collections.js';
 import { ChallengeDataLoader, LoadError } from '../../src/stages/load/loader.js';
-import type { LabelRow, LoadRun, ProductRow, QuarantineEntry } from '../../src/stages/load/types.js';
+import type { LoadRun, ProductRow, QuarantineEntry } from '../../src/stages/load/types.js';
 import { getDataStatus } from '../../src/stages/status.js';
 import { GenerationWriter, pipelineState } from '../../src/stores/generations.js';
 import { spawnSync } from 'node:child_process';

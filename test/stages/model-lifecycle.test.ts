@@ -15,7 +15,6 @@ import { makeCatalogue, tempDir } from '../support/data.js';
 import { naiveBayesModel } from '../../src/models/naive-bayes.js';
 import { textImageModel } from '../../src/models/text-image-model.js';
 import { inputsFromLabeled } from '../../src/models/inputs.js';
-import type { LabeledProduct } from '../../src/stages/prepare/types.js';
 import { all, storeBackends, useStore } from '../support/stores.js';
 
 let data: DemoCatalogueSummary;
