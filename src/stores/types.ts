@@ -113,7 +113,7 @@ export type ImageMetadata = Readonly<Record<string, Scalar>>;
 
 /** What the store knows about one stored image. */
 export interface ImageInfo {
-  /** The key it is stored under, e.g. `raw/train/image_1_product_2.jpg`. */
+  /** The key it is stored under, e.g. `raw/train/3f2a9c0d1e4b5a67/image_1_product_2.jpg`. */
   readonly key: string;
   /** Size in bytes. */
   readonly size: number;
