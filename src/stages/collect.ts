@@ -22,24 +22,29 @@ async function othersRunning(store: Store, self: string): Promise<boolean> {
 /**
  * Deletes the original images (`raw/`) that neither the committed data generation nor the one it
  * replaced refers to: those of rows gone from the source, or stored by a load that failed or was
- * killed. Skipped while another load or prepare runs. Returns how many were deleted.
+ * killed. Skipped while another load or prepare runs. `committedKeys`: the image keys of the
+ * committed generation when the caller knows them (the load that just committed it), which saves
+ * reading its rows. Returns how many were deleted.
  */
-export async function collectRawImages(store: Store, self: string): Promise<number> {
+export async function collectRawImages(store: Store, self: string, committedKeys?: ReadonlySet<string>): Promise<number> {
   const started = new Date().toISOString();
   if (await othersRunning(store, self)) return 0;
   const pointer = (await pipelineState(store)).data;
   if (!pointer) return 0;
+  // Candidates first: on a store where nothing changed, no row needs to be read at all.
+  const candidates: string[] = [];
+  for await (const info of store.images.list({ prefix: RAW_IMAGE_PREFIX })) {
+    // Stored since this collection began: a run that started meanwhile may need it.
+    if (info.storedAt < started && !committedKeys?.has(info.key)) candidates.push(info.key);
+  }
+  if (candidates.length === 0) return 0;
   const referenced = new Set<string>();
-  for (const generation of [pointer.generation, pointer.previous]) {
+  for (const generation of [committedKeys ? null : pointer.generation, pointer.previous]) {
     if (!generation) continue;
     const rows = dataView(store, generation);
     for (const coll of [rows.xTrain, rows.xTest]) for await (const row of coll.find()) if (row.image) referenced.add(row.image);
   }
-  const stale: string[] = [];
-  for await (const info of store.images.list({ prefix: RAW_IMAGE_PREFIX })) {
-    // Stored since this collection began: a run that started meanwhile may need it.
-    if (!referenced.has(info.key) && info.storedAt < started) stale.push(info.key);
-  }
+  const stale = candidates.filter((key) => !referenced.has(key));
   // Checked again now that the listing is done: a load that started meanwhile stores images no
   // committed row refers to yet.
   if (stale.length === 0 || (await othersRunning(store, self))) return 0;

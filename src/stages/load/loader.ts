@@ -133,6 +133,8 @@ class LoadJob {
   private readonly runs: DocumentCollection<LoadRun>;
   private readonly recorder: RunRecorder<LoadRun>;
   private writer: GenerationWriter | undefined;
+  /** Keys of the originals this load's rows refer to (its generation's, once committed). */
+  private readonly imageKeys = new Set<string>();
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly batchSize: number;
   private readonly progress: ProgressListener;
@@ -229,7 +231,7 @@ class LoadJob {
       await this.recorder.close();
       // The generation this one replaced stays for readers already on it; older ones go now.
       await this.collect().catch(() => undefined);
-      this.run.images.collected = await collectRawImages(this.store, this.run._id).catch(() => 0);
+      this.run.images.collected = await collectRawImages(this.store, this.run._id, this.imageKeys).catch(() => 0);
       if (this.run.images.collected > 0) await this.recorder.close();
       return this.run;
     } catch (error) {
@@ -580,6 +582,7 @@ class LoadJob {
       counts[outcome]++;
       counts.withImage++;
       row.image = key;
+      this.imageKeys.add(key);
     });
   }
 
