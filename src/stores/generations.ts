@@ -9,13 +9,14 @@
  * run of the same slot deletes it. Two runs racing: the second commit finds the pointer moved and
  * fails with a {@link GenerationConflictError} instead of overwriting the first.
  *
- * Built only on {@link DocumentCollection}'s portable operations (`_gen` field, prefixed `_id`),
- * so every store driver gets it for free.
+ * Built only on {@link DocumentCollection}'s portable operations (a generation-prefixed `_id` and
+ * `$prefix` ranges on it), so every store driver gets it for free.
  *
  * @module
  */
 import { hostname } from 'node:os';
 import { COLLECTIONS } from '../collections.js';
+import { sha256Hex } from './hash.js';
 import type { BaseDocument, DocumentCollection, Filter, FindOptions, Scalar, ScalarKeys, Store, WriteResult } from './types.js';
 
 /** What a generation holds: the loaded data, or the prepared splits. */
@@ -76,64 +77,54 @@ export async function pipelineState(store: Store): Promise<PipelineState> {
   return { data: (await state.get('data')) ?? null, prepare: (await state.get('prepare')) ?? null };
 }
 
-/** Internal shape of a stored document of a generation. */
-interface Stored extends BaseDocument {
-  _gen: string;
-}
-
 /**
  * One collection seen through one generation: documents keep their own `_id`s, stored as
- * `<generation>/<_id>` with a `_gen` field so generations can share the collection.
+ * `<generation>/<_id>`, so a generation's documents are one range of the primary key.
  */
 class GenerationView<T extends BaseDocument> implements DocumentCollection<T> {
   private readonly prefix: string;
-  private indexed: Promise<void> | undefined;
 
   constructor(
     private readonly base: DocumentCollection<BaseDocument>,
     private readonly generation: string,
   ) {
-    this.prefix = `${generation}/`;
+    // A short key per generation keeps ids (and the primary-key index) small: 48 bits of a hash,
+    // among the few generations a collection holds at once.
+    this.prefix = `${sha256Hex(generation).slice(0, 12)}/`;
   }
 
   get name(): string {
     return this.base.name;
   }
 
-  private wrap(doc: T): Stored {
-    return { ...doc, _id: this.prefix + doc._id, _gen: this.generation };
+  private wrap(doc: T): BaseDocument {
+    return { ...doc, _id: this.prefix + doc._id };
   }
 
   private unwrap(doc: BaseDocument): T {
-    const { _gen: _, ...rest } = doc as Stored;
-    return { ...rest, _id: rest._id.slice(this.prefix.length) } as unknown as T;
+    doc._id = doc._id.slice(this.prefix.length);
+    return doc as T;
   }
 
   private scoped(filter: Filter<T> | undefined): Filter<BaseDocument> {
     const out: Record<string, unknown> = { ...(filter ?? {}) };
     const id = out['_id'] as Scalar | { $in: readonly Scalar[] } | undefined;
-    // The prefixed `_id` already names the generation (generation ids hold no "/"); adding `_gen`
-    // too makes SQLite pick the `_gen` index and scan the whole generation instead of the key.
-    if (id === undefined) out['_gen'] = this.generation;
-    else {
+    if (id === undefined) {
+      // The generation is the `_id` prefix: a range on the primary key, no index of its own.
+      out['_id'] = { $prefix: this.prefix };
+    } else {
+      // Prefixed ids name the generation already (ids of generations hold no "/").
       out['_id'] =
         typeof id === 'object' && id !== null ? { $in: id.$in.map((v) => this.prefix + String(v)) } : this.prefix + String(id);
     }
     return out as Filter<BaseDocument>;
   }
 
-  private ensureGenIndex(): Promise<void> {
-    this.indexed ??= this.base.ensureIndex(['_gen' as ScalarKeys<BaseDocument>]);
-    return this.indexed;
-  }
-
   async upsertMany(docs: readonly T[]): Promise<WriteResult> {
-    await this.ensureGenIndex();
     return this.base.upsertMany(docs.map((d) => this.wrap(d)));
   }
 
   async insertIfAbsent(doc: T): Promise<boolean> {
-    await this.ensureGenIndex();
     return this.base.insertIfAbsent(this.wrap(doc));
   }
 
@@ -147,23 +138,19 @@ class GenerationView<T extends BaseDocument> implements DocumentCollection<T> {
   }
 
   async *find(filter?: Filter<T>, options?: FindOptions<T>): AsyncIterable<T> {
-    await this.ensureGenIndex();
     for await (const doc of this.base.find(this.scoped(filter), options as unknown as FindOptions<BaseDocument>)) yield this.unwrap(doc);
   }
 
   async count(filter?: Filter<T>): Promise<number> {
-    await this.ensureGenIndex();
     return this.base.count(this.scoped(filter));
   }
 
   async deleteMany(filter?: Filter<T>): Promise<number> {
-    await this.ensureGenIndex();
     return this.base.deleteMany(this.scoped(filter));
   }
 
   async ensureIndex(fields: readonly ScalarKeys<T>[], options?: { readonly unique?: boolean }): Promise<void> {
-    // Indexes lead with `_gen`: every query of a view filters on it.
-    await this.base.ensureIndex(['_gen', ...fields] as ScalarKeys<BaseDocument>[], options);
+    await this.base.ensureIndex(fields as readonly ScalarKeys<BaseDocument>[], options);
   }
 }
 

@@ -15,6 +15,17 @@ export interface Condition {
   readonly field: string;
   /** Values any of which matches. */
   readonly values: readonly Scalar[];
+  /** Instead of values: a string prefix the field must start with. */
+  readonly prefix?: string;
+}
+
+/**
+ * The smallest string above every string starting with `prefix` (`prefix` must not be empty): a
+ * prefix match is then the index range `[prefix, upper)`.
+ */
+export function prefixUpperBound(prefix: string): string {
+  if (prefix === '') throw new TypeError('$prefix must not be empty');
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
 function isInCondition(c: unknown): c is { $in: readonly Scalar[] } {
@@ -28,6 +39,9 @@ export function filterConditions<T>(filter: Filter<T> | undefined): Condition[] 
     .filter(([, c]) => c !== undefined)
     .map(([field, c]) => {
       assertFieldName(field);
+      if (typeof c === 'object' && c !== null && typeof (c as { $prefix?: unknown }).$prefix === 'string') {
+        return { field, values: [], prefix: (c as { $prefix: string }).$prefix };
+      }
       return { field, values: isInCondition(c) ? c.$in : [c as Scalar] };
     });
 }

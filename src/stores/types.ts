@@ -26,12 +26,16 @@ export type ScalarKeys<T> = {
   [K in keyof T & string]: NonNullable<T[K]> extends Scalar ? K : never;
 }[keyof T & string];
 
-/** Matches one field: equal to a value, or to any of several values. */
+/** Matches one field: equal to a value, to any of several values, or (strings) starting with a prefix. */
 export type FieldCondition<V> =
   | V
   | {
       /** Any of these values. */
       readonly $in: readonly V[];
+    }
+  | {
+      /** A string starting with this prefix (a range on an index of the field). */
+      readonly $prefix: string;
     };
 
 /**

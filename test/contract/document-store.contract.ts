@@ -52,6 +52,16 @@ export function documentStoreContract(backend: StoreBackend): void {
       await expect(c.count({ ['bad field' as 'n']: 1 })).rejects.toThrow(/field name/);
     });
 
+    it('matches string prefixes ($prefix), on _id and on other fields', async () => {
+      const c = ctx.store.documents.collection<Item>('prefixed');
+      await c.upsertMany(['g1/1', 'g1/2', 'g10/1', 'g2/1', 'g1'].map((id, i) => ({ ...item(i), _id: id, tag: id })));
+      expect((await all(c.find({ _id: { $prefix: 'g1/' } }))).map((d) => d._id).sort()).toEqual(['g1/1', 'g1/2']);
+      expect(await c.count({ tag: { $prefix: 'g1' } })).toBe(4);
+      expect(await c.count({ _id: { $prefix: 'g1/' }, n: 1 })).toBe(1);
+      expect(await c.deleteMany({ _id: { $prefix: 'g1/' } })).toBe(2);
+      expect(await c.count()).toBe(3);
+    });
+
     it('sorts, skips and limits', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       await c.upsertMany([5, 3, 9, 1, 7].map((i) => item(i)));

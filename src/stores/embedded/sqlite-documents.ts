@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
-import { assertFieldName, filterConditions, type Condition } from '../query.js';
+import { assertFieldName, filterConditions, prefixUpperBound, type Condition } from '../query.js';
 import type {
   BaseDocument,
   DocumentCollection,
@@ -33,6 +33,12 @@ export function whereSql(conditions: readonly Condition[], column = 'doc'): { sq
   const params: unknown[] = [];
   for (const c of conditions) {
     const expr = fieldExpr(c.field, column);
+    if (c.prefix !== undefined) {
+      // A range, not LIKE: it uses the field's index (the primary key for `_id`).
+      parts.push(`(${expr} >= ? AND ${expr} < ?)`);
+      params.push(c.prefix, prefixUpperBound(c.prefix));
+      continue;
+    }
     const alternatives: string[] = [];
     const values = c.values.filter((v) => v !== null);
     if (c.values.length > values.length) alternatives.push(`${expr} IS NULL`);

@@ -1,6 +1,6 @@
 import { MongoServerError } from 'mongodb';
 import type { AnyBulkWriteOperation, Collection, Db, Filter as MongoFilter, Sort } from 'mongodb';
-import { assertFieldName, filterConditions } from '../query.js';
+import { assertFieldName, filterConditions, prefixUpperBound } from '../query.js';
 import type {
   BaseDocument,
   DocumentCollection,
@@ -14,7 +14,11 @@ import type {
 /** Translates a portable filter into a MongoDB query. */
 function toMongoFilter<T>(filter: Filter<T> | undefined): MongoFilter<RawDocument> {
   const query: Record<string, unknown> = {};
-  for (const c of filterConditions(filter)) query[c.field] = c.values.length === 1 ? c.values[0] : { $in: c.values };
+  for (const c of filterConditions(filter)) {
+    // A range on the index (as an anchored regex would be, without regex escaping).
+    if (c.prefix !== undefined) query[c.field] = { $gte: c.prefix, $lt: prefixUpperBound(c.prefix) };
+    else query[c.field] = c.values.length === 1 ? c.values[0] : { $in: c.values };
+  }
   return query;
 }
 
