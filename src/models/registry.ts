@@ -2,7 +2,7 @@ import { COLLECTIONS } from '../collections.js';
 import type { PreprocessorOptions } from '../stages/preprocess/preprocessor.js';
 import { randomUUID } from 'node:crypto';
 import { IntegrityError } from '../stores/errors.js';
-import { currentOwner, isInterrupted, type RunOwner } from '../stores/generations.js';
+import { currentOwner, ownerGone, type RunOwner } from '../stores/generations.js';
 import { sha256Hex } from '../stores/hash.js';
 import type { BaseDocument, Filter, JsonValue, Store } from '../stores/types.js';
 import type { EpochReport, ModelArtifact, ModelFactory, ProductClassifier } from './types.js';
@@ -278,7 +278,7 @@ export class ModelRegistry {
       const r = doc as ModelReservation;
       const expired = Date.now() - Date.parse(r.createdAt) > RESERVATION_TTL_MS;
       // Same host and the process is gone: certainly dead, whatever its age.
-      if (expired || isInterrupted({ _id: r._id, status: 'running', owner: r.owner, heartbeatAt: new Date().toISOString() })) stale.push(r);
+      if (expired || ownerGone(r.owner) === true) stale.push(r);
     }
     for (const r of stale) {
       // The claim goes first, and only this claim (its token): if it is already gone, another

@@ -5,16 +5,14 @@
  * @module
  */
 import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../collections.js';
-import { isInterrupted, pipelineState, type LiveRun } from '../stores/generations.js';
+import { liveRuns, pipelineState, type LiveRun } from '../stores/generations.js';
 import type { Store } from '../stores/types.js';
 import { dataView } from './views.js';
 
 /** Whether any load or prepare other than `self` is running (its images are not referenced yet). */
 async function othersRunning(store: Store, self: string): Promise<boolean> {
   for (const name of [COLLECTIONS.runs, COLLECTIONS.pipelineMetadata]) {
-    for await (const run of store.documents.collection<LiveRun>(name).find({ status: 'running' })) {
-      if (run._id !== self && !isInterrupted(run)) return true;
-    }
+    for await (const run of liveRuns(store.documents.collection<LiveRun>(name))) if (run._id !== self) return true;
   }
   return false;
 }

@@ -86,7 +86,7 @@ class GenerationView<T extends BaseDocument> implements DocumentCollection<T> {
 
   constructor(
     private readonly base: DocumentCollection<BaseDocument>,
-    private readonly generation: string,
+    generation: string,
   ) {
     // A short key per generation keeps ids (and the primary-key index) small: 48 bits of a hash,
     // among the few generations a collection holds at once.
@@ -276,11 +276,24 @@ function processAlive(pid: number): boolean {
  */
 export function isInterrupted(run: LiveRun, now = Date.now()): boolean {
   if (run.status !== 'running') return false;
-  const owner = run.owner;
-  // On this host the process table is the truth: a live process may be busy and silent for long.
-  if (owner && owner.host === hostname()) return owner.pid !== process.pid && !processAlive(owner.pid);
+  const gone = ownerGone(run.owner);
+  if (gone !== undefined) return gone;
   const beat = Date.parse(run.heartbeatAt ?? '');
   return Number.isNaN(beat) || now - beat > STALE_RUN_MS;
+}
+
+/**
+ * Whether the owning process has ended: known only on this host, where the process table is the
+ * truth (a live process may be busy and silent for long); `undefined` for another host's process.
+ */
+export function ownerGone(owner: RunOwner | undefined): boolean | undefined {
+  if (!owner || owner.host !== hostname()) return undefined;
+  return owner.pid !== process.pid && !processAlive(owner.pid);
+}
+
+/** The runs of `runs` recorded as running whose process is still alive. */
+export async function* liveRuns<R extends LiveRun>(runs: DocumentCollection<R>): AsyncIterable<R> {
+  for await (const run of runs.find({ status: 'running' } as unknown as Filter<R>)) if (!isInterrupted(run)) yield run;
 }
 
 /**

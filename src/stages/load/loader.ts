@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import { COLLECTIONS, rawImageKey } from '../../collections.js';
 import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
 import type { ProgressListener, StageRunOptions } from '../../progress.js';
-import { collectGenerations, GenerationWriter, isInterrupted, RunRecorder } from '../../stores/generations.js';
+import { collectGenerations, GenerationWriter, liveRuns, RunRecorder } from '../../stores/generations.js';
 import { sha256Hex } from '../../stores/hash.js';
 import type { DocumentCollection, Filter, Store } from '../../stores/types.js';
 import { collectRawImages } from '../collect.js';
@@ -253,7 +253,7 @@ class LoadJob {
     // Splits being prepared read a data generation: it stays until that prepare ends.
     const reading = new Set<string>();
     const prepares = this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
-    for await (const p of prepares.find({ status: 'running' })) if (!isInterrupted(p) && p.dataGeneration) reading.add(p.dataGeneration);
+    for await (const p of liveRuns(prepares)) if (p.dataGeneration) reading.add(p.dataGeneration);
     reading.add(this.run._id);
     await collectGenerations(this.store, 'data', this.runs, reading);
   }
