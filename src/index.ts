@@ -74,7 +74,7 @@ export {
 export { checkOutputFile, writeFileAtomic, atomicWriteStream, type AtomicWrite } from './util/output-file.js';
 export { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from './collections.js';
 export type { ProgressEvent, ProgressListener, StageRunOptions } from './progress.js';
-export { ChallengeDataLoader, LoadError, type DataLoader, type LoadOptions } from './stages/load/loader.js';
+export { ChallengeDataLoader, DataLoader, LoadError, type LoadOptions, type ProductLoader } from './stages/load/loader.js';
 export { LABEL_FILE_NAMES, resolveLayout, type ChallengeLayout } from './stages/load/layout.js';
 export { CsvSyntaxError, openCsv, type CsvFile, type CsvRecord, type OpenCsvOptions } from './stages/load/csv.js';
 export type { CsvEncoding } from './stages/load/encoding.js';
@@ -180,7 +180,7 @@ export {
 } from './models/registry.js';
 export { argmax, decodePreparedPng, inputFromPrepared, inputsFromLabeled, withoutImage } from './models/inputs.js';
 export { NAIVE_BAYES_KIND, naiveBayesModel } from './models/naive-bayes.js';
-export { TrainStage, type PromotionPolicy, type TrainOptions, type TrainResult } from './stages/train/stage.js';
+export { TrainStage, Trainer, type PromotionPolicy, type TrainOptions, type TrainResult } from './stages/train/stage.js';
 export { classificationMetrics, weightedF1, type ClassificationMetrics, type ClassMetrics } from './stages/evaluate/metrics.js';
 export { escapeHtml, renderEvaluationReport, type ReportInfo } from './stages/evaluate/report.js';
 export { predictLabels, validationScores } from './stages/evaluate/score.js';

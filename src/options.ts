@@ -117,8 +117,11 @@ export const NUMERIC_OPTIONS: NumericOptions = {
   demoImageSize: { name: 'imageSize', flag: '--image-size', placeholder: '<px>', integer: true, minimum: 8, maximum: 4096, default: 500, description: 'side of the JPEGs' },
 };
 
+/** The range part of a {@link NumericOption} (also read from a JSON schema's keywords). */
+export type NumericRange = Pick<NumericOption, 'integer' | 'minimum' | 'maximum' | 'exclusiveMinimum' | 'exclusiveMaximum'>;
+
 /** The allowed range in words: `an integer from 1 to 200`, `a number above 0 and below 0.5`. */
-export function describeRange(o: NumericOption): string {
+export function describeRange(o: NumericRange): string {
   const low = o.minimum !== undefined ? `from ${o.minimum}` : o.exclusiveMinimum !== undefined ? `above ${o.exclusiveMinimum}` : '';
   const high = o.maximum !== undefined ? `to ${o.maximum}` : o.exclusiveMaximum !== undefined ? `below ${o.exclusiveMaximum}` : '';
   const joint = low && high ? (o.minimum !== undefined && o.maximum !== undefined ? ' ' : ' and ') : '';
@@ -126,7 +129,7 @@ export function describeRange(o: NumericOption): string {
 }
 
 /** Whether `value` is allowed by `o`. */
-export function isAllowed(o: NumericOption, value: unknown): value is number {
+export function isAllowed(o: NumericRange, value: unknown): value is number {
   if (typeof value !== 'number' || !Number.isFinite(value)) return false;
   if (o.integer && !Number.isInteger(value)) return false;
   if (o.minimum !== undefined && value < o.minimum) return false;

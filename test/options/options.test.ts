@@ -36,8 +36,8 @@ describe('stage entry points refuse invalid numbers with a RangeError', () => {
   it('TrainStage.run, PrepareStage.run, ChallengeDataLoader.load, Preprocessor', async () => {
     const train = new TrainStage(ctx.store, naiveBayesModel, async () => 'cpu');
     await expect(train.run({ guardrailMargin: Number.NaN })).rejects.toThrow(RangeError);
-    await expect(train.run({ guardrailMargin: Number.NaN })).rejects.toThrow('TrainStage.run: options.guardrailMargin must be a number from 0 to 1, got NaN');
-    await expect(train.run({ maxEpochs: 0 })).rejects.toThrow(/options\.maxEpochs must be an integer from 1 to 200, got 0/);
+    await expect(train.run({ guardrailMargin: Number.NaN })).rejects.toThrow('Trainer.run: options.guardrailMargin must be a number from 0 to 1, got NaN');
+    await expect(train.run({ epochs: 0 })).rejects.toThrow(/options\.epochs must be an integer from 1 to 200, got 0/);
     await expect(train.run({ seed: 1.5 })).rejects.toThrow(/options\.seed must be an integer/);
     const prepare = new PrepareStage(ctx.store);
     await expect(prepare.run({ val: 0.6 })).rejects.toThrow(/PrepareStage\.run: options\.val must be a number above 0 and below 0\.5, got 0\.6/);

@@ -129,7 +129,7 @@ for (const backend of storeBackends()) {
       const registry = new ModelRegistry(ctx.store, [textImageModel]);
       const trained = await new TrainStage(ctx.store, textImageModel, async () => 'test-backend', registry).run({
         seed: 2,
-        maxEpochs: 2,
+        epochs: 2,
         params: { minEpochs: 1, imageMinExamples: 20, imageBackbone: 'fixed' },
       });
       // A fresh registry reads every weight file back from the store (GridFS on MongoDB, where

@@ -5,6 +5,7 @@ import { inputsFromLabeled, withoutImage } from '../../models/inputs.js';
 import type { ModelRef, ModelRegistry } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';
+import { checkOptions, EvaluateParams } from '../options.js';
 import type { BaseDocument, Store } from '../../stores/types.js';
 import { openCsv } from '../load/csv.js';
 import { resolveLayout } from '../load/layout.js';
@@ -64,16 +65,10 @@ export interface EvaluationRecord extends BaseDocument {
   warnings?: string[];
 }
 
-/** Options of {@link Evaluator.run}. */
-export interface EvaluateOptions extends StageRunOptions {
-  /** Model to evaluate (default `champion`). */
-  model?: ModelRef;
-  /** A labelled folder in the challenge layout instead of `labeled_test`. */
-  dataDir?: string;
+/** Options of {@link Evaluator.run}: {@link EvaluateParams} (the schema shared with the API and the CLI) plus progress and the report. */
+export interface EvaluateOptions extends EvaluateParams, StageRunOptions {
   /** Where to write the HTML report (default `reports/evaluation-v<N>.html`); `false` for none. */
   report?: string | false;
-  /** Products timed one by one for the latency figures (default 200). */
-  latencySamples?: number;
 }
 
 function percentile(sorted: readonly number[], q: number): number {
@@ -107,6 +102,7 @@ export class Evaluator {
 
   /** Evaluates; resolves with the stored record. */
   async run(options: EvaluateOptions = {}): Promise<EvaluationRecord> {
+    checkOptions('Evaluator.run', EvaluateParams, options);
     const version = await this.registry.require(options.model ?? 'champion');
     const model = await this.registry.load(version);
     const { inputs, labels, dataset, generation } = options.dataDir

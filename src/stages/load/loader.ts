@@ -4,7 +4,7 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS, rawImageKey } from '../../collections.js';
-import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
+import { checkOptions, LoadParams } from '../options.js';
 import type { ProgressListener, StageRunOptions } from '../../progress.js';
 import { collectGenerations, GenerationWriter, liveRuns, RunRecorder } from '../../stores/generations.js';
 import { sha256Hex } from '../../stores/hash.js';
@@ -38,31 +38,11 @@ import type {
   RunFile,
 } from './types.js';
 
-/** Options of {@link DataLoader.load}. */
-export interface LoadOptions extends StageRunOptions {
-  /** Folder in the challenge layout. */
-  dataDir: string;
-  /** Rows written per store call (default 500). */
-  batchSize?: number;
-  /** Images read, checked and stored at once (default 8). */
-  imageConcurrency?: number;
-  /** Most quarantine entries kept in the run document; counts stay exact (default 10,000). */
-  quarantineLimit?: number;
-  /** Largest image file read, in bytes; larger ones are quarantined unread (default 10 MiB). */
-  maxImageFileBytes?: number;
-  /** Largest CSV record, in bytes; a larger one stops the file with a clear error (default 1 MiB). */
-  maxCsvRecordBytes?: number;
-  /** Largest image in pixels, read from its header; larger ones are quarantined undecoded (default 40 MP). */
-  maxImagePixels?: number;
-  /**
-   * Accept `prdtypecode` values outside the 27 challenge codes (default false: such labels are
-   * quarantined as `unknown_label`, since a typo would otherwise become a class of its own).
-   */
-  allowUnknownClasses?: boolean;
-}
+/** Options of {@link DataLoader.load}: {@link LoadParams} (the schema shared with the API and the CLI) plus progress and cancellation. */
+export interface LoadOptions extends LoadParams, StageRunOptions {}
 
-/** Reads product data into a store. */
-export interface DataLoader {
+/** Reads product data into a store: what the pipeline needs of a loader ({@link DataLoader} is the challenge-layout one). */
+export interface ProductLoader {
   /** Loads a data folder; resolves with the run record, which is also stored in `data_pipeline`. */
   load(options: LoadOptions): Promise<LoadRun>;
 }
@@ -113,13 +93,20 @@ function headerProblem(header: string[], expected: readonly string[]): string | 
  * is loaded, so the store then matches the folder exactly (rows it no longer has are gone and
  * counted as `removed`); a load that fails, is cancelled or killed leaves the previous data as it
  * was. Re-running on the same folder reports every row as unchanged.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore('.rakuten-store');
+ * const run = await new DataLoader(store).load({ dataDir: 'data/rakuten' });
+ * console.log(run.status, run.labelledTrainRows, run.quarantineTotal);
+ * ```
  */
-export class ChallengeDataLoader implements DataLoader {
+export class DataLoader implements ProductLoader {
   /** Creates a loader writing to `store`. */
   constructor(private readonly store: Store) {}
 
   async load(options: LoadOptions): Promise<LoadRun> {
-    validateNumbers('ChallengeDataLoader.load', options, { batchSize: N.batchSize, imageConcurrency: N.imageConcurrency, quarantineLimit: N.quarantineLimit });
+    checkOptions('DataLoader.load', LoadParams, options);
     const run = new LoadJob(this.store, options);
     return run.execute();
   }
@@ -635,3 +622,8 @@ function addChanges(counts: RowCounts, changes: Pick<RowCounts, 'inserted' | 'up
   counts.updated += changes.updated;
   counts.unchanged += changes.unchanged;
 }
+
+/** @deprecated Renamed {@link DataLoader}. */
+export const ChallengeDataLoader = DataLoader;
+/** @deprecated Renamed {@link DataLoader}. */
+export type ChallengeDataLoader = DataLoader;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from '../../collections.js';
-import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
+import { checkOptions, PrepareParams } from '../options.js';
 import type { StageRunOptions } from '../../progress.js';
 import {
   collectGenerations,
@@ -19,17 +19,8 @@ import { Preprocessor } from '../preprocess/preprocessor.js';
 import { assignSplits, type SplitItem, type SplitName } from '../split/assign.js';
 import type { LabeledProduct, PrepareFailure, PrepareRun, SplitSummary } from './types.js';
 
-/** Options of {@link PrepareStage.run}. */
-export interface PrepareOptions extends StageRunOptions {
-  /** Seed of the split (default 42). Same seed and data: same splits. */
-  seed?: number;
-  /** Validation fraction (default 0.15). */
-  val?: number;
-  /** Held-out test fraction (default 0.15). */
-  test?: number;
-  /** Images preprocessed at once (default 6: enough to keep both cores busy). */
-  imageConcurrency?: number;
-}
+/** Options of {@link PrepareStage.run}: {@link PrepareParams} (the schema shared with the API and the CLI) plus progress and cancellation. */
+export interface PrepareOptions extends PrepareParams, StageRunOptions {}
 
 /** The three split collections, by split name. */
 export const SPLIT_COLLECTIONS: Record<SplitName, string> = {
@@ -91,7 +82,7 @@ export class PrepareStage {
    * run leaves the previous splits untouched.
    */
   async run(options: PrepareOptions = {}): Promise<PrepareRun> {
-    validateNumbers('PrepareStage.run', options, { seed: N.seed, val: N.val, test: N.test, imageConcurrency: N.imageConcurrency });
+    checkOptions('PrepareStage.run', PrepareParams, options);
     const started = Date.now();
     const { size, tolerance } = this.preprocessor.imageOptions;
     const run: PrepareRun = {

@@ -2,7 +2,7 @@ import { COLLECTIONS } from '../../collections.js';
 import { inputsFromLabeled } from '../../models/inputs.js';
 import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
 import type { EpochReport, ModelFactory } from '../../models/types.js';
-import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
+import { checkOptions, TrainParams } from '../options.js';
 import type { StageRunOptions } from '../../progress.js';
 import type { JsonValue, Store } from '../../stores/types.js';
 import { currentSplits, readCommittedSplit } from '../views.js';
@@ -10,31 +10,13 @@ import { validationScores } from '../evaluate/score.js';
 import type { PreprocessorOptions } from '../preprocess/preprocessor.js';
 import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
 
-/** When a new version becomes `champion`. */
-export type PromotionPolicy =
-  /** When it beats the champion on validation weighted F1 without any class regressing past the margin. */
-  | 'auto'
-  /** Always. */
-  | 'always'
-  /** Never (promote later by hand). */
-  | 'never';
+/** When a new version becomes `champion`: `auto` (when it beats the champion on validation weighted F1 without any class regressing past the margin), `always`, `never` (promote later by hand). */
+export type PromotionPolicy = NonNullable<TrainParams['promote']>;
 
-/** Options of {@link TrainStage.run}. */
-export interface TrainOptions extends StageRunOptions {
-  /** Seed (default 42). */
-  seed?: number;
-  /** Most epochs. */
-  maxEpochs?: number;
-  /** Early-stopping patience in epochs. */
-  patience?: number;
-  /** Weight classes inversely to their frequency (default false). */
-  classWeighting?: boolean;
-  /** Model-specific hyper-parameters. */
+/** Options of {@link Trainer.run}: {@link TrainParams} (the schema shared with the API and the CLI) plus progress, cancellation and model hyper-parameters. */
+export interface TrainOptions extends TrainParams, StageRunOptions {
+  /** Model-specific hyper-parameters (recorded with the version). */
   params?: Record<string, JsonValue>;
-  /** Champion policy (default `auto`). */
-  promote?: PromotionPolicy;
-  /** Largest per-class F1 drop allowed for an automatic promotion (default 0.05). */
-  guardrailMargin?: number;
 }
 
 /** Result of a training run. */
@@ -58,23 +40,44 @@ function counts(docs: readonly LabeledProduct[]): Record<string, number> {
  * Training stage: trains a model on `labeled_train` with early stopping on `labeled_val`,
  * registers it as a new version in `model_metadata` (weights through the store), and moves the
  * `champion` alias according to the policy and the per-class guardrail.
+ *
+ * @example
+ * ```ts
+ * const trainer = new Trainer(store, [textImageModel, naiveBayesModel], () => initBackend());
+ * const { model, champion } = await trainer.run({ kind: 'naive-bayes-v1', seed: 7 });
+ * console.log(`v${model.version}: validation weighted F1 ${model.validation.weightedF1}`, champion.reason);
+ * ```
  */
-export class TrainStage {
+export class Trainer {
   private readonly registry: ModelRegistry;
+  private readonly factories: readonly ModelFactory[];
 
-  /** Creates the stage; `factory` builds the model, `registry` defaults to one over `store`. */
+  /**
+   * Creates the stage. `models` are the kinds it can train (the first is the default; `run({ kind })`
+   * picks another); `registry` defaults to one over `store` that loads those kinds.
+   */
   constructor(
     private readonly store: Store,
-    private readonly factory: ModelFactory,
+    models: ModelFactory | readonly ModelFactory[],
     private readonly backend: () => Promise<string>,
     registry?: ModelRegistry,
   ) {
-    this.registry = registry ?? new ModelRegistry(store, [factory]);
+    this.factories = Array.isArray(models) ? models : [models as ModelFactory];
+    if (this.factories.length === 0) throw new Error('Trainer: no model kind given');
+    this.registry = registry ?? new ModelRegistry(store, this.factories);
+  }
+
+  /** The factory of `kind` (the first one when not given); an unknown kind names the known ones. */
+  private factory(kind: string | undefined): ModelFactory {
+    const factory = kind === undefined ? this.factories[0] : this.factories.find((f) => f.kind === kind);
+    if (!factory) throw new Error(`kind: unknown model kind ${JSON.stringify(kind)}; known: ${this.factories.map((f) => f.kind).join(', ')}`);
+    return factory;
   }
 
   /** Trains, registers and possibly promotes a model. */
   async run(options: TrainOptions = {}): Promise<TrainResult> {
-    validateNumbers('TrainStage.run', options, { seed: N.seed, maxEpochs: N.epochs, patience: N.patience, guardrailMargin: N.guardrailMargin });
+    checkOptions('Trainer.run', TrainParams, options);
+    const factory = this.factory(options.kind);
     const started = Date.now();
     // Only the committed splits: a prepare that failed or was killed mid-write is never trained on.
     const { pointer, splits } = await currentSplits(this.store);
@@ -88,19 +91,19 @@ export class TrainStage {
     const trainInputs = await inputsFromLabeled(train, this.store.images);
     const valInputs = await inputsFromLabeled(val, this.store.images);
     const valLabels = val.map((d) => d.prdtypecode);
-    const model = await this.factory.train(
+    const model = await factory.train(
       trainInputs,
       train.map((d) => d.prdtypecode),
       {
         seed: options.seed ?? 42,
-        ...(options.maxEpochs !== undefined ? { maxEpochs: options.maxEpochs } : {}),
+        ...(options.epochs !== undefined ? { maxEpochs: options.epochs } : {}),
         ...(options.patience !== undefined ? { patience: options.patience } : {}),
         classWeighting: options.classWeighting ?? false,
         validation: { inputs: valInputs, labels: valLabels },
         ...(options.params ? { params: options.params } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onEpoch: (e: EpochReport) =>
-          options.onProgress?.({ stage: 'train', phase: 'epochs', done: e.epoch, total: options.maxEpochs ?? 0, unit: 'epochs' }),
+          options.onProgress?.({ stage: 'train', phase: 'epochs', done: e.epoch, total: options.epochs ?? 0, unit: 'epochs' }),
       },
     );
     try {
@@ -156,3 +159,8 @@ export class TrainStage {
     }
   }
 }
+
+/** @deprecated Renamed {@link Trainer}. */
+export const TrainStage = Trainer;
+/** @deprecated Renamed {@link Trainer}. */
+export type TrainStage = Trainer;

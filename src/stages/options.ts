@@ -1,0 +1,124 @@
+/**
+ * The options of each stage, defined once as a JSON schema (TypeBox). The stage's TypeScript
+ * option types are `Static<>` of these, the HTTP request bodies and the OpenAPI document are
+ * these schemas (or picks of them), the CLI derives its flags and their checks from them, and
+ * library calls are checked against them by {@link checkOptions}.
+ *
+ * @module
+ */
+import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { describeRange, NUMERIC_OPTIONS as N, schema } from '../options.js';
+
+/** A model reference: a version number, `champion` or `latest`. */
+export const ModelRefSchema = Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('champion'), Type.Literal('latest')], {
+  description: 'Model version number, `champion` or `latest` (default `champion`)',
+});
+
+/** When a new version becomes `champion`. */
+export const PromotionPolicySchema = Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('never')], {
+  description: 'Champion policy: auto (when it beats the champion without a class regressing past the guardrail; default), always, never',
+  default: 'auto',
+});
+
+const DataDir = (description: string) => Type.String({ minLength: 1, description });
+
+/** Options of a load (`DataLoader.load`, `POST /load-data`, `rakuten-pipeline load`). */
+export const LoadParams = Type.Object({
+  dataDir: DataDir('Data folder in the challenge layout (X_train_update.csv, Y_train_CVw08PX.csv, X_test_update.csv, image_train/, image_test/)'),
+  batchSize: Type.Optional(schema(N.batchSize)),
+  imageConcurrency: Type.Optional(schema(N.imageConcurrency, 'images read, checked and stored at once (default 8)')),
+  quarantineLimit: Type.Optional(schema(N.quarantineLimit)),
+  maxImageFileBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'Largest image file read, in bytes; larger ones are quarantined unread (default 10 MiB)' })),
+  maxCsvRecordBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'Largest CSV record, in bytes; a larger one stops the file with a clear error (default 1 MiB)' })),
+  maxImagePixels: Type.Optional(Type.Integer({ minimum: 1, description: 'Largest image in pixels, read from its header; larger ones are quarantined undecoded (default 40 MP)' })),
+  allowUnknownClasses: Type.Optional(
+    Type.Boolean({ description: 'Accept prdtypecode values outside the 27 challenge codes (default false: quarantined as unknown_label, since a typo would otherwise become a class)' }),
+  ),
+});
+/** See {@link LoadParams}. */
+export type LoadParams = Static<typeof LoadParams>;
+
+/** Options of a prepare (`PrepareStage.run`, `POST /prepare-data`, `rakuten-pipeline prepare`). */
+export const PrepareParams = Type.Object({
+  seed: Type.Optional(schema(N.seed, 'split seed: same seed and data, same splits')),
+  val: Type.Optional(schema(N.val)),
+  test: Type.Optional(schema(N.test)),
+  imageConcurrency: Type.Optional(schema(N.imageConcurrency, 'images preprocessed at once (default 6)')),
+});
+/** See {@link PrepareParams}. */
+export type PrepareParams = Static<typeof PrepareParams>;
+
+/** Options of a training (`Trainer.run`, `POST /train-model`, `rakuten-pipeline train`). */
+export const TrainParams = Type.Object({
+  seed: Type.Optional(schema(N.seed)),
+  kind: Type.Optional(Type.String({ minLength: 1, description: 'Model kind (default: the pipeline\'s first, the built-in text-image model)' })),
+  epochs: Type.Optional(schema(N.epochs)),
+  patience: Type.Optional(schema(N.patience)),
+  classWeighting: Type.Optional(Type.Boolean({ description: 'Weight classes inversely to their frequency (default false)' })),
+  promote: Type.Optional(PromotionPolicySchema),
+  guardrailMargin: Type.Optional(schema(N.guardrailMargin)),
+});
+/** See {@link TrainParams}. */
+export type TrainParams = Static<typeof TrainParams>;
+
+/** Options of an evaluation (`Evaluator.run`, `POST /evaluate-model`, `rakuten-pipeline evaluate`). */
+export const EvaluateParams = Type.Object({
+  model: Type.Optional(ModelRefSchema),
+  dataDir: Type.Optional(DataDir('A labelled folder in the challenge layout instead of the held-out split')),
+  latencySamples: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'Products timed one by one for the latency figures (default 200)' })),
+});
+/** See {@link EvaluateParams}. */
+export type EvaluateParams = Static<typeof EvaluateParams>;
+
+/** Options of a batch prediction of the stored test rows (`Predictor.predictStoredTest`, `POST /predict`, `rakuten-pipeline predict`). */
+export const PredictParams = Type.Object({ model: Type.Optional(ModelRefSchema) });
+/** See {@link PredictParams}. */
+export type PredictParams = Static<typeof PredictParams>;
+
+/** The default of each field of `schema` that declares one (`{ seed: 42, ... }`). */
+export function defaultsOf<P extends TProperties>(schema: TObject<P>): Partial<Static<TObject<P>>> {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(schema.properties) as [string, TSchema][]) {
+    if (field.default !== undefined) out[key] = field.default;
+  }
+  return out as Partial<Static<TObject<P>>>;
+}
+
+/**
+ * Checks a library call's options against its stage's schema and throws a `RangeError` naming the
+ * entry point, the field, what it must be and the value. Fields the schema does not know (the
+ * progress listener, the signal, a stage's library-only extras) are not its business; fields left
+ * `undefined` take their defaults. Library users bypass the HTTP and CLI checks, and a NaN guardrail
+ * or a zero batch size would otherwise run with nonsense instead of failing.
+ */
+export function checkOptions<P extends TProperties>(where: string, schema: TObject<P>, options: object): void {
+  const values = options as Record<string, unknown>;
+  for (const [key, field] of Object.entries(schema.properties) as [string, TSchema][]) {
+    const value = values[key];
+    if (value === undefined || Value.Check(field, value)) continue;
+    const shown = typeof value === 'string' || typeof value === 'object' ? JSON.stringify(value) : String(value);
+    throw new RangeError(`${where}: options.${key} must be ${describeSchema(field)}, got ${shown}`);
+  }
+}
+
+/** What a field's schema allows, in words: `an integer from 1 to 200`, `one of auto, always, never`. */
+export function describeSchema(field: TSchema): string {
+  const literals = (field.anyOf as TSchema[] | undefined)?.map((s) => (s.const !== undefined ? JSON.stringify(s.const) : describeSchema(s)));
+  if (literals) return `one of ${literals.join(', ')}`;
+  switch (field.type) {
+    case 'integer':
+    case 'number':
+      return describeRange({
+        integer: field.type === 'integer',
+        minimum: field.minimum as number | undefined,
+        maximum: field.maximum as number | undefined,
+        exclusiveMinimum: field.exclusiveMinimum as number | undefined,
+        exclusiveMaximum: field.exclusiveMaximum as number | undefined,
+      });
+    case 'string':
+      return field.minLength ? 'a non-empty string' : 'a string';
+    default:
+      return `a ${String(field.type)}`;
+  }
+}
