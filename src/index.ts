@@ -213,19 +213,20 @@ export { HttpError, StoreProbe, type StoreProbeResult } from './http/context.js'
 export { redactUrl, requestSerializer, pathRedactor, SECRET_PARAM, type LoggedRequest, type RedactedRoot } from './http/redact.js';
 export { JobManager, JobConflictError, isFinal, type JobManagerOptions } from './http/jobs/manager.js';
 export { inlineExecutor, workerExecutor, type JobExecutor } from './http/jobs/executor.js';
+export { conflicts, JOB_KINDS, JOB_PARAMS, JOB_RESOURCES, runJob, type JobKind, type JobParamsByKind, type JobResources } from './pipeline/jobs.js';
+export { createPipeline, pipelineFromBlueprint, Pipeline, type PipelineBlueprint, type PipelineOptions, type PredictCsvOptions, type PredictProductOptions } from './pipeline/pipeline.js';
+export { definePlugin, loadPlugin, PluginLoadError, pluginsFromEnv, resolvePlugins, resolvePluginSpecifier, type PipelinePlugin } from './pipeline/plugins.js';
 export {
-  conflicts,
-  JOB_RESOURCES,
-  runTask,
-  trainOptions,
-  type EvaluateJobParams,
-  type JobKind,
-  type JobParamsByKind,
-  type JobResources,
-  type LoadJobParams,
-  type PredictJobParams,
-  type PrepareJobParams,
-  type TaskContext,
-  type TrainJobParams,
-} from './http/jobs/tasks.js';
+  checkOptions,
+  defaultsOf,
+  describeSchema,
+  EvaluateParams,
+  LoadParams,
+  ModelRefSchema,
+  PredictParams,
+  PrepareParams,
+  PromotionPolicySchema,
+  TrainParams,
+} from './stages/options.js';
+export { redactUri, scrubSecrets } from './stores/uri.js';
 export { FINAL_JOB_STATES, type JobRecord, type JobState, type JobView } from './http/jobs/types.js';

@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import type { ModelRuntime } from '../models/builtin.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { Predictor } from '../stages/predict/predictor.js';
 import type { Store } from '../stores/types.js';
@@ -103,8 +103,8 @@ export interface ApiContext {
   predictor: Predictor;
   /** Largest accepted image upload in bytes. */
   maxImageBytes: number;
-  /** Model kinds and backend of the jobs. */
-  runtime: ModelRuntime;
+  /** The pipeline served. */
+  pipeline: Pipeline;
   /** Jobs of this store. */
   jobs: JobManager;
   /** Metrics (absent when turned off). */

@@ -1,4 +1,4 @@
-import type { ModelRuntime } from '../models/builtin.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Store } from '../stores/types.js';
 import type { ApiKeys } from './auth.js';
 import type { JobExecutor } from './jobs/executor.js';
@@ -15,14 +15,18 @@ export interface AuthOptions {
 
 /** Options of the {@link rakutenApi} plugin. */
 export interface RakutenApiOptions {
-  /** Store the API works on; the plugin does not close it. */
-  store: Store;
-  /** Model kinds and backend (default: the built-in models and backend selection). */
-  runtime?: ModelRuntime;
   /**
-   * Where jobs run: `worker` (default: a worker thread per job, opening the store by its URI,
-   * so long work never blocks requests), `inline` (this thread: needed for custom store drivers
-   * or model factories), or an executor of your own.
+   * The pipeline the API serves (store, model kinds, plugins, preprocessing): see
+   * `createPipeline`. The plugin does not close it.
+   */
+  pipeline?: Pipeline;
+  /** @deprecated Give `pipeline`. A store you opened, served with the built-in model kinds; the plugin does not close it. */
+  store?: Store;
+  /**
+   * Where jobs run: `worker` (default: a worker thread per job that rebuilds the same pipeline
+   * from its blueprint — store connection string, plugin modules, model kinds — so long work never
+   * blocks requests), `inline` (this thread: for plugins given as objects without a module), or an
+   * executor of your own.
    */
   jobs?: 'worker' | 'inline' | JobExecutor;
   /**

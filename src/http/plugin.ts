@@ -7,10 +7,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv } from 'ajv';
 import { COLLECTIONS } from '../collections.js';
-import { DEFAULT_RUNTIME, type ModelRuntime } from '../models/builtin.js';
-import { ModelRegistry } from '../models/registry.js';
-import { Predictor } from '../stages/predict/predictor.js';
-import type { JsonValue } from '../stores/types.js';
+import { createPipeline, type Pipeline, type PipelineBlueprint } from '../pipeline/pipeline.js';
+import type { JsonValue, Store } from '../stores/types.js';
 import { apiKeysFromEnv, ApiKeys, presentedKey } from './auth.js';
 import { ChampionCache, dataDirResolver, HttpError, StoreProbe, type ApiContext } from './context.js';
 import { inlineExecutor, workerExecutor, type JobExecutor } from './jobs/executor.js';
@@ -39,14 +37,17 @@ declare module 'fastify' {
 export const DEFAULT_MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
 
-function executorFor(options: RakutenApiOptions, runtime: ModelRuntime): JobExecutor {
+function executorFor(options: RakutenApiOptions, pipeline: Pipeline): JobExecutor {
   const jobs = options.jobs ?? 'worker';
-  if (jobs === 'inline') return inlineExecutor({ store: options.store, ...runtime });
+  if (jobs === 'inline') return inlineExecutor(pipeline);
   if (jobs === 'worker') {
-    if (options.runtime && options.runtime !== DEFAULT_RUNTIME) {
-      throw new Error('rakutenApi: a custom runtime needs jobs: "inline" (worker threads load the built-in models only)');
+    let blueprint: PipelineBlueprint;
+    try {
+      blueprint = pipeline.blueprint();
+    } catch (e) {
+      throw new Error(`rakutenApi: jobs: "worker" cannot run this pipeline in worker threads: ${(e as Error).message}`, { cause: e });
     }
-    return workerExecutor(options.store.uri);
+    return workerExecutor(blueprint);
   }
   return jobs;
 }
@@ -143,18 +144,19 @@ function formatValidationErrors(errors: readonly FastifySchemaValidationError[],
  * @example
  * ```ts
  * const app = Fastify();
- * await app.register(rakutenApi, { prefix: '/api', store: await openStore('mongodb://db/rakuten_db') });
+ * const pipeline = await createPipeline({ store: 'mongodb://user:password@db/rakuten_db' });
+ * app.addHook('onClose', () => pipeline.close());
+ * await app.register(rakutenApi, { prefix: '/api', pipeline });
  * ```
  */
 export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: FastifyInstance, options: RakutenApiOptions) => {
-  const runtime = options.runtime ?? DEFAULT_RUNTIME;
-  const { store } = options;
-  const registry = new ModelRegistry(store, runtime.factories);
-  const predictor = new Predictor(store, registry);
+  if (!options.pipeline && !options.store) throw new Error('rakutenApi: give a pipeline (createPipeline) or a store');
+  const pipeline = options.pipeline ?? (await createPipeline({ store: options.store as Store }));
+  const { store, registry, predictor } = pipeline;
   const champion = new ChampionCache(registry, options.championTtlMs ?? 5_000);
   let metrics: ApiMetrics | undefined;
   const jobs = new JobManager(store.documents.collection<JobRecord>(COLLECTIONS.jobs), {
-    executor: executorFor(options, runtime),
+    executor: executorFor(options, pipeline),
     onFinish: (job) => {
       if (job.kind === 'train') {
         champion.invalidate();
@@ -193,7 +195,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     champion,
     storeProbe: new StoreProbe(() => registry.championVersion()),
     maxImageBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
-    runtime,
+    pipeline,
     dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),
   };
 

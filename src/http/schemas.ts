@@ -1,6 +1,7 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type TObject, type TProperties } from '@sinclair/typebox';
 import { NUMERIC_OPTIONS as N, schema } from '../options.js';
-import type { EvaluateJobParams, PredictJobParams, PrepareJobParams, TrainJobParams } from './jobs/tasks.js';
+import { JOB_KINDS, JOB_PARAMS } from '../pipeline/jobs.js';
+import { ModelRefSchema as ModelRef } from '../stages/options.js';
 
 // JSON schemas of the routes: Fastify validates requests against them (a bad request gets a
 // 400 naming the field) and serialises responses with them, and @fastify/swagger turns them
@@ -23,58 +24,34 @@ export const ErrorReply = Type.Object(
   { $id: 'ErrorReply', description: 'An error' },
 );
 
-/** A model reference. */
-export const ModelRefSchema = Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('champion'), Type.Literal('latest')], {
-  description: 'Model version number, `champion` or `latest` (default `champion`)',
-});
+/** A model reference (the stages' schema). */
+export const ModelRefSchema = ModelRef;
 
-/** Body of `POST /load-data`. */
-export const LoadDataBody = Obj(
-  { dataDir: Type.Optional(Type.String({ minLength: 1, description: 'Data folder in the challenge layout, on the server (default: the server\'s configured data folder)' })) },
-  'Loads the challenge CSVs and images of a folder into the store',
+/**
+ * A request body of a job route: the job's parameters (a pick of the stage's option schema, see
+ * `JOB_PARAMS`), unknown fields refused.
+ */
+const JobBody = <P extends TProperties>(params: TObject<P>, description: string) => Type.Object(params.properties, { additionalProperties: false, description });
+
+/** Body of `POST /load-data` (`dataDir` defaults to the server's data folder). */
+export const LoadDataBody = Type.Object(
+  { dataDir: Type.Optional(JOB_PARAMS.load.properties.dataDir) },
+  { additionalProperties: false, description: 'Loads the challenge CSVs and images of a folder into the store' },
 );
 /** Body of `POST /prepare-data`. */
-export const PrepareDataBody = Obj(
-  {
-    seed: Type.Optional(schema(N.seed, 'split seed')),
-    val: Type.Optional(schema(N.val)),
-    test: Type.Optional(schema(N.test)),
-  },
-  'Preprocesses text and images and splits the labelled rows',
-);
+export const PrepareDataBody = JobBody(JOB_PARAMS.prepare, 'Preprocesses text and images and splits the labelled rows');
 /** Body of `POST /train-model`. */
-export const TrainModelBody = Obj(
-  {
-    seed: Type.Optional(schema(N.seed)),
-    kind: Type.Optional(Type.String({ description: 'Model kind (default: the built-in text-image model)' })),
-    epochs: Type.Optional(schema(N.epochs)),
-    patience: Type.Optional(schema(N.patience)),
-    classWeighting: Type.Optional(Type.Boolean({ description: 'Weight classes inversely to their frequency' })),
-    promote: Type.Optional(
-      Type.Union([Type.Literal('auto'), Type.Literal('always'), Type.Literal('never')], {
-        description: 'Champion policy: auto (guardrailed, default), always, never',
-      }),
-    ),
-    guardrailMargin: Type.Optional(schema(N.guardrailMargin)),
-  },
-  'Trains a model on the prepared splits and registers it as a new version',
-);
+export const TrainModelBody = JobBody(JOB_PARAMS.train, 'Trains a model on the prepared splits and registers it as a new version');
 /** Body of `POST /evaluate-model`. */
-export const EvaluateModelBody = Obj(
-  {
-    model: Type.Optional(ModelRefSchema),
-    dataDir: Type.Optional(Type.String({ minLength: 1, description: 'A labelled folder in the challenge layout instead of the held-out split' })),
-  },
-  'Evaluates a model version on the held-out split',
-);
+export const EvaluateModelBody = JobBody(JOB_PARAMS.evaluate, 'Evaluates a model version on the held-out split');
 /** Body of `POST /predict`. */
-export const PredictBody = Obj({ model: Type.Optional(ModelRefSchema) }, 'Predicts every stored test row into `predictions`');
+export const PredictBody = JobBody(JOB_PARAMS.predict, 'Predicts every stored test row into `predictions`');
 
 /** A job, as answered by the job routes. */
 export const JobReply = Type.Object(
   {
     id: Type.String({ description: 'Job id' }),
-    kind: Type.Union([Type.Literal('load'), Type.Literal('prepare'), Type.Literal('train'), Type.Literal('evaluate'), Type.Literal('predict')]),
+    kind: Type.Union(JOB_KINDS.map((k) => Type.Literal(k))),
     state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')]),
     params: AnyJson('Parameters it was started with'),
     createdAt: Type.String({ format: 'date-time' }),
@@ -173,15 +150,3 @@ export const DataStatusReply = Type.Object(
   },
   { description: 'What the store holds' },
 );
-
-
-// The job bodies are the job parameters: a field added to one and not the other fails to compile.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
-/** Compile-time check that each job route's body type is its job's parameter type. */
-export type BodiesAreJobParams = [
-  Assert<Same<Static<typeof TrainModelBody>, TrainJobParams>>,
-  Assert<Same<Static<typeof PrepareDataBody>, PrepareJobParams>>,
-  Assert<Same<Static<typeof EvaluateModelBody>, EvaluateJobParams>>,
-  Assert<Same<Static<typeof PredictBody>, PredictJobParams>>,
-];

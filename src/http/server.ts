@@ -1,12 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { openStore } from '../stores/registry.js';
+import { createPipeline, type PipelineOptions } from '../pipeline/pipeline.js';
 import type { RakutenApiOptions } from './options.js';
 import { rakutenApi } from './plugin.js';
 import { requestSerializer } from './redact.js';
 
 /** Options of {@link createServer}. */
-export interface ServerOptions extends Omit<RakutenApiOptions, 'store'> {
-  /** Store URI (default `$RAKUTEN_STORE` or `.rakuten-store`). */
+export interface ServerOptions extends Omit<RakutenApiOptions, 'store' | 'pipeline'>, Omit<PipelineOptions, 'store' | 'create'> {
+  /** Store URI, credentials included (default `$RAKUTEN_STORE` or `.rakuten-store`); job workers reopen it from this. */
   storeUri?: string;
   /**
    * Fastify's logger option (default: JSON logs at `info`; `false` for none). Options objects
@@ -27,22 +27,28 @@ function withRedaction(logger: ServerOptions['logger']): FastifyServerOptions['l
 }
 
 /**
- * A Fastify server with the API mounted on a store it opens (and closes when the server
+ * A Fastify server with the API mounted on a pipeline it creates (and closes when the server
  * closes), with request logs that never contain API keys. Call `listen` on it.
  */
 export async function createServer(options: ServerOptions = {}): Promise<FastifyInstance> {
-  const { storeUri, logger, prefix, ...api } = options;
-  const store = await openStore(storeUri);
+  const { storeUri, logger, prefix, plugins, models, preprocessing, backend, ...api } = options;
+  const pipeline = await createPipeline({
+    ...(storeUri !== undefined ? { store: storeUri } : {}),
+    ...(plugins ? { plugins } : {}),
+    ...(models ? { models } : {}),
+    ...(preprocessing ? { preprocessing } : {}),
+    ...(backend ? { backend } : {}),
+  });
   const app = Fastify({ logger: withRedaction(logger) });
   app.addHook('onClose', async () => {
-    await store.close();
+    await pipeline.close();
   });
   // Unknown routes answer in the API's error shape too.
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ statusCode: 404, error: 'Not Found', code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
   try {
-    await app.register(rakutenApi, { ...api, store, ...(prefix ? { prefix } : {}) });
+    await app.register(rakutenApi, { ...api, pipeline, ...(prefix ? { prefix } : {}) });
     await app.ready();
   } catch (e) {
     await app.close().catch(() => undefined);

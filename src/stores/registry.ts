@@ -1,3 +1,4 @@
+import { redactUri } from './uri.js';
 import { embeddedDriver } from './embedded/index.js';
 import { mongoDriver } from './mongodb/index.js';
 import type { OpenStoreOptions, Store, StoreDriver } from './types.js';
@@ -32,4 +33,14 @@ export async function openStore(uri?: string, options?: OpenStoreOptions): Promi
   const driver = drivers.find((d) => d.accepts(target));
   if (!driver) throw new Error(`No storage driver accepts ${JSON.stringify(target)}`);
   return options ? driver.open(target, options) : driver.open(target);
+}
+
+/**
+ * The driver that opens `uri`: the first of `extra` (a pipeline's plugin drivers) that accepts it,
+ * else the first registered one. Throws naming the URI when none does.
+ */
+export function findStoreDriver(uri: string, extra: readonly StoreDriver[] = []): StoreDriver {
+  const driver = extra.find((d) => d.accepts(uri)) ?? drivers.find((d) => d.accepts(uri));
+  if (!driver) throw new Error(`No storage driver accepts ${JSON.stringify(redactUri(uri))}${extra.length ? ` (plugin drivers: ${extra.map((d) => d.name).join(', ')})` : ''}`);
+  return driver;
 }

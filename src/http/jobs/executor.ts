@@ -3,7 +3,8 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ProgressEvent, StageRunOptions } from '../../progress.js';
 import type { JsonValue } from '../../stores/types.js';
-import { runTask, type JobKind, type JobParamsByKind, type TaskContext } from './tasks.js';
+import { runJob, type JobKind, type JobParamsByKind } from '../../pipeline/jobs.js';
+import type { Pipeline, PipelineBlueprint } from '../../pipeline/pipeline.js';
 
 /** Runs the work of a job somewhere: on this thread, in a worker thread, ... */
 export interface JobExecutor {
@@ -12,12 +13,12 @@ export interface JobExecutor {
 }
 
 /**
- * Runs jobs on the calling thread, with the given store and model kinds. Use it for custom store
- * drivers or model factories, which a worker thread cannot see; CPU-heavy stages (training) then
- * hold up the server's event loop between their awaits.
+ * Runs jobs on the calling thread, on `pipeline`. Use it for plugins that cannot be imported by
+ * module specifier; CPU-heavy stages (training) then hold up the server's event loop between
+ * their awaits.
  */
-export function inlineExecutor(context: TaskContext): JobExecutor {
-  return { execute: (kind, params, options) => runTask(kind, context, params, options) };
+export function inlineExecutor(pipeline: Pipeline): JobExecutor {
+  return { execute: (kind, params, options) => runJob(pipeline, kind, params, options) };
 }
 
 /** Message from a job worker. */
@@ -32,8 +33,8 @@ export interface JobWorkerData {
   kind: JobKind;
   /** Its parameters. */
   params: JsonValue;
-  /** Store URI the worker opens (built-in drivers only). */
-  storeUri: string;
+  /** The pipeline the worker rebuilds (its store's connection string with credentials: memory only). */
+  pipeline: PipelineBlueprint;
   /**
    * Cancellation flag shared with the worker (an `Int32Array` over it: 1 once cancelled). The
    * worker reads it at every progress event, so a cancellation reaches work that never yields
@@ -56,17 +57,18 @@ function startWorker(data: JobWorkerData): Worker {
 }
 
 /**
- * Runs each job in a worker thread of its own that opens the store at `storeUri`, so training
- * and preprocessing never block the server's event loop: requests are served on one core while
- * the job uses the other. Cancelling asks the worker to stop between batches and terminates it
- * if it has not stopped after `graceMs` (default 30 s).
+ * Runs each job in a worker thread of its own that rebuilds the pipeline from its blueprint (the
+ * same store, plugins, model kinds and preprocessing), so training and preprocessing never block
+ * the server's event loop: requests are served on one core while the job uses the other.
+ * Cancelling asks the worker to stop between batches and terminates it if it has not stopped
+ * after `graceMs` (default 30 s).
  */
-export function workerExecutor(storeUri: string, options: { graceMs?: number } = {}): JobExecutor {
+export function workerExecutor(pipeline: PipelineBlueprint, options: { graceMs?: number } = {}): JobExecutor {
   const graceMs = options.graceMs ?? 30_000;
   return {
     execute(kind, params, { onProgress, signal }) {
       const cancelFlag = new SharedArrayBuffer(4);
-      const worker = startWorker({ kind, params: params as unknown as JsonValue, storeUri, cancelFlag });
+      const worker = startWorker({ kind, params: params as unknown as JsonValue, pipeline, cancelFlag });
       return new Promise<JsonValue>((resolve, reject) => {
         let settled = false;
         let killTimer: NodeJS.Timeout | undefined;

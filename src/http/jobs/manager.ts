@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { ProgressEvent } from '../../progress.js';
 import type { DocumentCollection, JsonValue } from '../../stores/types.js';
 import type { JobExecutor } from './executor.js';
-import { conflicts, type JobKind, type JobParamsByKind } from './tasks.js';
+import { conflicts, type JobKind, type JobParamsByKind } from '../../pipeline/jobs.js';
 import { FINAL_JOB_STATES, type JobRecord, type JobState } from './types.js';
 
 /** A job was refused because a conflicting one is running. */

@@ -1,6 +1,6 @@
 import type { ProgressEvent } from '../../progress.js';
 import type { BaseDocument, JsonValue } from '../../stores/types.js';
-import type { JobKind } from './tasks.js';
+import type { JobKind } from '../../pipeline/jobs.js';
 
 /** Life cycle of a job: `queued` → `running` → one of the final states. */
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

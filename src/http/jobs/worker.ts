@@ -1,10 +1,10 @@
-// Entry of a job worker thread (see workerExecutor): opens the store, runs one job, reports.
+// Entry of a job worker thread (see workerExecutor): rebuilds the server's pipeline (store,
+// plugins, model kinds, preprocessing), runs one job, reports.
 import { parentPort, workerData } from 'node:worker_threads';
-import { DEFAULT_RUNTIME } from '../../models/builtin.js';
-import { openStore } from '../../stores/registry.js';
+import { runJob, type JobParamsByKind } from '../../pipeline/jobs.js';
+import { pipelineFromBlueprint } from '../../pipeline/pipeline.js';
+import { scrubSecrets } from '../../stores/uri.js';
 import type { JobWorkerData, WorkerReply } from './executor.js';
-import { runTask } from './tasks.js';
-import type { JobParamsByKind } from './tasks.js';
 
 const port = parentPort;
 if (!port) throw new Error('job worker: not running in a worker thread');
@@ -26,9 +26,9 @@ setInterval(checkCancelled, 100).unref();
 
 // No top-level await: the worker is also bundled as CommonJS.
 void (async () => {
-  const store = await openStore(data.storeUri);
+  const pipeline = await pipelineFromBlueprint(data.pipeline);
   try {
-      const result = await runTask(data.kind, { store, ...DEFAULT_RUNTIME }, data.params as unknown as JobParamsByKind[typeof data.kind], {
+    const result = await runJob(pipeline, data.kind, data.params as unknown as JobParamsByKind[typeof data.kind], {
       signal: controller.signal,
       onProgress: (event) => {
         checkCancelled();
@@ -37,8 +37,8 @@ void (async () => {
     });
     reply({ type: 'done', result });
   } finally {
-    await store.close();
+    await pipeline.close();
   }
 })()
-  .catch((e: unknown) => reply({ type: 'failed', message: e instanceof Error ? e.message : String(e) }))
+  .catch((e: unknown) => reply({ type: 'failed', message: scrubSecrets(e instanceof Error ? e.message : String(e), data.pipeline.storeUri) }))
   .finally(() => port.close());

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { TSchema } from '@sinclair/typebox';
-import { pickFactory } from '../../models/builtin.js';
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { ApiContext } from '../context.js';
 import { HttpError } from '../context.js';
 import { isFinal, JobConflictError } from '../jobs/manager.js';
-import type { JobKind, JobParamsByKind } from '../jobs/tasks.js';
+import type { JobKind, JobParamsByKind } from '../../pipeline/jobs.js';
 import type { JobRecord, JobView } from '../jobs/types.js';
 import {
   ErrorReply,
@@ -48,7 +47,7 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
     kind: K,
     body: B,
     summary: string,
-    toParams: (body: Record<string, unknown>) => JobParamsByKind[K] | Promise<JobParamsByKind[K]>,
+    toParams: (body: Static<B>) => JobParamsByKind[K] | Promise<JobParamsByKind[K]>,
   ) => {
     app.post(
       url,
@@ -64,7 +63,8 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
         },
       },
       async (request, reply) => {
-        const params = await toParams((request.body ?? {}) as Record<string, unknown>);
+        // The validator turns a missing body into {} (see validatorCompiler).
+        const params = await toParams(request.body);
         try {
           const job = await ctx.jobs.start(kind, params);
           request.log.info({ jobId: job._id, kind }, 'job started');
@@ -78,24 +78,23 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
   };
 
   startRoute('/load-data', 'load', LoadDataBody, 'Load the challenge data into the store', (b) => ({
-    dataDir: ctx.dataDir(b.dataDir as string | undefined, 'dataDir'),
+    dataDir: ctx.dataDir(b.dataDir, 'dataDir'),
   }));
   startRoute('/prepare-data', 'prepare', PrepareDataBody, 'Preprocess and split the labelled rows', (b) => ({ ...b }));
   startRoute('/train-model', 'train', TrainModelBody, 'Train and register a model version', (b) => {
-    try {
-      pickFactory(ctx.runtime, b.kind as string | undefined, 'body/kind');
-    } catch (e) {
-      throw new HttpError(400, 'UNKNOWN_MODEL_KIND', (e as Error).message);
+    const kinds = ctx.pipeline.models.map((m) => m.kind);
+    if (b.kind !== undefined && !kinds.includes(b.kind)) {
+      throw new HttpError(400, 'UNKNOWN_MODEL_KIND', `body/kind: unknown model kind ${JSON.stringify(b.kind)}; known: ${kinds.join(', ')}`);
     }
     return { ...b };
   });
   // A version number that does not exist is a 404 now, not a job that fails later (one lookup).
-  const requireVersion = async (model: unknown) => {
+  const requireVersion = async (model: JobParamsByKind['predict']['model']) => {
     if (typeof model === 'number' && !(await ctx.registry.get(model))) throw new HttpError(404, 'MODEL_NOT_FOUND', `body/model: no model version ${model}`);
   };
   startRoute('/evaluate-model', 'evaluate', EvaluateModelBody, 'Evaluate a model version on the held-out split', async (b) => {
     await requireVersion(b.model);
-    return { ...b, ...(b.dataDir !== undefined ? { dataDir: ctx.dataDir(b.dataDir as string, 'dataDir') } : {}) };
+    return { ...b, ...(b.dataDir !== undefined ? { dataDir: ctx.dataDir(b.dataDir, 'dataDir') } : {}) };
   });
   startRoute('/predict', 'predict', PredictBody, 'Predict every stored test row into `predictions`', async (b) => {
     await requireVersion(b.model);

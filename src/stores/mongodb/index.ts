@@ -1,3 +1,4 @@
+import { redactUri } from '../uri.js';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import type { Store, StoreDriver } from '../types.js';
 import { GridFsImageStore } from './gridfs-images.js';
@@ -75,9 +76,7 @@ function dbNameOf(uri: string): string {
 }
 
 /** The URI with its password hidden, for messages and run records. */
-export function redact(uri: string): string {
-  return uri.replace(/(\/\/[^:/@]+):[^@/]*@/, '$1:***@');
-}
+export const redact = redactUri;
 
 /** Driver for `mongodb://` and `mongodb+srv://` URIs. */
 export const mongoDriver: StoreDriver = {

@@ -1,0 +1,274 @@
+/**
+ * The composition root: the one place where the stages are wired to a store, the model kinds,
+ * the preprocessing and the plugins. The CLI, the HTTP API, its job workers, the examples and the
+ * benchmarks all go through {@link createPipeline}.
+ *
+ * @module
+ */
+import { initBackend } from '../models/backend.js';
+import { BUILT_IN_MODELS } from '../models/builtin.js';
+import { ModelRegistry } from '../models/registry.js';
+import type { ModelFactory } from '../models/types.js';
+import type { StageRunOptions } from '../progress.js';
+import { Evaluator, type EvaluateOptions, type EvaluationRecord } from '../stages/evaluate/stage.js';
+import { DataLoader, type LoadOptions } from '../stages/load/loader.js';
+import type { LoadRun } from '../stages/load/types.js';
+import type { PredictParams } from '../stages/options.js';
+import { Predictor, type BatchPredictionSummary, type ProductPrediction } from '../stages/predict/predictor.js';
+import { PrepareStage, type PrepareOptions } from '../stages/prepare/stage.js';
+import type { PrepareRun } from '../stages/prepare/types.js';
+import { Preprocessor, type PreprocessorOptions, type ProductInput } from '../stages/preprocess/preprocessor.js';
+import { getDataStatus, type DataStatus } from '../stages/status.js';
+import { Trainer, type TrainOptions, type TrainResult } from '../stages/train/stage.js';
+import { findStoreDriver, resolveStoreUri } from '../stores/registry.js';
+import type { Store } from '../stores/types.js';
+import { resolvePlugins, type PipelinePlugin } from './plugins.js';
+
+/** Options of {@link createPipeline}. */
+export interface PipelineOptions {
+  /**
+   * The store: a URI that the pipeline opens and closes (a folder path for the embedded store,
+   * `mongodb://user:password@host/db`, a plugin driver's scheme; default `$RAKUTEN_STORE` or
+   * `.rakuten-store`), or a store you opened (the pipeline does not close it; job workers then
+   * reopen it from its `uri`, which must not be redacted).
+   */
+  store?: string | Store;
+  /** Create the store when there is none at the URI (default true). */
+  create?: boolean;
+  /**
+   * Plugins: objects, or module specifiers (`./my-plugin.js`, a package name) whose default export
+   * is a plugin. Specifiers (or plugins that set `module`) also reach the HTTP API's job workers.
+   */
+  plugins?: readonly (PipelinePlugin | string)[];
+  /**
+   * Model kinds that can be trained, the first being the default (default: the built-in
+   * text-image model, then naive Bayes). Plugin models are added after them; the built-in kinds
+   * can always be loaded, so older versions stay usable.
+   */
+  models?: readonly ModelFactory[];
+  /** Preprocessing of `prepare` (text steps and options, image size and tolerance); saved with each model. */
+  preprocessing?: PreprocessorOptions;
+  /** Initialises TensorFlow.js and returns the backend name (default: tfjs-node when installed, else wasm, else cpu). */
+  backend?: () => Promise<string>;
+}
+
+/**
+ * What a job worker thread (or another process) needs to rebuild the same pipeline: plain data.
+ * It holds the store's real connection string, credentials included: pass it in memory only
+ * (worker data), never store or log it.
+ */
+export interface PipelineBlueprint {
+  /** Connection string of the store, credentials included. */
+  storeUri: string;
+  /** Plugin module URLs, in order. */
+  plugins: string[];
+  /** Kinds trainable, the first being the default, or `null` for the default list. */
+  modelKinds: string[] | null;
+  /** Preprocessing options (JSON). */
+  preprocessing: PreprocessorOptions | null;
+}
+
+/** Options of {@link Pipeline.predictProduct}. */
+export interface PredictProductOptions extends PredictParams {
+  /** How many classes to return (default 3). */
+  topK?: number;
+}
+
+/** Options of {@link Pipeline.predictCsv}. */
+export interface PredictCsvOptions extends PredictParams, StageRunOptions {
+  /** CSV in the X layout (`,designation,description,productid,imageid`). */
+  input: string;
+  /** Submission file to write (`,prdtypecode`). */
+  output: string;
+  /** Folder of the rows' images (`image_<imageid>_product_<productid>.jpg`). */
+  imagesDir?: string;
+}
+
+const byKind = (factories: readonly ModelFactory[]) => {
+  const seen = new Map<string, ModelFactory>();
+  for (const f of factories) if (!seen.has(f.kind)) seen.set(f.kind, f);
+  return [...seen.values()];
+};
+
+/**
+ * A pipeline over one store: load → prepare (preprocess + split) → train → evaluate → predict,
+ * with typed options (the stages' schemas) and the same progress and cancellation options on
+ * every step. Create it with {@link createPipeline}.
+ *
+ * @example
+ * ```ts
+ * import { createPipeline } from 'rakuten-pipeline';
+ *
+ * const pipeline = await createPipeline({ store: '.rakuten-store' });
+ * try {
+ *   await pipeline.load({ dataDir: 'data/rakuten' });
+ *   await pipeline.prepare({ seed: 42 });
+ *   const { model, champion } = await pipeline.train({ epochs: 8 });
+ *   const evaluation = await pipeline.evaluate({ model: model.version, report: false });
+ *   console.log(`v${model.version}: test weighted F1 ${evaluation.metrics.weightedF1}`, champion.reason);
+ *   console.log(await pipeline.predictProduct({ designation: 'Chargeur USB-C 20W' }));
+ * } finally {
+ *   await pipeline.close();
+ * }
+ * ```
+ */
+export class Pipeline {
+  /** The model registry of the store (versions, champion). */
+  readonly registry: ModelRegistry;
+  /** The predictor (models cached per version). */
+  readonly predictor: Predictor;
+  /** The preprocessing `prepare` uses. */
+  readonly preprocessor: Preprocessor;
+
+  /** @internal Use {@link createPipeline}. */
+  constructor(
+    /** The store. */
+    readonly store: Store,
+    /** Model kinds that can be trained, the first being the default. */
+    readonly models: readonly ModelFactory[],
+    /** The plugins in use. */
+    readonly plugins: readonly PipelinePlugin[],
+    private readonly blueprintOf: PipelineBlueprint | Error,
+    private readonly backend: () => Promise<string>,
+    preprocessing: PreprocessorOptions,
+    private readonly ownsStore: boolean,
+  ) {
+    this.registry = new ModelRegistry(store, byKind([...models, ...BUILT_IN_MODELS]));
+    this.predictor = new Predictor(store, this.registry);
+    this.preprocessor = new Preprocessor(preprocessing);
+  }
+
+  /** Loads a data folder in the challenge layout as the store's new data generation. */
+  load(options: LoadOptions): Promise<LoadRun> {
+    return new DataLoader(this.store).load(options);
+  }
+
+  /** Preprocesses the loaded products and splits them (stratified, leakage-free) as the new splits. */
+  prepare(options: PrepareOptions = {}): Promise<PrepareRun> {
+    return new PrepareStage(this.store, this.preprocessor).run(options);
+  }
+
+  /** Trains a model of `options.kind` (default: the first kind) and registers it as a new version. */
+  train(options: TrainOptions = {}): Promise<TrainResult> {
+    return new Trainer(this.store, this.models, this.backend, this.registry).run(options);
+  }
+
+  /** Scores a model version (default `champion`) on the held-out split or a labelled folder. */
+  evaluate(options: EvaluateOptions = {}): Promise<EvaluationRecord> {
+    return new Evaluator(this.store, this.registry).run(options);
+  }
+
+  /** Predicts every stored test row into `predictions`. */
+  predict(options: PredictParams & StageRunOptions = {}): Promise<BatchPredictionSummary> {
+    return this.predictor.predictStoredTest(options);
+  }
+
+  /** Predicts one product (designation, optional description and image bytes) with the model's own preprocessing. */
+  predictProduct(product: ProductInput, options: PredictProductOptions = {}): Promise<ProductPrediction> {
+    return this.predictor.predictProduct(product, options);
+  }
+
+  /** Predicts a CSV in the X layout into a submission file (replaced only when every row was predicted). */
+  predictCsv(options: PredictCsvOptions): Promise<BatchPredictionSummary> {
+    return this.predictor.predictCsv(options);
+  }
+
+  /** What the store holds (committed data, last load). */
+  status(): Promise<DataStatus> {
+    return getDataStatus(this.store);
+  }
+
+  /**
+   * The plain-data description a job worker rebuilds this pipeline from (see
+   * {@link PipelineBlueprint}); throws, saying why, when this pipeline cannot be rebuilt elsewhere
+   * (a plugin object without `module`, a model factory given as an object, a store without its URI).
+   */
+  blueprint(): PipelineBlueprint {
+    if (this.blueprintOf instanceof Error) throw this.blueprintOf;
+    return this.blueprintOf;
+  }
+
+  /** Closes the store if the pipeline opened it. Calling it twice is harmless. */
+  async close(): Promise<void> {
+    if (this.ownsStore) await this.store.close();
+  }
+}
+
+/** Why a pipeline cannot be rebuilt from plain data, or its blueprint. */
+function blueprint(options: PipelineOptions, storeUri: string, plugins: readonly PipelinePlugin[], models: readonly ModelFactory[] | undefined): PipelineBlueprint | Error {
+  const moduleless = plugins.filter((p) => !p.module).map((p) => p.name);
+  if (moduleless.length) {
+    return new Error(`plugin ${moduleless.join(', ')} has no module: job workers cannot load it (set module: import.meta.url in the plugin, pass its module specifier, or run jobs inline)`);
+  }
+  const known = new Set([...BUILT_IN_MODELS, ...plugins.flatMap((p) => p.models ?? [])]);
+  const foreign = (models ?? []).filter((m) => !known.has(m));
+  if (foreign.length) {
+    return new Error(`model kind ${foreign.map((m) => m.kind).join(', ')} is not from a plugin: job workers cannot load it (ship it in a plugin module, or run jobs inline)`);
+  }
+  if (options.preprocessing?.text?.steps) {
+    return new Error('the preprocessing has text steps given as functions: job workers cannot rebuild them (run jobs inline)');
+  }
+  if (storeUri.includes('***')) {
+    return new Error(`the store's URI is redacted (${storeUri}): job workers cannot reopen it; create the pipeline from the connection string`);
+  }
+  return {
+    storeUri,
+    plugins: plugins.map((p) => p.module as string),
+    modelKinds: models ? models.map((m) => m.kind) : null,
+    preprocessing: (options.preprocessing as PreprocessorOptions | undefined) ?? null,
+  };
+}
+
+/**
+ * Builds a {@link Pipeline}: loads the plugins, opens the store (with the plugins' drivers first)
+ * and wires every stage once.
+ *
+ * @example
+ * ```ts
+ * const pipeline = await createPipeline({
+ *   store: process.env.MONGODB_URI, // mongodb://user:password@host/db
+ *   plugins: ['./my-plugin.js'],      // custom store drivers or model kinds
+ *   preprocessing: { text: { stem: false }, image: { size: 96 } },
+ * });
+ * ```
+ */
+export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const plugins = await resolvePlugins(options.plugins ?? []);
+  const pluginModels = plugins.flatMap((p) => p.models ?? []);
+  const models = byKind([...(options.models ?? BUILT_IN_MODELS), ...pluginModels]);
+  const drivers = plugins.flatMap((p) => p.storeDrivers ?? []);
+  let store: Store;
+  let uri: string;
+  const owns = typeof options.store !== 'object';
+  if (typeof options.store === 'object') {
+    store = options.store;
+    uri = store.uri;
+  } else {
+    uri = resolveStoreUri(options.store);
+    store = await findStoreDriver(uri, drivers).open(uri, { create: options.create ?? true });
+  }
+  // Workers rebuild from specifiers: the models list is recorded as kinds only when one was given.
+  const plan = blueprint(options, uri, plugins, options.models ? models : undefined);
+  return new Pipeline(store, models, plugins, plan, options.backend ?? (() => initBackend()), options.preprocessing ?? {}, owns);
+}
+
+/** Rebuilds a pipeline from its {@link PipelineBlueprint} (in a job worker or another process). */
+export async function pipelineFromBlueprint(plan: PipelineBlueprint): Promise<Pipeline> {
+  const plugins = await resolvePlugins(plan.plugins);
+  let models: ModelFactory[] | undefined;
+  if (plan.modelKinds) {
+    const all = byKind([...BUILT_IN_MODELS, ...plugins.flatMap((p) => p.models ?? [])]);
+    models = plan.modelKinds.map((kind) => {
+      const f = all.find((m) => m.kind === kind);
+      if (!f) throw new Error(`model kind ${kind} is in no plugin of this pipeline`);
+      return f;
+    });
+  }
+  return createPipeline({
+    store: plan.storeUri,
+    create: false,
+    plugins,
+    ...(models ? { models } : {}),
+    ...(plan.preprocessing ? { preprocessing: plan.preprocessing } : {}),
+  });
+}
