@@ -4,8 +4,11 @@
  * official `mongodb` driver can talk to. No mongod or Docker required, only
  * Debian's `python3-mongomock` and `python3-mockupdb` packages.
  *
+ * With `user` and `password` it requires SCRAM authentication as a mongod with
+ * `--auth` does (the user is accepted whatever the authSource, and may do anything).
+ *
  * Differences from MongoDB (see the .py docstring): in-memory only, no
- * transactions, no auth, no text search / collations / arrayFilters.
+ * transactions, one user without roles, no text search / collations / arrayFilters.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,8 +16,13 @@ import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export interface MongoEmulator {
-  /** `mongodb://127.0.0.1:<port>/?directConnection=true` (no db name). */
+  /** `mongodb://127.0.0.1:<port>/?directConnection=true` (no db name, no credentials). */
   uri: string;
+  /**
+   * With `user`/`password`: `mongodb://<user>:<password>@127.0.0.1:<port>/?directConnection=true`
+   * (percent-encoded; no db name, so the driver authenticates against `admin`). Else undefined.
+   */
+  uriWithCredentials?: string;
   port: number;
   /** Process id of the emulator (to SIGSTOP it in liveness tests). */
   pid: number;
@@ -29,6 +37,10 @@ export interface StartMongoEmulatorOptions {
   verbose?: boolean;
   /** How long to wait for the READY line. Default 15 s. */
   startupTimeoutMs?: number;
+  /** Require authentication as this user (give `password` too). */
+  user?: string;
+  /** Password of `user`: printable ASCII (the emulator has no SASLprep). */
+  password?: string;
 }
 
 const PYTHON = '/usr/bin/python3';
@@ -52,9 +64,14 @@ export async function startMongoEmulator(
   if (!existsSync(SCRIPT)) {
     throw new Error(`Mongo emulator script not found: ${SCRIPT}`);
   }
+  const { user, password } = opts;
+  if ((user === undefined) !== (password === undefined)) {
+    throw new Error('startMongoEmulator: give both user and password, or neither');
+  }
 
   const args = [SCRIPT, '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--exit-on-stdin-eof'];
   if (opts.verbose === true) args.push('--verbose');
+  if (user !== undefined && password !== undefined) args.push('--user', user, '--password', password);
   // stdin stays open: the emulator exits by itself if this process dies.
   const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
 
@@ -137,5 +154,10 @@ export async function startMongoEmulator(
     return stopping;
   };
 
-  return { uri: `mongodb://127.0.0.1:${port}/?directConnection=true`, port, pid: child.pid ?? 0, stop };
+  const uri = `mongodb://127.0.0.1:${port}/?directConnection=true`;
+  const uriWithCredentials =
+    user !== undefined && password !== undefined
+      ? `mongodb://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/?directConnection=true`
+      : undefined;
+  return { uri, uriWithCredentials, port, pid: child.pid ?? 0, stop };
 }

@@ -5,6 +5,7 @@ The official Node ``mongodb`` driver (v7) can connect to this process over TCP
 as if it were a standalone ``mongod``::
 
     /usr/bin/python3 test/support/mongo_emulator.py --port 0 [--host 127.0.0.1]
+        [--user U --password P]
 
 It prints exactly one line, ``MONGO_EMULATOR_READY port=<port>``, on stdout
 once it accepts connections, then serves until SIGTERM/SIGINT (exit code 0).
@@ -23,6 +24,18 @@ key instead of scanning the collection, and plain top-level equality filters
 use a tight scan; both give exactly mongomock's results (see
 _fast_iter_documents).
 
+With ``--user U --password P`` it requires authentication as mongod does with
+``--auth`` (see Authenticator): SCRAM-SHA-256 and SCRAM-SHA-1 through
+saslStart/saslContinue and hello's speculativeAuthenticate/saslSupportedMechs;
+a wrong password or unknown user gets 18 AuthenticationFailed "Authentication
+failed.", and before authenticating a connection may only run hello/isMaster,
+saslStart/saslContinue, ping, buildInfo, listCommands and connectionStatus
+(anything else: 13 Unauthorized "Command <name> requires authentication").
+Differences: the user is accepted on every authentication database (mongod:
+only the one it was created in, usually admin), has every right (no roles or
+privileges are checked), the password must be printable ASCII (no SASLprep),
+there is one user and no user management commands, logout or X.509.
+
 Where it differs from MongoDB (it is a test double, not a database):
   * in-memory only: all data is lost when the process exits;
   * no transactions: commands carrying ``startTransaction``/``autocommit`` and
@@ -30,9 +43,10 @@ Where it differs from MongoDB (it is a test double, not a database):
     OperationNotSupportedInTransaction, "transactions are not supported by the
     mongomock emulator" (not 20 IllegalOperation: the Node driver replaces
     code 20 on writes with a misleading "retryWrites=false" message);
-  * no authentication, no TLS, no compression, no change
-    streams, no text search or geo queries, no collations, no arrayFilters or
-    pipeline-style updates, no views/capped/time-series collections;
+  * authentication only as above (one user, no roles), no TLS, no
+    compression, no change streams, no text search or geo queries, no
+    collations, no arrayFilters or pipeline-style updates, no
+    views/capped/time-series collections;
   * schema validators given to ``create`` are accepted but not enforced;
   * query/aggregation semantics are mongomock's (a large but incomplete subset
     of MongoDB's); what mongomock reports as unimplemented fails with code 238
@@ -48,8 +62,11 @@ and python3-pymongo).
 """
 
 import argparse
+import base64
 import datetime
 import errno
+import hashlib
+import hmac
 import itertools
 import os
 import random
@@ -93,13 +110,14 @@ NO_TXN_MSG = 'transactions are not supported by the mongomock emulator'
 
 CODE_NAMES = {
     1: 'InternalError', 2: 'BadValue', 9: 'FailedToParse', 11: 'UserNotFound',
-    14: 'TypeMismatch', 20: 'IllegalOperation', 26: 'NamespaceNotFound',
+    13: 'Unauthorized', 14: 'TypeMismatch', 17: 'ProtocolError',
+    18: 'AuthenticationFailed', 20: 'IllegalOperation', 26: 'NamespaceNotFound',
     27: 'IndexNotFound', 43: 'CursorNotFound', 48: 'NamespaceExists',
     59: 'CommandNotFound', 66: 'ImmutableField', 67: 'CannotCreateIndex',
     72: 'InvalidOptions', 73: 'InvalidNamespace', 85: 'IndexOptionsConflict',
     86: 'IndexKeySpecsConflict', 115: 'CommandNotSupported',
     238: 'NotImplemented', 263: 'OperationNotSupportedInTransaction',
-    11000: 'DuplicateKey',
+    334: 'MechanismUnavailable', 11000: 'DuplicateKey',
 }
 
 
@@ -683,7 +701,10 @@ class Engine(object):
         return out
 
     def cmd_getcmdlineopts(self, db, cmd):
-        return {'argv': sys.argv, 'parsed': {}, 'ok': 1.0}
+        # mongod shows passwords given on its command line as "<password>".
+        argv = [('<password>' if prev == '--password' else arg)
+                for prev, arg in zip([None] + sys.argv, sys.argv)]
+        return {'argv': argv, 'parsed': {}, 'ok': 1.0}
 
     def cmd_whatsmyuri(self, db, cmd):
         return {'you': '127.0.0.1:0', 'ok': 1.0}
@@ -1191,6 +1212,175 @@ class Engine(object):
 
 
 # --------------------------------------------------------------------------
+# Authentication (--user/--password): SCRAM as mongod runs it with --auth
+# --------------------------------------------------------------------------
+# RFC 5802 (SCRAM-SHA-1, with MongoDB's twist: the "password" is the legacy
+# MONGODB-CR digest) and RFC 7677 (SCRAM-SHA-256), in the saslStart /
+# saslContinue commands and hello's speculativeAuthenticate, with mongod's
+# replies and errors (db/auth/sasl_commands.cpp, sasl_scram_server_conversation.cpp).
+
+# mechanism -> (hashlib name, mongod's default iteration count, salt bytes)
+SCRAM_MECHANISMS = {'SCRAM-SHA-1': ('sha1', 10000, 16),
+                    'SCRAM-SHA-256': ('sha256', 15000, 28)}
+
+# Commands mongod (7.0) runs on a connection that has not authenticated
+# (requiresAuth() false); any other known command fails with 13 Unauthorized.
+NO_AUTH_NEEDED = {'hello', 'ismaster', 'saslstart', 'saslcontinue', 'ping',
+                  'buildinfo', 'listcommands', 'connectionstatus'}
+
+
+class Connection(object):
+    """State of one client socket: mongod authenticates connections, not
+    clients, so each socket starts unauthenticated."""
+    __slots__ = ('id', 'user', 'sasl')
+
+    def __init__(self, connection_id):
+        self.id = connection_id
+        self.user = None    # {'user', 'db'} once authenticated
+        self.sasl = None    # the SCRAM conversation under way, if any
+
+
+class _AuthFailed(Exception):
+    pass
+
+
+def _hmac(hash_name, key, msg):
+    return hmac.new(key, msg.encode() if isinstance(msg, str) else msg,
+                    hash_name).digest()
+
+
+class Authenticator(object):
+    """One user, accepted whatever database the client authenticates against
+    (the driver uses the URI's database unless authSource says otherwise; on
+    mongod a user lives in one database).  Only what mongod stores is kept:
+    per mechanism a random salt, the iteration count, StoredKey and ServerKey.
+    """
+
+    def __init__(self, user, password):
+        # SASLprep (RFC 4013), which SCRAM-SHA-256 applies to the password,
+        # is the identity on printable ASCII: not implemented, so required.
+        if not user or not password or \
+                not all(' ' <= c <= '~' for c in password):
+            raise ValueError('--user must be non-empty and --password '
+                             'non-empty printable ASCII')
+        self.user = user
+        self.credentials = {}
+        for mech, (hash_name, iterations, salt_len) in SCRAM_MECHANISMS.items():
+            secret = password if mech == 'SCRAM-SHA-256' else hashlib.md5(
+                ('%s:mongo:%s' % (user, password)).encode()).hexdigest()
+            salt = os.urandom(salt_len)
+            salted = hashlib.pbkdf2_hmac(hash_name, secret.encode(), salt,
+                                         iterations)
+            client_key = _hmac(hash_name, salted, 'Client Key')
+            self.credentials[mech] = {
+                'hash': hash_name, 'iterations': iterations,
+                'salt': base64.b64encode(salt).decode(),
+                'stored_key': hashlib.new(hash_name, client_key).digest(),
+                'server_key': _hmac(hash_name, salted, 'Server Key')}
+
+    def hello_fields(self, conn, cmd, reply):
+        """What hello adds for a client about to authenticate."""
+        who = cmd.get('saslSupportedMechs')     # "<db>.<user>"
+        if isinstance(who, str) and who.partition('.')[2] == self.user:
+            reply['saslSupportedMechs'] = sorted(self.credentials)
+        spec = cmd.get('speculativeAuthenticate')
+        if isinstance(spec, dict) and 'db' in spec:
+            try:
+                step = self.run(conn, spec['db'], 'saslstart', spec)
+            except CommandError:
+                return    # mongod: as if not asked; the driver runs saslStart
+            del step['ok']
+            reply['speculativeAuthenticate'] = step
+
+    def connection_status(self, conn):
+        users = [conn.user] if conn.user else []
+        roles = [{'role': 'root', 'db': 'admin'}] if conn.user else []
+        return {'authInfo': {'authenticatedUsers': users,
+                             'authenticatedUserRoles': roles}, 'ok': 1.0}
+
+    def run(self, conn, db, name, cmd):
+        """saslStart / saslContinue; every failure of a step is reported as
+        mongod does, without saying why (no user, wrong proof, bad message)."""
+        if name == 'saslstart':
+            conn.sasl = None
+            mech = cmd.get('mechanism')
+            if mech not in self.credentials:
+                raise CommandError(
+                    334, "Unsupported mechanism '%s' on authentication "
+                    "database '%s'" % (mech, db))
+            step = self.first_step
+        else:
+            if conn.sasl is None:
+                raise CommandError(17, 'No SASL session state found')
+            if cmd.get('conversationId') != 1:
+                raise CommandError(17, 'sasl: Mismatched conversation id')
+            step = self.final_step
+        payload = cmd.get('payload')
+        as_text = isinstance(payload, str)    # base64 text in, base64 text out
+        try:
+            message = (base64.b64decode(payload) if as_text
+                       else bytes(payload)).decode()
+            done, answer = step(conn, db, cmd, message)
+        except (_AuthFailed, ValueError, TypeError, KeyError, IndexError):
+            conn.sasl = None
+            raise CommandError(18, 'Authentication failed.')
+        answer = base64.b64encode(answer.encode()).decode() if as_text \
+            else bson.Binary(answer.encode())
+        return {'conversationId': 1, 'done': done, 'payload': answer, 'ok': 1.0}
+
+    def first_step(self, conn, db, cmd, message):
+        # client-first-message: gs2 header "n,," (no channel binding, no
+        # authzid), then "n=<user>,r=<client nonce>"; the user is looked up now.
+        flag, authzid, bare = message.split(',', 2)
+        fields = [f for f in bare.split(',') if f]
+        if flag not in ('n', 'y') or not fields[0].startswith('n=') or \
+                not fields[1].startswith('r=') or len(fields[1]) < 6:
+            raise _AuthFailed()
+        user = fields[0][2:].replace('=2C', ',').replace('=3D', '=')
+        if user != self.user or authzid not in ('', 'a=' + user):
+            raise _AuthFailed()
+        creds = self.credentials[cmd['mechanism']]
+        nonce = fields[1][2:] + base64.b64encode(os.urandom(24)).decode()
+        server_first = 'r=%s,s=%s,i=%d' % (nonce, creds['salt'],
+                                          creds['iterations'])
+        options = cmd.get('options') or {}
+        conn.sasl = {'creds': creds, 'nonce': nonce, 'step': 1, 'db': db,
+                     'skip_empty': options.get('skipEmptyExchange') is True,
+                     'auth_message': bare + ',' + server_first}
+        return False, server_first
+
+    def final_step(self, conn, db, cmd, message):
+        sasl = conn.sasl
+        if sasl['step'] == 2:     # the empty round a client without
+            conn.sasl = None      # skipEmptyExchange sends after v=...
+            conn.user = {'user': self.user, 'db': sasl['db']}
+            return True, ''
+        # client-final-message: "c=biws,r=<nonce>,p=<ClientProof>"
+        without_proof, _, proof = message.rpartition(',')
+        fields = without_proof.split(',')
+        if not proof.startswith('p=') or not fields[0].startswith('c=') or \
+                fields[1] != 'r=' + sasl['nonce']:
+            raise _AuthFailed()
+        creds = sasl['creds']
+        auth_message = sasl['auth_message'] + ',' + without_proof
+        signature = _hmac(creds['hash'], creds['stored_key'], auth_message)
+        client_key = bytes(a ^ b for a, b in
+                           zip(base64.b64decode(proof[2:]), signature))
+        if len(client_key) != len(signature) or not hmac.compare_digest(
+                hashlib.new(creds['hash'], client_key).digest(),
+                creds['stored_key']):
+            raise _AuthFailed()
+        verifier = 'v=' + base64.b64encode(_hmac(
+            creds['hash'], creds['server_key'], auth_message)).decode()
+        if sasl['skip_empty']:
+            conn.sasl = None
+            conn.user = {'user': self.user, 'db': sasl['db']}
+            return True, verifier
+        sasl['step'] = 2
+        return False, verifier
+
+
+# --------------------------------------------------------------------------
 # Wire protocol server
 # --------------------------------------------------------------------------
 
@@ -1214,10 +1404,11 @@ class EmulatorServer(mockupdb.MockupDB):
     listener, accept loop and message classes but answer directly.
     """
 
-    def __init__(self, host, port, engine, verbose=False):
+    def __init__(self, host, port, engine, verbose=False, auth=None):
         super().__init__(port=port, verbose=False)
         self._address = (host, port)   # MockupDB hardcodes 'localhost'
         self.engine = engine
+        self.auth = auth               # an Authenticator, or None: no auth
         self.log_commands = verbose
         self._connection_ids = itertools.count(1)
 
@@ -1226,7 +1417,8 @@ class EmulatorServer(mockupdb.MockupDB):
         sys.stderr.flush()
 
     def _server_loop(self, client, client_addr):
-        connection_id = next(self._connection_ids)
+        # One thread per socket (mockupdb's accept loop): its state lives here.
+        conn = Connection(next(self._connection_ids))
         try:
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -1238,10 +1430,10 @@ class EmulatorServer(mockupdb.MockupDB):
                 break
             except Exception as exc:  # noqa: BLE001 - unparsable message
                 self.log('closing connection %d: cannot parse message: %r'
-                         % (connection_id, exc))
+                         % (conn.id, exc))
                 break
             try:
-                reply = self.handle(request, connection_id)
+                reply = self.handle(request, conn)
                 if reply is None:
                     continue
                 if isinstance(request, mockupdb.OpMsg):
@@ -1253,7 +1445,7 @@ class EmulatorServer(mockupdb.MockupDB):
                 break
             except Exception as exc:  # noqa: BLE001 - e.g. unencodable reply
                 self.log('connection %d: failed to send reply: %r'
-                         % (connection_id, exc))
+                         % (conn.id, exc))
                 try:
                     data = mockupdb.OpMsgReply(error_doc(
                         1, 'emulator failed to encode reply: %s' % exc)
@@ -1268,7 +1460,7 @@ class EmulatorServer(mockupdb.MockupDB):
         except OSError:
             pass
 
-    def handle(self, request, connection_id):
+    def handle(self, request, conn):
         """Return the reply document, or None when no reply is expected."""
         if isinstance(request, mockupdb.OpMsg):
             more_to_come = bool(request.flags & mockupdb.OP_MSG_FLAGS['moreToCome'])
@@ -1289,10 +1481,24 @@ class EmulatorServer(mockupdb.MockupDB):
             return error_doc(9, 'empty command')
         name = next(iter(cmd))
         started = time.monotonic()
+        auth = self.auth
         try:
             lname = name.lower()
+            # Like mongod: an unknown command is CommandNotFound even before
+            # authentication, a known one needs it unless NO_AUTH_NEEDED.
+            if auth is not None and conn.user is None and \
+                    lname not in NO_AUTH_NEEDED and \
+                    self.engine.handler_for(name) is not None:
+                raise CommandError(13, 'Command %s requires authentication'
+                                   % name)
             if lname in ('hello', 'ismaster'):
-                reply = self.engine.hello_doc(name, connection_id)
+                reply = self.engine.hello_doc(name, conn.id)
+                if auth is not None:
+                    auth.hello_fields(conn, cmd, reply)
+            elif auth is not None and lname in ('saslstart', 'saslcontinue'):
+                reply = auth.run(conn, db, lname, cmd)
+            elif auth is not None and lname == 'connectionstatus':
+                reply = auth.connection_status(conn)
             elif lname in LOCK_FREE:
                 reply = self.engine.run(db, name, cmd)
             else:
@@ -1312,7 +1518,7 @@ class EmulatorServer(mockupdb.MockupDB):
                 reply.get('code'), reply.get('errmsg'))
             target = cmd.get(name)
             self.log('[conn%d] %s.%s %s -> %s (%.1f ms)' % (
-                connection_id, db, name,
+                conn.id, db, name,
                 target if isinstance(target, str) else '', status,
                 (time.monotonic() - started) * 1000))
         return None if more_to_come else reply
@@ -1341,7 +1547,18 @@ def main(argv=None):
                         help='log every command to stderr')
     parser.add_argument('--exit-on-stdin-eof', action='store_true',
                         help='exit when stdin is closed (parent died)')
+    parser.add_argument('--user', help='require authentication as this user '
+                        '(SCRAM-SHA-256 or SCRAM-SHA-1, any authSource)')
+    parser.add_argument('--password', help="the user's password (printable ASCII)")
     args = parser.parse_args(argv)
+    auth = None
+    if (args.user is None) != (args.password is None):
+        parser.error('--user and --password go together')
+    if args.user is not None:
+        try:
+            auth = Authenticator(args.user, args.password)
+        except ValueError as exc:
+            parser.error(str(exc))
 
     stop = threading.Event()
 
@@ -1351,7 +1568,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    server = EmulatorServer(args.host, args.port, Engine(), verbose=args.verbose)
+    server = EmulatorServer(args.host, args.port, Engine(), verbose=args.verbose,
+                            auth=auth)
     try:
         port = server.run()
     except OSError as exc:
