@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { PACKAGE_VERSION } from '../version.js';
 import { registerDemoData } from './commands/demo-data.js';
-import { DEFAULT_RUNTIME } from '../models/builtin.js';
 import { registerLoad } from './commands/load.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerRun } from './commands/run.js';
@@ -9,6 +8,7 @@ import { registerPrepare } from './commands/prepare.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { escapeControl } from './output.js';
+import { setCliPlugins } from './context.js';
 
 
 /** Builds the `rakuten-pipeline` command line. */
@@ -18,12 +18,14 @@ export function buildProgram(): Command {
     .version(PACKAGE_VERSION)
     .showHelpAfterError()
     // Commander echoes bad arguments back: escaped like every other message.
-    .configureOutput({ writeErr: (text) => process.stderr.write(escapeControl(text, true)) });
+    .configureOutput({ writeErr: (text) => process.stderr.write(escapeControl(text, true)) })
+    .option('--plugin <module...>', 'plugin modules (store drivers, model kinds) to load, also in job workers (default: $RAKUTEN_PLUGINS, comma-separated)')
+    .hook('preAction', (_program, command) => setCliPlugins(command.optsWithGlobals<{ plugin?: string[] }>().plugin));
   registerLoad(program);
   registerStatus(program);
   registerPrepare(program);
-  registerModelCommands(program, DEFAULT_RUNTIME);
-  registerRun(program, DEFAULT_RUNTIME);
+  registerModelCommands(program);
+  registerRun(program);
   registerServe(program);
   registerDemoData(program);
   return program;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { inlineExecutor } from '../../src/http/jobs/executor.js';
 import { JobManager } from '../../src/http/jobs/manager.js';
 import type { JobRecord } from '../../src/http/jobs/types.js';
-import { DEFAULT_RUNTIME } from '../../src/models/builtin.js';
+import { createPipeline } from '../../src/pipeline/pipeline.js';
 import { pipelineState } from '../../src/stores/generations.js';
 import { makeCatalogue } from '../support/data.js';
 import { storeBackends, useStore } from '../support/stores.js';
@@ -31,7 +31,7 @@ for (const backend of storeBackends()) {
         },
       });
       manager = new JobManager(ctx.store.documents.collection<JobRecord>('api_jobs'), {
-        executor: inlineExecutor({ store: hooked, ...DEFAULT_RUNTIME }),
+        executor: inlineExecutor(await createPipeline({ store: hooked })),
         persistEveryMs: 0,
       });
       await manager.init();

@@ -55,7 +55,7 @@ describe('rakuten-pipeline run / train / evaluate / predict / models', () => {
         expect(JSON.parse(predicted.stdout)).toMatchObject({ modelVersion: 2, count: 30 });
         const bad = await cli('predict', '--store', harness.uri, '--model', 'best');
         expect(bad.code).toBe(1);
-        expect(bad.stderr).toMatch(/--model: expected a version number/);
+        expect(bad.stderr).toMatch(/--model must be one of an integer from 1, "champion", "latest", got "best"/);
       } finally {
         await harness.dispose();
       }

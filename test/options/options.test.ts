@@ -44,7 +44,7 @@ describe('stage entry points refuse invalid numbers with a RangeError', () => {
     await expect(prepare.run({ imageConcurrency: 0 })).rejects.toThrow(RangeError);
     const data = (await makeCatalogue({ rows: 30, imageFraction: 0 })).outDir;
     const loader = new ChallengeDataLoader(ctx.store);
-    await expect(loader.load({ dataDir: data, batchSize: 0 })).rejects.toThrow(/ChallengeDataLoader\.load: options\.batchSize must be an integer from 1/);
+    await expect(loader.load({ dataDir: data, batchSize: 0 })).rejects.toThrow(/DataLoader\.load: options\.batchSize must be an integer from 1/);
     await expect(loader.load({ dataDir: data, quarantineLimit: -5 })).rejects.toThrow(/options\.quarantineLimit must be an integer from 0/);
     expect(() => new Preprocessor({ image: { size: 0 } })).toThrow(/image\.size must be an integer from 8 to 1024, got 0/);
   });

@@ -1,17 +1,15 @@
 import type { Command } from 'commander';
-import { ChallengeDataLoader, LoadError } from '../../stages/load/loader.js';
+import { LoadError } from '../../stages/load/loader.js';
+import { LoadParams } from '../../stages/options.js';
+import { addSchemaFlags, schemaValues } from '../flags.js';
 import { formatEntry } from '../../stages/load/quarantine.js';
 import type { LoadRun } from '../../stages/load/types.js';
-import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
-import { withStore } from '../context.js';
+import { withPipeline } from '../context.js';
 import { emit, n, type OutputOptions } from '../output.js';
 
 interface LoadCliOptions extends OutputOptions {
   data: string;
   store?: string;
-  batchSize: number;
-  quarantineLimit: number;
-  allowUnknownClasses?: boolean;
 }
 
 /** Text summary of a load run. */
@@ -45,25 +43,22 @@ export function describeLoad(run: LoadRun, maxEntries = 20): string[] {
   return lines;
 }
 
+const LOAD_FLAGS = ['batchSize', 'quarantineLimit', 'imageConcurrency', 'maxImageFileBytes', 'maxCsvRecordBytes', 'maxImagePixels', 'allowUnknownClasses'] as const;
+
 /** Registers `load`. */
 export function registerLoad(program: Command): void {
-  program
+  const command = program
     .command('load')
     .description('Load a folder in the challenge layout (CSV + images) into the store')
     .requiredOption('--data <dir>', 'data folder (X_train_update.csv, Y_train_CVw08PX.csv, X_test_update.csv, image_train/, image_test/)')
-    .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db (default: $RAKUTEN_STORE or .rakuten-store)')
-    .addOption(flag(N.batchSize))
-    .addOption(flag(N.quarantineLimit))
-    .option('--allow-unknown-classes', 'accept prdtypecode values outside the 27 challenge codes (default: quarantined as unknown_label)')
+    .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db (default: $RAKUTEN_STORE or .rakuten-store)');
+  addSchemaFlags(command, LoadParams, LOAD_FLAGS)
     .option('--json', 'print the run document as JSON on stdout')
-    .action(async (opts: LoadCliOptions) => {
-      const run = await withStore(opts.store, (store, onProgress, signal) =>
-        new ChallengeDataLoader(store)
-          .load({
-            dataDir: opts.data, batchSize: opts.batchSize, quarantineLimit: opts.quarantineLimit,
-            allowUnknownClasses: opts.allowUnknownClasses === true, onProgress, signal,
-          })
-          .catch((error: unknown) => {
+    .action(async (opts: LoadCliOptions & Record<string, unknown>) => {
+      const run = await withPipeline(
+        opts.store,
+        (pipeline, onProgress, signal) =>
+          pipeline.load({ ...schemaValues(opts, LoadParams, LOAD_FLAGS), dataDir: opts.data, onProgress, signal }).catch((error: unknown) => {
             if (!(error instanceof LoadError)) throw error;
             process.exitCode = 1;
             return error.run;

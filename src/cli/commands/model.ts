@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import { ModelRegistry, type ModelRef } from '../../models/registry.js';
-import { pickFactory, type ModelRuntime } from '../../models/builtin.js';
-import { Evaluator, type EvaluationRecord } from '../../stages/evaluate/stage.js';
-import { Predictor, type BatchPredictionSummary } from '../../stages/predict/predictor.js';
-import { TrainStage, type PromotionPolicy, type TrainResult } from '../../stages/train/stage.js';
-import { trainOptions } from '../../http/jobs/tasks.js';
-import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
+import type { ModelRef } from '../../models/registry.js';
+import type { EvaluationRecord } from '../../stages/evaluate/stage.js';
+import { EvaluateParams, PredictParams, TrainParams } from '../../stages/options.js';
+import type { BatchPredictionSummary } from '../../stages/predict/predictor.js';
+import type { TrainResult } from '../../stages/train/stage.js';
 import { checkOutputFile } from '../../util/output-file.js';
-import { withStore } from '../context.js';
+import { withPipeline } from '../context.js';
+import { addSchemaFlags, schemaValues } from '../flags.js';
 import { emit, n, type OutputOptions } from '../output.js';
 
 /** Parses `--model`: a version number, `champion` or `latest`. */
@@ -54,74 +53,59 @@ export function describePrediction(p: BatchPredictionSummary): string[] {
   ];
 }
 
+const TRAIN_FLAGS = ['seed', 'kind', 'epochs', 'patience', 'classWeighting', 'promote', 'guardrailMargin'] as const;
+const TRAIN_NAMES = { guardrailMargin: '--guardrail' } as const;
+const EVALUATE_FLAGS = ['model', 'dataDir', 'latencySamples'] as const;
+const EVALUATE_NAMES = { dataDir: '--data' } as const;
+const PREDICT_FLAGS = ['model'] as const;
+
 /** Registers `train`, `evaluate`, `predict` and `models`. */
-export function registerModelCommands(program: Command, runtime: ModelRuntime): void {
+export function registerModelCommands(program: Command): void {
   const storeOption = ['--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db'] as const;
-  program
+  const train = program
     .command('train')
     .description('Train a model on labeled_train (early stopping on labeled_val) and register it as a new version')
-    .option(...storeOption)
-    .addOption(flag(N.seed))
-    .option('--kind <kind>', 'model kind (default: the built-in text-image model)')
-    .addOption(flag(N.epochs))
-    .addOption(flag(N.patience))
-    .option('--class-weighting', 'weight classes inversely to their frequency')
-    .option('--promote <policy>', 'champion policy: auto (guardrailed), always, never', 'auto')
-    .addOption(flag(N.guardrailMargin))
+    .option(...storeOption);
+  addSchemaFlags(train, TrainParams, TRAIN_FLAGS, TRAIN_NAMES)
     .option('--json', 'print the result as JSON on stdout')
-    .action(async (opts: OutputOptions & { store?: string; seed: number; kind?: string; epochs?: number; patience?: number; classWeighting?: boolean; promote: string; guardrail: number }) => {
-      if (!['auto', 'always', 'never'].includes(opts.promote)) throw new Error(`--promote: expected auto, always or never, got ${opts.promote}`);
-      const result = await withStore(opts.store, async (store, onProgress, signal) => {
-        const params = { ...opts, guardrailMargin: opts.guardrail, promote: opts.promote as PromotionPolicy };
-        return new TrainStage(store, pickFactory(runtime, opts.kind, '--kind'), runtime.initBackend, new ModelRegistry(store, runtime.factories)).run(
-          trainOptions(params, { onProgress, signal }),
-        );
-      });
+    .action(async (opts: OutputOptions & { store?: string } & Record<string, unknown>) => {
+      const params = schemaValues(opts, TrainParams, TRAIN_FLAGS, TRAIN_NAMES);
+      const result = await withPipeline(opts.store, (pipeline, onProgress, signal) => pipeline.train({ ...params, onProgress, signal }));
       emit(opts, result, () => describeTrain(result));
     });
 
-  program
+  const evaluate = program
     .command('evaluate')
     .description('Evaluate a model version on labeled_test (or a labelled folder) into model_evaluation, with an HTML report')
-    .option(...storeOption)
-    .option('--model <ref>', 'version number, champion or latest', 'champion')
-    .option('--data <dir>', 'labelled folder in the challenge layout instead of labeled_test')
+    .option(...storeOption);
+  addSchemaFlags(evaluate, EvaluateParams, EVALUATE_FLAGS, EVALUATE_NAMES)
     .option('--report <file>', 'HTML report path (default reports/evaluation-v<N>.html)')
     .option('--json', 'print the evaluation as JSON on stdout')
-    .action(async (opts: OutputOptions & { store?: string; model: string; data?: string; report?: string }) => {
+    .action(async (opts: OutputOptions & { store?: string; report?: string } & Record<string, unknown>) => {
       // Output paths are checked before the work, not after it.
       if (opts.report) await checkOutputFile(opts.report, '--report', { createFolder: true });
-      await runtime.initBackend();
-      const record = await withStore(opts.store, (store, onProgress) =>
-        new Evaluator(store, new ModelRegistry(store, runtime.factories)).run({
-          model: parseModelRef(opts.model),
-          ...(opts.data ? { dataDir: opts.data } : {}),
-          ...(opts.report ? { report: opts.report } : {}),
-          onProgress,
-        }),
-      );
+      const params = schemaValues(opts, EvaluateParams, EVALUATE_FLAGS, EVALUATE_NAMES);
+      const record = await withPipeline(opts.store, (pipeline, onProgress) => pipeline.evaluate({ ...params, ...(opts.report ? { report: opts.report } : {}), onProgress }));
       emit(opts, record, () => describeEvaluation(record));
     });
 
-  program
+  const predict = program
     .command('predict')
     .description('Predict the stored test rows into `predictions`, or a CSV (X_test layout) into a submission file')
-    .option(...storeOption)
-    .option('--model <ref>', 'version number, champion or latest', 'champion')
+    .option(...storeOption);
+  addSchemaFlags(predict, PredictParams, PREDICT_FLAGS)
     .option('--input <csv>', 'CSV in the X_test_update.csv layout (default: the stored test rows)')
     .option('--images <dir>', 'folder of image_<imageid>_product_<productid>.jpg for --input')
     .option('--output <csv>', 'submission file to write (header ",prdtypecode"), with --input', 'y_pred.csv')
     .option('--json', 'print the summary as JSON on stdout')
-    .action(async (opts: OutputOptions & { store?: string; model: string; input?: string; images?: string; output: string }) => {
+    .action(async (opts: OutputOptions & { store?: string; input?: string; images?: string; output: string } & Record<string, unknown>) => {
       if (opts.input) await checkOutputFile(opts.output, '--output');
-      await runtime.initBackend();
-      const summary = await withStore(opts.store, (store, onProgress, signal) => {
-        const predictor = new Predictor(store, new ModelRegistry(store, runtime.factories));
-        const model = parseModelRef(opts.model);
-        return opts.input
-          ? predictor.predictCsv({ input: opts.input, output: opts.output, ...(opts.images ? { imagesDir: opts.images } : {}), model, onProgress, signal })
-          : predictor.predictStoredTest({ model, onProgress, signal });
-      });
+      const params = schemaValues(opts, PredictParams, PREDICT_FLAGS);
+      const summary = await withPipeline(opts.store, (pipeline, onProgress, signal) =>
+        opts.input
+          ? pipeline.predictCsv({ ...params, input: opts.input, output: opts.output, ...(opts.images ? { imagesDir: opts.images } : {}), onProgress, signal })
+          : pipeline.predict({ ...params, onProgress, signal }),
+      );
       emit(opts, summary, () => describePrediction(summary));
     });
 
@@ -132,8 +116,7 @@ export function registerModelCommands(program: Command, runtime: ModelRuntime): 
     .option('--promote <version>', 'point champion at this version')
     .option('--json', 'print as JSON on stdout')
     .action(async (opts: OutputOptions & { store?: string; promote?: string }) => {
-      const listing = await withStore(opts.store, async (store) => {
-        const registry = new ModelRegistry(store, runtime.factories);
+      const listing = await withPipeline(opts.store, async ({ registry }) => {
         if (opts.promote) await registry.promote(Number(parseModelRef(opts.promote)), 'promoted by hand');
         const versions = await registry.list();
         return { champion: await registry.championVersion(), versions: versions.map(({ manifest: _m, ...v }) => v) };

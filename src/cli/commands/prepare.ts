@@ -1,16 +1,13 @@
 import type { Command } from 'commander';
-import { Preprocessor } from '../../stages/preprocess/preprocessor.js';
-import { PrepareStage } from '../../stages/prepare/stage.js';
 import type { PrepareRun } from '../../stages/prepare/types.js';
 import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
-import { withStore } from '../context.js';
+import { PrepareParams } from '../../stages/options.js';
+import { withPipeline } from '../context.js';
+import { addSchemaFlags, schemaValues } from '../flags.js';
 import { emit, n, type OutputOptions } from '../output.js';
 
 interface PrepareCliOptions extends OutputOptions {
   store?: string;
-  seed: number;
-  val: number;
-  test: number;
   imageSize: number;
 }
 
@@ -37,26 +34,22 @@ export function describePrepare(run: PrepareRun): string[] {
   return lines;
 }
 
+const PREPARE_FLAGS = ['seed', 'val', 'test', 'imageConcurrency'] as const;
+
 /** Registers `prepare`. */
 export function registerPrepare(program: Command): void {
-  program
+  const command = program
     .command('prepare')
     .description('Preprocess loaded products (text + images) and split them into labeled_train / labeled_val / labeled_test')
-    .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db')
-    .addOption(flag(N.seed, 'split seed'))
-    .addOption(flag(N.val))
-    .addOption(flag(N.test))
+    .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db');
+  addSchemaFlags(command, PrepareParams, PREPARE_FLAGS)
     .addOption(flag(N.imageSize))
     .option('--json', 'print the run record as JSON on stdout')
-    .action(async (opts: PrepareCliOptions) => {
-      const run = await withStore(opts.store, (store, onProgress, signal) =>
-        new PrepareStage(store, new Preprocessor({ image: { size: opts.imageSize } })).run({
-          seed: opts.seed,
-          val: opts.val,
-          test: opts.test,
-          onProgress,
-          signal,
-        }),
+    .action(async (opts: PrepareCliOptions & Record<string, unknown>) => {
+      const run = await withPipeline(
+        opts.store,
+        (pipeline, onProgress, signal) => pipeline.prepare({ ...schemaValues(opts, PrepareParams, PREPARE_FLAGS), onProgress, signal }),
+        { preprocessing: { image: { size: opts.imageSize } } },
       );
       emit(opts, run, () => describePrepare(run));
     });

@@ -1,22 +1,16 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ModelRegistry } from '../../models/registry.js';
-import { Evaluator } from '../../stages/evaluate/stage.js';
-import { ChallengeDataLoader, LoadError } from '../../stages/load/loader.js';
-import { Predictor } from '../../stages/predict/predictor.js';
-import { PrepareStage } from '../../stages/prepare/stage.js';
-import { TrainStage } from '../../stages/train/stage.js';
+import { LoadError } from '../../stages/load/loader.js';
 import { emit, escapeControl, n, type OutputOptions } from '../output.js';
 import { describeLoad } from './load.js';
 import { describePrepare } from './prepare.js';
-import { withStore } from '../context.js';
+import { withPipeline } from '../context.js';
 import { checkOutputFile } from '../../util/output-file.js';
 import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
-import { pickFactory, type ModelRuntime } from '../../models/builtin.js';
 import { describeEvaluation, describePrediction, describeTrain } from './model.js';
 
 /** Registers `run`: the whole pipeline in one command. */
-export function registerRun(program: Command, runtime: ModelRuntime): void {
+export function registerRun(program: Command): void {
   program
     .command('run')
     .description('Load -> prepare -> train -> evaluate -> predict, and print one summary')
@@ -31,7 +25,7 @@ export function registerRun(program: Command, runtime: ModelRuntime): void {
       if (opts.output) await checkOutputFile(opts.output, '--output');
       if (opts.report) await checkOutputFile(opts.report, '--report', { createFolder: true });
       const started = Date.now();
-      const summary = await withStore(opts.store, async (store, onProgress, signal) => {
+      const summary = await withPipeline(opts.store, async (pipeline, onProgress, signal) => {
         const timings: Record<string, number> = {};
         const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
           const t0 = Date.now();
@@ -41,24 +35,19 @@ export function registerRun(program: Command, runtime: ModelRuntime): void {
           return result;
         };
         const load = await step('load', () =>
-          new ChallengeDataLoader(store).load({ dataDir: opts.data, onProgress, signal }).catch((e: unknown) => {
+          pipeline.load({ dataDir: opts.data, onProgress, signal }).catch((e: unknown) => {
             if (e instanceof LoadError) process.stderr.write(`${describeLoad(e.run).map((l) => escapeControl(l)).join('\n')}\n`);
             throw e;
           }),
         );
-        const prepare = await step('prepare', () => new PrepareStage(store).run({ seed: opts.seed, onProgress, signal }));
-        const factory = pickFactory(runtime, opts.kind, '--kind');
-        const registry = new ModelRegistry(store, runtime.factories);
-        const train = await step('train', () =>
-          new TrainStage(store, factory, runtime.initBackend, registry).run({ seed: opts.seed, onProgress, signal }),
-        );
+        const prepare = await step('prepare', () => pipeline.prepare({ seed: opts.seed, onProgress, signal }));
+        const train = await step('train', () => pipeline.train({ seed: opts.seed, ...(opts.kind ? { kind: opts.kind } : {}), onProgress, signal }));
         const version = train.model.version;
-        const evaluation = await step('evaluate', () => new Evaluator(store, registry).run({ model: version, onProgress, ...(opts.report ? { report: opts.report } : {}) }));
-        const predictor = new Predictor(store, registry);
-        const predictions = await step('predict', () => predictor.predictStoredTest({ model: version, onProgress, signal }));
+        const evaluation = await step('evaluate', () => pipeline.evaluate({ model: version, onProgress, ...(opts.report ? { report: opts.report } : {}) }));
+        const predictions = await step('predict', () => pipeline.predict({ model: version, onProgress, signal }));
         const submission = opts.output
           ? await step('submission', () =>
-              predictor.predictCsv({
+              pipeline.predictCsv({
                 input: path.join(opts.data, 'X_test_update.csv'),
                 imagesDir: path.join(opts.data, 'image_test'),
                 output: opts.output as string,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { apiKeysFromEnv } from '../../http/auth.js';
 import { createServer } from '../../http/server.js';
 import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
+import { cliPlugins } from '../context.js';
 
 
 /** Registers `serve`: the HTTP API on a store. */
@@ -34,6 +35,7 @@ export function registerServe(program: Command): void {
         if (keys.size === 0) process.stderr.write('serve: no API keys configured (RAKUTEN_API_KEYS): routes that start work or change state will answer 401\n');
         const app = await createServer({
           ...(opts.store ? { storeUri: opts.store } : {}),
+          plugins: cliPlugins(),
           ...(opts.data ? { dataDir: opts.data } : {}),
           ...(opts.allowDataDir ? { allowedDataDirs: opts.allowDataDir } : {}),
           auth: { keys },

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { getDataStatus, type DataStatus } from '../../stages/status.js';
-import { withStore } from '../context.js';
+import type { DataStatus } from '../../stages/status.js';
+import { withPipeline } from '../context.js';
 import { emit, n, type OutputOptions } from '../output.js';
 
 /** Text summary of a data status. */
@@ -29,7 +29,7 @@ export function registerStatus(program: Command): void {
     .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db')
     .option('--json', 'print the status as JSON on stdout')
     .action(async (opts: OutputOptions & { store?: string }) => {
-      const status = await withStore(opts.store, (store) => getDataStatus(store));
+      const status = await withPipeline(opts.store, (pipeline) => pipeline.status());
       emit(opts, status, () => describeStatus(status));
     });
 }
