@@ -26,6 +26,7 @@ export type {
   OpenStoreOptions,
 } from './stores/types.js';
 export { DEFAULT_STORE_DIR, openStore, registerStoreDriver, resolveStoreUri } from './stores/registry.js';
+export { MODEL_FACTORY_SPEC_VERSION, STORE_DRIVER_SPEC_VERSION } from './specification.js';
 export { IntegrityError, StoreNotFoundError } from './stores/errors.js';
 export {
   GenerationConflictError,

@@ -1,3 +1,4 @@
+import { checkSpecificationVersion, STORE_DRIVER_SPEC_VERSION } from '../specification.js';
 import { embeddedDriver } from './embedded/index.js';
 import { mongoDriver } from './mongodb/index.js';
 import type { OpenStoreOptions, Store, StoreDriver } from './types.js';
@@ -10,8 +11,12 @@ const drivers: StoreDriver[] = [mongoDriver, embeddedDriver];
 /**
  * Adds a storage backend. Drivers registered later are asked first, so a plugin can take over
  * a URI scheme from a built-in one.
+ *
+ * @throws TypeError when the driver declares no `specificationVersion` or one this package does
+ *   not support (see `STORE_DRIVER_SPEC_VERSION`); it is then not registered.
  */
 export function registerStoreDriver(driver: StoreDriver): void {
+  checkSpecificationVersion('StoreDriver', `store driver ${JSON.stringify(driver.name)}`, driver.specificationVersion, STORE_DRIVER_SPEC_VERSION);
   drivers.unshift(driver);
 }
 

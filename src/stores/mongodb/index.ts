@@ -81,6 +81,7 @@ export function redact(uri: string): string {
 
 /** Driver for `mongodb://` and `mongodb+srv://` URIs. */
 export const mongoDriver: StoreDriver = {
+  specificationVersion: 'v1',
   name: 'mongodb',
   accepts: (uri) => /^mongodb(\+srv)?:\/\//.test(uri),
   open: openMongoStore,
