@@ -52,6 +52,7 @@ export {
   type DataView,
 } from './stages/views.js';
 export { embeddedDriver, FileImageStore, openEmbeddedStore, SqliteDocumentStore } from './stores/embedded/index.js';
+export { dropMemoryStore, memoryDriver, openMemoryStore } from './stores/memory/index.js';
 export {
   DEFAULT_MONGO_DB,
   GridFsImageStore,
