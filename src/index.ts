@@ -182,6 +182,7 @@ export {
 } from './models/registry.js';
 export { argmax, decodePreparedPng, inputFromPrepared, inputsFromLabeled, withoutImage } from './models/inputs.js';
 export { NAIVE_BAYES_KIND, naiveBayesModel } from './models/naive-bayes.js';
+export { MOCK_MODEL_KIND, mockModel } from './models/mock-model.js';
 export { TrainStage, type PromotionPolicy, type TrainOptions, type TrainResult } from './stages/train/stage.js';
 export { classificationMetrics, weightedF1, type ClassificationMetrics, type ClassMetrics } from './stages/evaluate/metrics.js';
 export { escapeHtml, renderEvaluationReport, type ReportInfo } from './stages/evaluate/report.js';

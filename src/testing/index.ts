@@ -13,3 +13,6 @@ export { testImageStore } from './image-store.js';
 export { testStoreDriver } from './store-driver.js';
 export type { StoreDriverTestOptions } from './store-context.js';
 export { dropMemoryStore, memoryDriver, openMemoryStore } from './root.js';
+export { testModelFactory, type ModelFactoryTestOptions } from './model-factory.js';
+export { syntheticProducts, type SyntheticProductsOptions } from './synthetic.js';
+export { MOCK_MODEL_KIND, mockModel } from './root.js';
