@@ -4,15 +4,18 @@
  * store driver and a tiny deterministic mock model.
  *
  * Importing this entry imports `vitest`, an optional peer dependency: use it from test files only.
- * The root entry (`rakuten-pipeline`) never imports it.
+ * The root entry (`rakuten-pipeline`) never imports it. It uses the root entry's own classes and
+ * memory stores (the errors a driver throws are the ones the suites check). vitest runs test
+ * files as ES modules, which load the ESM build; the CommonJS build serves type resolution in
+ * CommonJS projects (vitest refuses `require`).
  *
  * @packageDocumentation
  */
+export { testStoreDriver } from './store-driver.js';
 export { testDocumentStore } from './document-store.js';
 export { testImageStore } from './image-store.js';
-export { testStoreDriver } from './store-driver.js';
 export type { StoreDriverTestOptions } from './store-context.js';
-export { dropMemoryStore, memoryDriver, openMemoryStore } from './root.js';
 export { testModelFactory, type ModelFactoryTestOptions } from './model-factory.js';
 export { syntheticProducts, type SyntheticProductsOptions } from './synthetic.js';
-export { MOCK_MODEL_KIND, mockModel } from './root.js';
+// The reference plugins, from the root entry (the same objects, not copies).
+export { dropMemoryStore, memoryDriver, MOCK_MODEL_KIND, mockModel, openMemoryStore } from './root.js';
