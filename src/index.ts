@@ -26,6 +26,7 @@ export type {
   OpenStoreOptions,
 } from './stores/types.js';
 export { DEFAULT_STORE_DIR, openStore, registerStoreDriver, resolveStoreUri } from './stores/registry.js';
+export { MODEL_FACTORY_SPEC_VERSION, STORE_DRIVER_SPEC_VERSION } from './specification.js';
 export { IntegrityError, StoreNotFoundError } from './stores/errors.js';
 export {
   GenerationConflictError,
@@ -51,6 +52,7 @@ export {
   type DataView,
 } from './stages/views.js';
 export { embeddedDriver, FileImageStore, openEmbeddedStore, SqliteDocumentStore } from './stores/embedded/index.js';
+export { dropMemoryStore, memoryDriver, openMemoryStore } from './stores/memory/index.js';
 export {
   DEFAULT_MONGO_DB,
   GridFsImageStore,
@@ -180,6 +182,7 @@ export {
 } from './models/registry.js';
 export { argmax, decodePreparedPng, inputFromPrepared, inputsFromLabeled, withoutImage } from './models/inputs.js';
 export { NAIVE_BAYES_KIND, naiveBayesModel } from './models/naive-bayes.js';
+export { MOCK_MODEL_KIND, mockModel } from './models/mock-model.js';
 export { TrainStage, Trainer, type PromotionPolicy, type TrainOptions, type TrainResult } from './stages/train/stage.js';
 export { classificationMetrics, weightedF1, type ClassificationMetrics, type ClassMetrics } from './stages/evaluate/metrics.js';
 export { escapeHtml, renderEvaluationReport, type ReportInfo } from './stages/evaluate/report.js';

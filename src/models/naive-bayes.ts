@@ -49,6 +49,7 @@ class NaiveBayes implements ProductClassifier {
 
 /** The baseline model's factory: Laplace-smoothed naive Bayes, one pass, no hyper-parameters. */
 export const naiveBayesModel: ModelFactory = {
+  specificationVersion: 'v1',
   kind: NAIVE_BAYES_KIND,
   async train(inputs, labels, options) {
     const n = inputs.length;

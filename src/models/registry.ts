@@ -1,4 +1,5 @@
 import { COLLECTIONS } from '../collections.js';
+import { checkSpecificationVersion, MODEL_FACTORY_SPEC_VERSION } from '../specification.js';
 import type { PreprocessorOptions } from '../stages/preprocess/preprocessor.js';
 import { randomUUID } from 'node:crypto';
 import { IntegrityError } from '../stores/errors.js';
@@ -146,12 +147,20 @@ export class ModelRegistry {
   private readonly factories = new Map<string, ModelFactory>();
   private readonly cache = new Map<number, Promise<ProductClassifier>>();
 
-  /** Creates a registry over `store` able to load the given model kinds. */
+  /**
+   * Creates a registry over `store` able to load the given model kinds.
+   *
+   * @throws TypeError when a factory declares no `specificationVersion` or one this package does
+   *   not support (see `MODEL_FACTORY_SPEC_VERSION`).
+   */
   constructor(
     private readonly store: Store,
     factories: readonly ModelFactory[],
   ) {
-    for (const f of factories) this.factories.set(f.kind, f);
+    for (const f of factories) {
+      checkSpecificationVersion('ModelFactory', `model factory ${JSON.stringify(f.kind)}`, f.specificationVersion, MODEL_FACTORY_SPEC_VERSION);
+      this.factories.set(f.kind, f);
+    }
   }
 
   private get docs() {

@@ -766,6 +766,7 @@ export interface TextImageModelFactory extends ModelFactory {
 
 /** Factory of the built-in `text-image-v1` model. */
 export const textImageModel: TextImageModelFactory = {
+  specificationVersion: 'v1',
   kind: TEXT_IMAGE_KIND,
   train,
   load,

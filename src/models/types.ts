@@ -112,6 +112,16 @@ export interface ProductClassifier {
 
 /** Trains and loads one kind of model. */
 export interface ModelFactory {
+  /**
+   * Version of this specification the factory implements (`MODEL_FACTORY_SPEC_VERSION`).
+   * `ModelRegistry` refuses a factory that declares none or one this package does not support.
+   * The version changes only when this interface, {@link ProductClassifier}, the training options
+   * a factory must honour or the behaviour the contract suite requires change incompatibly: a
+   * bump means factories must be updated and re-run against the new suite, and a package that
+   * supports several versions adapts older factories. Additions factories may ignore (a new
+   * optional training option) keep the version. Saved artifacts carry their own `kind`, not this.
+   */
+  readonly specificationVersion: 'v1';
   /** The kind it builds. */
   readonly kind: string;
   /** Trains a new model. */

@@ -53,3 +53,21 @@ export function metadataConditions(metadata: ImageMetadata | undefined): Conditi
     return { field, values: [value] };
   });
 }
+
+/**
+ * Whether `fields` (a document, or an image's metadata) satisfies every condition, as the
+ * backends' queries decide: a field matches when it equals one of the condition's values, `null`
+ * matching a missing field too, or, for a prefix, when it is a string starting with the prefix.
+ * For stores that filter in memory.
+ */
+export function matchesConditions(fields: Readonly<Record<string, unknown>>, conditions: readonly Condition[]): boolean {
+  return conditions.every((c) => {
+    // Own fields only: a field named `constructor` is not the object's prototype property.
+    const value = Object.hasOwn(fields, c.field) ? (fields[c.field] ?? null) : null;
+    if (c.prefix !== undefined) {
+      if (c.prefix === '') throw new TypeError('$prefix must not be empty');
+      return typeof value === 'string' && value.startsWith(c.prefix);
+    }
+    return c.values.some((v) => v === value);
+  });
+}

@@ -1,18 +1,25 @@
 import { redactUri } from './uri.js';
+import { checkSpecificationVersion, STORE_DRIVER_SPEC_VERSION } from '../specification.js';
 import { embeddedDriver } from './embedded/index.js';
+import { memoryDriver } from './memory/index.js';
 import { mongoDriver } from './mongodb/index.js';
 import type { OpenStoreOptions, Store, StoreDriver } from './types.js';
 
 /** Folder of the embedded store when no store is given and `RAKUTEN_STORE` is unset. */
 export const DEFAULT_STORE_DIR = '.rakuten-store';
 
-const drivers: StoreDriver[] = [mongoDriver, embeddedDriver];
+// Asked in order: the memory driver last (`memory://` URIs, which no other built-in accepts).
+const drivers: StoreDriver[] = [mongoDriver, embeddedDriver, memoryDriver];
 
 /**
  * Adds a storage backend. Drivers registered later are asked first, so a plugin can take over
  * a URI scheme from a built-in one.
+ *
+ * @throws TypeError when the driver declares no `specificationVersion` or one this package does
+ *   not support (see `STORE_DRIVER_SPEC_VERSION`); it is then not registered.
  */
 export function registerStoreDriver(driver: StoreDriver): void {
+  checkSpecificationVersion('StoreDriver', `store driver ${JSON.stringify(driver.name)}`, driver.specificationVersion, STORE_DRIVER_SPEC_VERSION);
   drivers.unshift(driver);
 }
 
@@ -25,8 +32,9 @@ export function resolveStoreUri(uri?: string): string {
 
 /**
  * Opens the store named by `uri` with the first driver that accepts it: a folder path (embedded,
- * the default) or `mongodb://host:port/db`. It is created when missing unless `options.create`
- * is false (then a missing embedded store is a `StoreNotFoundError`).
+ * the default), `mongodb://host:port/db` or `memory://<name>` (in-memory, per process). It is
+ * created when missing unless `options.create` is false (then a missing embedded or memory store
+ * is a `StoreNotFoundError`).
  */
 export async function openStore(uri?: string, options?: OpenStoreOptions): Promise<Store> {
   const target = resolveStoreUri(uri);

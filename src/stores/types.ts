@@ -3,8 +3,8 @@
  *
  * Two small interfaces — one for documents, one for image bytes — shaped by what the pipeline
  * stages need. Every stage talks to these, never to a concrete backend, so the embedded store and
- * MongoDB are interchangeable. Each implementation must pass the shared contract suites in
- * `test/contract/`.
+ * MongoDB are interchangeable. Each implementation must pass the shared contract suites shipped
+ * as `testStoreDriver` in `rakuten-pipeline/testing`.
  *
  * @module
  */
@@ -198,6 +198,15 @@ export interface OpenStoreOptions {
 
 /** A storage backend that can open stores for the URIs it recognises. */
 export interface StoreDriver {
+  /**
+   * Version of this specification the driver implements (`STORE_DRIVER_SPEC_VERSION`).
+   * `registerStoreDriver` refuses a driver that declares none or one this package does not
+   * support. The version changes only when this interface, or the behaviour the contract suite
+   * requires of stores, changes incompatibly (a method added, a guarantee strengthened): a bump
+   * means drivers must be updated and re-run against the new suite, and a package that supports
+   * several versions adapts older drivers. Additions that drivers may ignore keep the version.
+   */
+  readonly specificationVersion: 'v1';
   /** Short name, e.g. `mongodb`. */
   readonly name: string;
   /** Whether this driver handles `uri`. */

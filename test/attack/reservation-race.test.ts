@@ -23,7 +23,7 @@ function stubModel(seed: number): ProductClassifier {
   };
   return model;
 }
-const factory = { kind: 'stub', train: () => Promise.reject(new Error('n/a')), load: async () => stubModel(0) } as unknown as ModelFactory;
+const factory = { specificationVersion: 'v1', kind: 'stub', train: () => Promise.reject(new Error('n/a')), load: async () => stubModel(0) } as unknown as ModelFactory;
 const meta = {
   backend: 'cpu', trainingSeconds: 1, dataDistribution: { train: {}, val: {} },
   validation: { weightedF1: 0.5, textOnlyWeightedF1: 0.5, withImageWeightedF1: null, withImageTextOnlyWeightedF1: null, accuracy: 0.5, perClassF1: {}, count: 1 },

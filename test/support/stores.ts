@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, inject } from 'vitest';
 import { Binary, MongoClient } from 'mongodb';
-import { openEmbeddedStore } from '../../src/stores/embedded/index.js';
-import { openMongoStore } from '../../src/stores/mongodb/index.js';
-import type { Store } from '../../src/stores/types.js';
+import { embeddedDriver, openEmbeddedStore } from '../../src/stores/embedded/index.js';
+import { mongoDriver, openMongoStore } from '../../src/stores/mongodb/index.js';
+import type { Store, StoreDriver } from '../../src/stores/types.js';
 
 /** A place to open stores in, fresh per test, for one backend. */
 export interface StoreHarness {
@@ -22,6 +22,8 @@ export interface StoreHarness {
 /** A backend under test. */
 export interface StoreBackend {
   readonly name: string;
+  /** The driver that opens its stores (from {@link StoreHarness.uri}). */
+  readonly driver: StoreDriver;
   /** Why it is skipped, if it is. */
   readonly skip?: string;
   create(): Promise<StoreHarness>;
@@ -31,6 +33,7 @@ let counter = 0;
 
 const embedded: StoreBackend = {
   name: 'embedded',
+  driver: embeddedDriver,
   async create() {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'rp-store-'));
     return {
@@ -48,9 +51,10 @@ const embedded: StoreBackend = {
 function mongoBackend(): StoreBackend {
   const mongo = inject('mongo');
   const label = mongo.kind === 'server' ? 'mongodb (real server, MONGODB_URI)' : 'mongodb (mongomock emulator)';
-  if (!mongo.uri) return { name: label, skip: mongo.reason, create: () => Promise.reject(new Error(mongo.reason)) };
+  if (!mongo.uri) return { name: label, driver: mongoDriver, skip: mongo.reason, create: () => Promise.reject(new Error(mongo.reason)) };
   return {
     name: label,
+    driver: mongoDriver,
     async create() {
       const db = `rp_test_${process.pid}_${Date.now()}_${counter++}`;
       const uri = withDatabase(mongo.uri, db);

@@ -44,6 +44,7 @@ export function openEmbeddedStore(dir: string, options: OpenStoreOptions = {}): 
 
 /** Driver for folder paths and `file://` URIs: the default when no store is given. */
 export const embeddedDriver: StoreDriver = {
+  specificationVersion: 'v1',
   name: 'embedded',
   accepts: (uri) => uri.startsWith('file://') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri),
   open: async (uri, options) => openEmbeddedStore(uri, options),

@@ -80,6 +80,7 @@ export const redact = redactUri;
 
 /** Driver for `mongodb://` and `mongodb+srv://` URIs. */
 export const mongoDriver: StoreDriver = {
+  specificationVersion: 'v1',
   name: 'mongodb',
   accepts: (uri) => /^mongodb(\+srv)?:\/\//.test(uri),
   open: openMongoStore,

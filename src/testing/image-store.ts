@@ -1,17 +1,32 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IntegrityError } from '../../src/stores/errors.js';
-import type { ImageInfo } from '../../src/stores/types.js';
-import { all, useStore, type StoreBackend } from '../support/stores.js';
+import type { ImageInfo, StoreDriver } from '../stores/types.js';
+import { IntegrityError } from './root.js';
+import { all, DEFAULT_STORE_TEST_TIMEOUT, type StoreDriverTestOptions, suiteName, useDriverStore } from './store-context.js';
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** The behaviour every ImageStore implementation must have. */
-export function imageStoreContract(backend: StoreBackend): void {
-  describe.skipIf(backend.skip)(`ImageStore contract: ${backend.name}`, () => {
-    const ctx = useStore(backend);
+/**
+ * Registers the `ImageStore` contract suite (vitest) for the stores `driver` opens: exact byte
+ * round trips with size, SHA-256, content type and metadata, `IntegrityError` on altered bytes
+ * (when `options.corrupt` is given), empty images, idempotent puts and replacements, independent
+ * keys with identical bytes, listing in key order by prefix and metadata, more images than one
+ * page, persistence across reopening. Call it at the top level of a test file, or inside a
+ * `describe`.
+ *
+ * @param driver - The driver under test.
+ * @param options - Where each test opens its store, how to clean up and to corrupt a stored image.
+ */
+export function testImageStore(driver: StoreDriver, options: StoreDriverTestOptions): void {
+  const timeout = options.timeout ?? DEFAULT_STORE_TEST_TIMEOUT;
+  const test = (name: string, fn: () => Promise<void>): void => {
+    it(name, fn, timeout);
+  };
+  const corrupt = options.corrupt?.bind(options);
+  describe.skipIf(options.skip !== undefined)(`ImageStore contract: ${suiteName(driver, options)}`, () => {
+    const ctx = useDriverStore(driver, options);
 
-    it('round-trips bytes exactly, with size, hash, type and metadata', async () => {
+    test('round-trips bytes exactly, with size, hash, type and metadata', async () => {
       const bytes = randomBytes(300_001);
       expect(await ctx.store.images.put('raw/a.jpg', bytes, { metadata: { productid: 12, split: 'train', ok: true, none: null } })).toBe(
         'inserted',
@@ -30,22 +45,22 @@ export function imageStoreContract(backend: StoreBackend): void {
       expect(await ctx.store.images.stat('missing')).toBeUndefined();
     });
 
-    it('refuses to return bytes altered after they were stored, naming the key', async () => {
+    it.skipIf(corrupt === undefined)('refuses to return bytes altered after they were stored, naming the key', async () => {
       const bytes = randomBytes(70_000);
       await ctx.store.images.put('models/v1/weights.bin', bytes);
-      await ctx.harness.corrupt('models/v1/weights.bin', sha(bytes));
+      await corrupt?.(ctx.uri, 'models/v1/weights.bin', sha(bytes));
       const read = ctx.store.images.get('models/v1/weights.bin');
       await expect(read).rejects.toBeInstanceOf(IntegrityError);
       await expect(ctx.store.images.get('models/v1/weights.bin')).rejects.toThrow(/models\/v1\/weights\.bin is corrupt/);
-    });
+    }, timeout);
 
-    it('stores an empty image and a custom content type', async () => {
+    test('stores an empty image and a custom content type', async () => {
       await ctx.store.images.put('empty.png', new Uint8Array(0), { contentType: 'image/png' });
       expect((await ctx.store.images.get('empty.png'))?.length).toBe(0);
       expect((await ctx.store.images.stat('empty.png'))?.contentType).toBe('image/png');
     });
 
-    it('is idempotent and replaces changed bytes or metadata', async () => {
+    test('is idempotent and replaces changed bytes or metadata', async () => {
       const a = randomBytes(1000);
       const b = randomBytes(2000);
       expect(await ctx.store.images.put('k', a, { metadata: { v: 1 } })).toBe('inserted');
@@ -57,7 +72,7 @@ export function imageStoreContract(backend: StoreBackend): void {
       expect(await ctx.store.images.count()).toBe(1);
     });
 
-    it('keeps identical bytes under two keys independent', async () => {
+    test('keeps identical bytes under two keys independent', async () => {
       const a = randomBytes(500);
       await ctx.store.images.put('one', a);
       await ctx.store.images.put('two', a);
@@ -67,7 +82,7 @@ export function imageStoreContract(backend: StoreBackend): void {
       expect(await ctx.store.images.get('one')).toBeUndefined();
     });
 
-    it('lists by key order, prefix and metadata, and counts the same', async () => {
+    test('lists by key order, prefix and metadata, and counts the same', async () => {
       await ctx.store.images.ensureMetadataIndex(['split', 'productid']);
       await ctx.store.images.ensureMetadataIndex(['split']);
       for (const [key, split, productid] of [
@@ -101,14 +116,14 @@ export function imageStoreContract(backend: StoreBackend): void {
       expect(await ctx.store.images.count({ prefix: 'nothing/' })).toBe(0);
     });
 
-    it('lists more images than one page', async () => {
+    test('lists more images than one page', async () => {
       for (let i = 0; i < 1100; i++) await ctx.store.images.put(`p/${String(i).padStart(5, '0')}`, Buffer.from([i % 256]));
       const listed = await all(ctx.store.images.list({ prefix: 'p/' }));
       expect(listed.length).toBe(1100);
       expect(new Set(listed.map((i) => i.key)).size).toBe(1100);
     });
 
-    it('keeps images across reopening', async () => {
+    test('keeps images across reopening', async () => {
       const a = randomBytes(4096);
       await ctx.store.images.put('persist', a, { metadata: { x: 'y' } });
       await ctx.reopen();

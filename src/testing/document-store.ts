@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BaseDocument } from '../../src/stores/types.js';
-import { all, useStore, type StoreBackend } from '../support/stores.js';
+import type { BaseDocument, StoreDriver } from '../stores/types.js';
+import { all, DEFAULT_STORE_TEST_TIMEOUT, type StoreDriverTestOptions, suiteName, useDriverStore } from './store-context.js';
 
 interface Item extends BaseDocument {
   n: number;
@@ -13,12 +13,25 @@ function item(i: number, extra: Partial<Item> = {}): Item {
   return { _id: `id-${String(i).padStart(4, '0')}`, n: i, tag: i % 2 === 0 ? 'even' : 'odd', ...extra };
 }
 
-/** The behaviour every DocumentStore implementation must have. */
-export function documentStoreContract(backend: StoreBackend): void {
-  describe.skipIf(backend.skip)(`DocumentStore contract: ${backend.name}`, () => {
-    const ctx = useStore(backend);
+/**
+ * Registers the `DocumentStore` contract suite (vitest) for the stores `driver` opens: idempotent
+ * upserts and their counts, exact JSON round trips, `null`/`$in`/`$prefix` filters, sort, skip and
+ * limit, streaming while writing, deletes, indexes (unique ones enforced), `insertIfAbsent` and
+ * `compareAndSet` (also raced by two connections), `_id` checks, persistence across reopening.
+ * Call it at the top level of a test file, or inside a `describe`.
+ *
+ * @param driver - The driver under test.
+ * @param options - Where each test opens its store, and how to clean up.
+ */
+export function testDocumentStore(driver: StoreDriver, options: StoreDriverTestOptions): void {
+  const timeout = options.timeout ?? DEFAULT_STORE_TEST_TIMEOUT;
+  const test = (name: string, fn: () => Promise<void>): void => {
+    it(name, fn, timeout);
+  };
+  describe.skipIf(options.skip !== undefined)(`DocumentStore contract: ${suiteName(driver, options)}`, () => {
+    const ctx = useDriverStore(driver, options);
 
-    it('inserts, then reports identical rewrites as unchanged and changed ones as updated', async () => {
+    test('inserts, then reports identical rewrites as unchanged and changed ones as updated', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       expect(await c.upsertMany([item(1), item(2), item(3)])).toEqual({ inserted: 3, updated: 0, unchanged: 0 });
       expect(await c.upsertMany([item(1), item(2), item(3)])).toEqual({ inserted: 0, updated: 0, unchanged: 3 });
@@ -32,7 +45,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await c.upsertMany([])).toEqual({ inserted: 0, updated: 0, unchanged: 0 });
     });
 
-    it('round-trips JSON values exactly', async () => {
+    test('round-trips JSON values exactly', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       const doc = item(7, { tag: 'éàü 漢字 🚀 "quoted"\n', flag: false, n: -12.5, nested: { a: [1, 2, 3], b: { c: 'x' } } });
       await c.upsertMany([doc]);
@@ -40,7 +53,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await c.get('missing')).toBeUndefined();
     });
 
-    it('finds by equality, $in and null (null also matches a missing field)', async () => {
+    test('finds by equality, $in and null (null also matches a missing field)', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       await c.upsertMany([...Array.from({ length: 10 }, (_, i) => item(i)), item(10, { tag: null }), item(11, { flag: true })]);
       expect((await all(c.find({ tag: 'even' }))).map((d) => d.n).sort((a, b) => a - b)).toEqual([0, 2, 4, 6, 8]);
@@ -52,7 +65,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       await expect(c.count({ ['bad field' as 'n']: 1 })).rejects.toThrow(/field name/);
     });
 
-    it('matches string prefixes ($prefix), on _id and on other fields', async () => {
+    test('matches string prefixes ($prefix), on _id and on other fields', async () => {
       const c = ctx.store.documents.collection<Item>('prefixed');
       await c.upsertMany(['g1/1', 'g1/2', 'g10/1', 'g2/1', 'g1'].map((id, i) => ({ ...item(i), _id: id, tag: id })));
       expect((await all(c.find({ _id: { $prefix: 'g1/' } }))).map((d) => d._id).sort()).toEqual(['g1/1', 'g1/2']);
@@ -62,7 +75,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await c.count()).toBe(3);
     });
 
-    it('sorts, skips and limits', async () => {
+    test('sorts, skips and limits', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       await c.upsertMany([5, 3, 9, 1, 7].map((i) => item(i)));
       const asc = await all(c.find({}, { sort: { field: 'n' } }));
@@ -72,7 +85,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await all(c.find({}, { limit: 0 }))).toEqual([]);
     });
 
-    it('streams large results while the same store is written', async () => {
+    test('streams large results while the same store is written', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       const other = ctx.store.documents.collection<Item>('copy');
       await c.upsertMany(Array.from({ length: 2500 }, (_, i) => item(i)));
@@ -85,7 +98,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await other.count()).toBe(5);
     });
 
-    it('deletes by filter and entirely', async () => {
+    test('deletes by filter and entirely', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       await c.upsertMany(Array.from({ length: 6 }, (_, i) => item(i)));
       expect(await c.deleteMany({ tag: 'odd' })).toBe(3);
@@ -94,7 +107,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await c.count()).toBe(0);
     });
 
-    it('answers empty on a collection never written', async () => {
+    test('answers empty on a collection never written', async () => {
       const c = ctx.store.documents.collection<Item>('never');
       expect(await c.count()).toBe(0);
       expect(await all(c.find({ n: 1 }))).toEqual([]);
@@ -102,7 +115,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await c.deleteMany()).toBe(0);
     });
 
-    it('creates indexes idempotently and enforces unique ones', async () => {
+    test('creates indexes idempotently and enforces unique ones', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       await c.ensureIndex(['tag']);
       await c.ensureIndex(['tag']);
@@ -112,7 +125,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await c.get('id-0001')).toEqual(item(1));
     });
 
-    it('inserts if absent: the first insert wins, later ones change nothing', async () => {
+    test('inserts if absent: the first insert wins, later ones change nothing', async () => {
       const c = ctx.store.documents.collection<Item>('claims');
       expect(await c.insertIfAbsent(item(1))).toBe(true);
       expect(await c.insertIfAbsent(item(1, { tag: 'second' }))).toBe(false);
@@ -120,7 +133,7 @@ export function documentStoreContract(backend: StoreBackend): void {
       expect(await c.count()).toBe(1);
     });
 
-    it('compare-and-set replaces only a document in the expected state', async () => {
+    test('compare-and-set replaces only a document in the expected state', async () => {
       const c = ctx.store.documents.collection<Item>('pointers');
       expect(await c.compareAndSet('id-0001', { n: 1 }, item(1))).toBe(false); // no document yet
       await c.insertIfAbsent(item(1));
@@ -133,38 +146,34 @@ export function documentStoreContract(backend: StoreBackend): void {
       await expect(c.compareAndSet('id-0001', {}, item(2))).rejects.toThrow(/_id/);
     });
 
-    it('lets exactly one of two racing writers (separate connections) claim a key or move a pointer', async () => {
-      const other = await ctx.harness.open();
-      try {
-        const mine = ctx.store.documents.collection<Item>('race');
-        const theirs = other.documents.collection<Item>('race');
-        for (let round = 0; round < 20; round++) {
-          const id = `claim-${round}`;
-          const claims = await Promise.all([
-            mine.insertIfAbsent({ ...item(round), _id: id, tag: 'mine' }),
-            theirs.insertIfAbsent({ ...item(round), _id: id, tag: 'theirs' }),
-          ]);
-          expect(claims.filter(Boolean)).toHaveLength(1);
-          expect((await mine.get(id))?.tag).toBe(claims[0] ? 'mine' : 'theirs');
-          // Both read n = round and try to move the pointer on: one succeeds.
-          const moves = await Promise.all([
-            mine.compareAndSet(id, { n: round }, { ...item(round + 100), _id: id, tag: 'mine' }),
-            theirs.compareAndSet(id, { n: round }, { ...item(round + 200), _id: id, tag: 'theirs' }),
-          ]);
-          expect(moves.filter(Boolean)).toHaveLength(1);
-          expect((await theirs.get(id))?.n).toBe(moves[0] ? round + 100 : round + 200);
-        }
-      } finally {
-        await other.close();
+    test('lets exactly one of two racing writers (separate connections) claim a key or move a pointer', async () => {
+      const other = await ctx.connect();
+      const mine = ctx.store.documents.collection<Item>('race');
+      const theirs = other.documents.collection<Item>('race');
+      for (let round = 0; round < 20; round++) {
+        const id = `claim-${round}`;
+        const claims = await Promise.all([
+          mine.insertIfAbsent({ ...item(round), _id: id, tag: 'mine' }),
+          theirs.insertIfAbsent({ ...item(round), _id: id, tag: 'theirs' }),
+        ]);
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        expect((await mine.get(id))?.tag).toBe(claims[0] ? 'mine' : 'theirs');
+        // Both read n = round and try to move the pointer on: one succeeds.
+        const moves = await Promise.all([
+          mine.compareAndSet(id, { n: round }, { ...item(round + 100), _id: id, tag: 'mine' }),
+          theirs.compareAndSet(id, { n: round }, { ...item(round + 200), _id: id, tag: 'theirs' }),
+        ]);
+        expect(moves.filter(Boolean)).toHaveLength(1);
+        expect((await theirs.get(id))?.n).toBe(moves[0] ? round + 100 : round + 200);
       }
     });
 
-    it('rejects documents without a string _id', async () => {
+    test('rejects documents without a string _id', async () => {
       const c = ctx.store.documents.collection<Item>('items');
       await expect(c.upsertMany([{ ...item(1), _id: '' }])).rejects.toThrow(/_id/);
     });
 
-    it('lists collections and keeps data across reopening', async () => {
+    test('lists collections and keeps data across reopening', async () => {
       await ctx.store.documents.collection<Item>('a_one').upsertMany([item(1)]);
       await ctx.store.documents.collection<Item>('b_two').upsertMany([item(2)]);
       expect(await ctx.store.documents.listCollections()).toEqual(expect.arrayContaining(['a_one', 'b_two']));
