@@ -22,6 +22,7 @@ import { getDataStatus, type DataStatus } from '../stages/status.js';
 import { Trainer, type TrainOptions, type TrainResult } from '../stages/train/stage.js';
 import { findStoreDriver, resolveStoreUri } from '../stores/registry.js';
 import type { Store } from '../stores/types.js';
+import { checkSpecificationVersion, STORE_DRIVER_SPEC_VERSION } from '../specification.js';
 import { resolvePlugins, type PipelinePlugin } from './plugins.js';
 
 /** Options of {@link createPipeline}. */
@@ -237,6 +238,9 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   const pluginModels = plugins.flatMap((p) => p.models ?? []);
   const models = byKind([...(options.models ?? BUILT_IN_MODELS), ...pluginModels]);
   const drivers = plugins.flatMap((p) => p.storeDrivers ?? []);
+  for (const p of plugins) {
+    for (const d of p.storeDrivers ?? []) checkSpecificationVersion('StoreDriver', `store driver ${JSON.stringify(d.name)} of plugin ${p.name}`, d.specificationVersion, STORE_DRIVER_SPEC_VERSION);
+  }
   let store: Store;
   let uri: string;
   const owns = typeof options.store !== 'object';

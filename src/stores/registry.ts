@@ -38,8 +38,7 @@ export function resolveStoreUri(uri?: string): string {
  */
 export async function openStore(uri?: string, options?: OpenStoreOptions): Promise<Store> {
   const target = resolveStoreUri(uri);
-  const driver = drivers.find((d) => d.accepts(target));
-  if (!driver) throw new Error(`No storage driver accepts ${JSON.stringify(target)}`);
+  const driver = findStoreDriver(target);
   return options ? driver.open(target, options) : driver.open(target);
 }
 
