@@ -37,6 +37,6 @@ export default defineConfig({
   splitting: false,
   // Optional and native packages stay external: they are resolved at run time. vitest is the
   // optional peer of the testing entry only.
-  external: ['@tensorflow/tfjs-node', 'better-sqlite3', 'sharp', 'mongodb', 'vitest'],
+  external: ['@tensorflow/tfjs-node', 'better-sqlite3', 'sharp', 'mongodb', 'tsx', 'vitest'],
   esbuildPlugins: [testingKitUsesRoot],
 });

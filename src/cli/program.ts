@@ -19,7 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     // Commander echoes bad arguments back: escaped like every other message.
     .configureOutput({ writeErr: (text) => process.stderr.write(escapeControl(text, true)) })
-    .option('--plugin <module...>', 'plugin modules (store drivers, model kinds) to load, also in job workers (default: $RAKUTEN_PLUGINS, comma-separated)')
+    .option('--plugin <module>', 'plugin module (store drivers, model kinds) to load, also in job workers; repeatable (default: $RAKUTEN_PLUGINS, comma-separated)', (value: string, previous: string[] = []) => [...previous, value])
     .hook('preAction', (_program, command) => setCliPlugins(command.optsWithGlobals<{ plugin?: string[] }>().plugin));
   registerLoad(program);
   registerStatus(program);

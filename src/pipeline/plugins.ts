@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -58,7 +59,7 @@ export class PluginLoadError extends Error {
 /**
  * The URL of a plugin module: a `file:` URL as it is, a path (`./x.js`, `/abs/x.js`) resolved
  * against `cwd`, a package name resolved as `cwd`'s project would (so `--plugin my-driver` finds
- * the user's dependency, not one of this package's).
+ * the user's dependency, not one of this package's), else a file of that relative path.
  */
 export function resolvePluginSpecifier(specifier: string, cwd = process.cwd()): string {
   if (specifier.startsWith('file:')) return specifier;
@@ -66,6 +67,8 @@ export function resolvePluginSpecifier(specifier: string, cwd = process.cwd()): 
   try {
     return pathToFileURL(createRequire(path.join(cwd, 'package.json')).resolve(specifier)).href;
   } catch (e) {
+    // `--plugin plugins/x.js` on a command line means the file, as a shell user expects.
+    if (existsSync(path.resolve(cwd, specifier))) return pathToFileURL(path.resolve(cwd, specifier)).href;
     throw new PluginLoadError(specifier, `cannot resolve it from ${cwd}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
 }
