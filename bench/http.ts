@@ -10,6 +10,7 @@
  * hooks, serialisation, no model). Prints p50/p99 latency, requests/s, errors and non-2xx, the
  * server's CPU use and its peak RSS (VmHWM from /proc/<pid>/status, Linux only).
  */
+import { createPipeline } from '../src/pipeline/pipeline.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -21,13 +22,6 @@ import autocannon from 'autocannon';
 import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
 import { generateDemoCatalogue } from '../src/demo/generate-catalogue.js';
-import { DEFAULT_RUNTIME } from '../src/models/builtin.js';
-import { ModelRegistry } from '../src/models/registry.js';
-import type { ModelFactory } from '../src/models/types.js';
-import { ChallengeDataLoader } from '../src/stages/load/loader.js';
-import { PrepareStage } from '../src/stages/prepare/stage.js';
-import { TrainStage } from '../src/stages/train/stage.js';
-import { openEmbeddedStore } from '../src/stores/embedded/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../dist/cli.js');
@@ -45,13 +39,12 @@ async function trainChampion(storeDir: string): Promise<{ dataDir: string; synth
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'rp-bench-http-demo-'));
     await generateDemoCatalogue({ outDir: dataDir, rows: 2000 });
   }
-  const store = openEmbeddedStore(storeDir);
+  const pipeline = await createPipeline({ store: storeDir });
   try {
-    const load = await new ChallengeDataLoader(store).load({ dataDir });
-    await new PrepareStage(store).run();
-    const registry = new ModelRegistry(store, DEFAULT_RUNTIME.factories);
+    const load = await pipeline.load({ dataDir });
+    await pipeline.prepare();
     const t0 = performance.now();
-    const trained = await new TrainStage(store, DEFAULT_RUNTIME.factories[0] as ModelFactory, DEFAULT_RUNTIME.initBackend, registry).run({ promote: 'always' });
+    const trained = await pipeline.train({ promote: 'always' });
     const m = trained.model;
     return {
       dataDir,
@@ -61,7 +54,7 @@ async function trainChampion(storeDir: string): Promise<{ dataDir: string; synth
         `validation weighted F1 ${m.validation.weightedF1.toFixed(4)}`,
     };
   } finally {
-    await store.close();
+    await pipeline.close();
   }
 }
 

@@ -7,6 +7,7 @@
  *  3. loading that generated folder into a fresh embedded store, compared with (2).
  * RSS is sampled during each load to show whether memory stays flat while the CSV streams.
  */
+import { createPipeline } from '../src/pipeline/pipeline.js';
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -16,8 +17,6 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse';
 import { generateDemoCatalogue } from '../src/demo/generate-catalogue.js';
 import { CHALLENGE_CSV_OPTIONS } from '../src/stages/load/csv.js';
-import { ChallengeDataLoader } from '../src/stages/load/loader.js';
-import { openEmbeddedStore } from '../src/stores/embedded/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const realDir = process.env['RAKUTEN_DATA'] ?? path.resolve(here, '../../shared/data/rakuten');
@@ -46,11 +45,11 @@ async function runCase(kind: string, dir: string): Promise<void> {
     rows -= 1; // header
   } else {
     const storeDir = await mkdtemp(path.join(os.tmpdir(), 'rp-bench-store-'));
-    const store = openEmbeddedStore(storeDir);
-    const run = await new ChallengeDataLoader(store).load({ dataDir: dir });
+    const pipeline = await createPipeline({ store: storeDir });
+    const run = await pipeline.load({ dataDir: dir });
     rows = run.rows.train.stored + run.rows.test.stored;
     images = run.images.train.withImage + run.images.test.withImage;
-    await store.close();
+    await pipeline.close();
     await rm(storeDir, { recursive: true, force: true });
   }
   const seconds = (performance.now() - t0) / 1000;

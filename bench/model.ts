@@ -6,23 +6,16 @@
  * test weighted F1 (text only and with image), single-product latency p50/p95 (model only, and
  * end to end through the online predictor with preprocessing), batch throughput, backend.
  */
+import { initBackend } from '../src/models/backend.js';
+import { createPipeline } from '../src/pipeline/pipeline.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { DEFAULT_RUNTIME } from '../src/models/builtin.js';
-import { naiveBayesModel } from '../src/models/naive-bayes.js';
-import { ModelRegistry } from '../src/models/registry.js';
-import type { ModelFactory } from '../src/models/types.js';
-import { Evaluator } from '../src/stages/evaluate/stage.js';
-import { ChallengeDataLoader } from '../src/stages/load/loader.js';
+import { NAIVE_BAYES_KIND } from '../src/models/naive-bayes.js';
 import { imageFileName } from '../src/stages/load/image-folder.js';
-import { Predictor } from '../src/stages/predict/predictor.js';
-import { PrepareStage } from '../src/stages/prepare/stage.js';
-import { TrainStage } from '../src/stages/train/stage.js';
-import { openEmbeddedStore } from '../src/stores/embedded/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dataDir = process.env['RAKUTEN_DATA'] ?? path.resolve(here, '../../shared/data/rakuten');
@@ -39,27 +32,27 @@ async function main(): Promise<void> {
     console.log(`real folder not found at ${dataDir}: nothing to measure (set RAKUTEN_DATA)`);
     return;
   }
-  const backend = await DEFAULT_RUNTIME.initBackend();
+  const backend = await initBackend();
   console.log(`model benchmark on ${os.cpus().length} cores, Node ${process.version}, TensorFlow.js backend ${backend}`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rp-bench-model-'));
-  const store = openEmbeddedStore(dir);
+  // The built-in kinds, the first being the default model, and naive Bayes as the reference.
+  const pipeline = await createPipeline({ store: dir });
   try {
-    await new ChallengeDataLoader(store).load({ dataDir });
-    const prepare = await new PrepareStage(store).run();
+    await pipeline.load({ dataDir });
+    const prepare = await pipeline.prepare();
     console.log(`data: train ${prepare.splits.train.total}, val ${prepare.splits.val.total}, test ${prepare.splits.test.total} products`);
     const rows = (parse(await readFile(path.join(dataDir, 'X_test_update.csv')), { bom: true }) as string[][]).slice(1, 201);
-    const candidates: [string, ModelFactory][] = [
-      ['built-in', DEFAULT_RUNTIME.factories[0] as ModelFactory],
-      ['reference: naive Bayes', naiveBayesModel],
+    const candidates: [string, string | undefined][] = [
+      ['built-in', undefined],
+      ['reference: naive Bayes', NAIVE_BAYES_KIND],
     ];
-    for (const [label, factory] of candidates) {
-      const registry = new ModelRegistry(store, [...DEFAULT_RUNTIME.factories, naiveBayesModel]);
+    for (const [label, kind] of candidates) {
       const t0 = performance.now();
-      const trained = await new TrainStage(store, factory, DEFAULT_RUNTIME.initBackend, registry).run({ promote: 'always' });
+      const trained = await pipeline.train({ promote: 'always', ...(kind ? { kind } : {}) });
       const trainSeconds = (performance.now() - t0) / 1000;
       const v = trained.model.validation;
-      const evaluation = await new Evaluator(store, registry).run({ model: trained.model.version, report: false, latencySamples: 300 });
-      const predictor = new Predictor(store, registry);
+      const evaluation = await pipeline.evaluate({ model: trained.model.version, report: false, latencySamples: 300 });
+      const predictor = pipeline.predictor;
       const textTimes: number[] = [];
       const imageTimes: number[] = [];
       for (const r of rows) {
@@ -89,7 +82,7 @@ async function main(): Promise<void> {
       console.log(`  batch throughput: ${evaluation.productsPerSecond} products/s`);
     }
   } finally {
-    await store.close();
+    await pipeline.close();
     await rm(dir, { recursive: true, force: true });
   }
   console.log(`\npeak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);

@@ -9,6 +9,7 @@
  *  - the whole prepare stage on a fresh embedded store (images stored, splits written);
  *  - peak RSS.
  */
+import { createPipeline } from '../src/pipeline/pipeline.js';
 import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -17,11 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { ChallengeDataLoader } from '../src/stages/load/loader.js';
 import { prepareImage } from '../src/stages/preprocess/image.js';
 import { TextPreprocessor } from '../src/stages/preprocess/text.js';
-import { PrepareStage } from '../src/stages/prepare/stage.js';
-import { openEmbeddedStore } from '../src/stores/embedded/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dataDir = process.env['RAKUTEN_DATA'] ?? path.resolve(here, '../../shared/data/rakuten');
@@ -72,15 +70,15 @@ async function main(): Promise<void> {
 
   const storeDir = await mkdtemp(path.join(os.tmpdir(), 'rp-bench-prepare-'));
   try {
-    const store = openEmbeddedStore(storeDir);
-    await new ChallengeDataLoader(store).load({ dataDir });
+    const pipeline = await createPipeline({ store: storeDir });
+    await pipeline.load({ dataDir });
     t0 = performance.now();
-    const run = await new PrepareStage(store).run();
+    const run = await pipeline.prepare();
     const first = (performance.now() - t0) / 1000;
     t0 = performance.now();
-    await new PrepareStage(store).run();
+    await pipeline.prepare();
     const again = (performance.now() - t0) / 1000;
-    await store.close();
+    await pipeline.close();
     console.log(
       `prepare stage (embedded store): ${first.toFixed(1)} s first run (${run.throughput.imagesPerSecond} images/s incl. store reads/writes, ` +
         `${run.throughput.textsPerSecond} texts/s), ${again.toFixed(1)} s re-run (images reused); max class-share gap ${run.maxClassShareGapPp} pp`,

@@ -12,19 +12,19 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ChallengeDataLoader, formatEntry, getDataStatus, openStore } from 'rakuten-pipeline';
+import { createPipeline, formatEntry } from 'rakuten-pipeline';
 import { dataDirFromArg, runMain } from './common.js';
 
 runMain(async () => {
   const [dataArg, storeArg] = process.argv.slice(2);
   const dataDir = await dataDirFromArg(dataArg, 300);
-  const store = await openStore(storeArg ?? (await mkdtemp(path.join(os.tmpdir(), 'rp-store-'))));
+  const pipeline = await createPipeline({ store: storeArg ?? (await mkdtemp(path.join(os.tmpdir(), 'rp-store-'))) });
   try {
-    const run = await new ChallengeDataLoader(store).load({ dataDir });
+    const run = await pipeline.load({ dataDir });
     console.log(`${run.status}: ${run.labelledTrainRows} labelled training rows, ${run.rows.test.stored} test rows`);
     for (const entry of run.quarantine.slice(0, 5)) console.log(`  ${formatEntry(entry)}`);
-    console.log(JSON.stringify(await getDataStatus(store), (k, v: unknown) => (k === 'lastLoad' ? undefined : v), 2));
+    console.log(JSON.stringify(await pipeline.status(), (k, v: unknown) => (k === 'lastLoad' ? undefined : v), 2));
   } finally {
-    await store.close();
+    await pipeline.close();
   }
 });

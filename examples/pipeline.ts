@@ -3,22 +3,7 @@
  * predict. Shared by examples/pipeline-embedded.ts and examples/pipeline-mongodb.ts (run one of
  * those); this module only exports functions.
  */
-import {
-  ChallengeDataLoader,
-  COLLECTIONS,
-  DEFAULT_RUNTIME,
-  dataCollections,
-  Evaluator,
-  ModelRegistry,
-  openStore,
-  Predictor,
-  PrepareStage,
-  TrainStage,
-  type DocumentCollection,
-  type ModelFactory,
-  type ProductRow,
-  type StoredPrediction,
-} from 'rakuten-pipeline';
+import { COLLECTIONS, createPipeline, dataCollections, type DocumentCollection, type ProductRow, type StoredPrediction } from 'rakuten-pipeline';
 import { progressLine } from './common.js';
 
 /** Options of {@link runPipeline}. */
@@ -62,37 +47,33 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
     }
   };
 
-  const store = await openStore(options.storeUri);
+  // One object wires the stages: store, model kinds (the built-in text-image model first), preprocessing.
+  const pipeline = await createPipeline({ store: options.storeUri });
+  const { store } = pipeline;
   console.log(`store ${store.uri} (${store.driver}), data ${options.dataDir}`);
   try {
-    const load = await step('load', () => new ChallengeDataLoader(store).load({ dataDir: options.dataDir, onProgress }));
+    const load = await step('load', () => pipeline.load({ dataDir: options.dataDir, onProgress }));
     console.log(`load     ${load.status}: ${load.labelledTrainRows} labelled rows, ${load.rows.test.stored} test rows, ${load.quarantineTotal} quarantined (${seconds.load} s)`);
 
-    const prepare = await step('prepare', () => new PrepareStage(store).run({ seed, onProgress }));
+    const prepare = await step('prepare', () => pipeline.prepare({ seed, onProgress }));
     const { train, val, test } = prepare.splits;
     console.log(`prepare  train ${train.total} / val ${val.total} / test ${test.total} products (${seconds.prepare} s)`);
 
-    // The registry knows every built-in kind; the first one is the default model.
-    const registry = new ModelRegistry(store, DEFAULT_RUNTIME.factories);
-    const factory = DEFAULT_RUNTIME.factories[0] as ModelFactory;
-    const trained = await step('train', () => new TrainStage(store, factory, DEFAULT_RUNTIME.initBackend, registry).run({ seed, onProgress }));
+    const trained = await step('train', () => pipeline.train({ seed, onProgress }));
     const { model } = trained;
     console.log(
       `train    v${model.version} (${model.kind}, ${model.backend}), ${model.history.length} epochs, validation weighted F1 ${model.validation.weightedF1.toFixed(4)}; ` +
         `${trained.champion.promoted ? 'now champion' : `not promoted: ${trained.champion.reason}`} (${seconds.train} s)`,
     );
 
-    const evaluation = await step('evaluate', () =>
-      new Evaluator(store, registry).run({ model: model.version, report: options.report ?? false, onProgress }),
-    );
+    const evaluation = await step('evaluate', () => pipeline.evaluate({ model: model.version, report: options.report ?? false, onProgress }));
     const m = evaluation.metrics;
     console.log(
       `evaluate test weighted F1 ${m.weightedF1.toFixed(4)} (text only ${evaluation.textOnlyWeightedF1.toFixed(4)}), macro F1 ${m.macroF1.toFixed(4)}, ` +
         `accuracy ${m.accuracy.toFixed(4)} on ${m.count} products (${seconds.evaluate} s)${evaluation.report ? `; report ${evaluation.report}` : ''}`,
     );
 
-    const predictor = new Predictor(store, registry);
-    const batch = await step('predict', () => predictor.predictStoredTest({ model: model.version, onProgress }));
+    const batch = await step('predict', () => pipeline.predict({ model: model.version, onProgress }));
     console.log(`predict  ${batch.count} test products (${batch.withImage} with image) -> ${batch.output}, ${batch.productsPerSecond.toFixed(0)}/s (${seconds.predict} s)`);
 
     // A few of the stored predictions, next to the products they are for.
@@ -106,7 +87,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
     }
 
     // One product online, as a web service would classify it.
-    const online = await predictor.predictProduct(
+    const online = await pipeline.predictProduct(
       { designation: 'Figurine Pop Vinyl Star Wars Dark Vador 10 cm', description: 'Figurine de collection en vinyle, boîte d\'origine.' },
       { model: model.version, topK: 3 },
     );
@@ -122,6 +103,6 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
       seconds,
     };
   } finally {
-    await store.close();
+    await pipeline.close();
   }
 }

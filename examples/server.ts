@@ -1,7 +1,7 @@
 /**
  * Your own Fastify server with the rakuten-pipeline API mounted under /api, next to a route of its
  * own, with API keys, JSON request logs (keys redacted) and a graceful shutdown on Ctrl-C/SIGTERM
- * (running jobs are cancelled, then the store is closed).
+ * (running jobs are cancelled, then the pipeline's store is closed).
  *
  * Run: RAKUTEN_API_KEYS=change-me-please-0123456789 npx tsx examples/server.ts [--store URI] [--port N] [--data DIR]
  *   --store  store URI: a folder path (embedded) or mongodb://host:port/db (default ./.rakuten-store)
@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
-import { apiKeysFromEnv, ApiKeys, openStore, rakutenApi } from 'rakuten-pipeline';
+import { apiKeysFromEnv, ApiKeys, createPipeline, pluginsFromEnv, rakutenApi } from 'rakuten-pipeline';
 import { runMain } from './common.js';
 
 runMain(async () => {
@@ -32,7 +32,9 @@ runMain(async () => {
     console.log(`no RAKUTEN_API_KEYS set: this run accepts the key ${key}`);
   }
 
-  const store = await openStore(values.store ?? '.rakuten-store');
+  // Job workers rebuild this pipeline from its store URI (credentials included, kept in memory) and
+  // plugin modules (RAKUTEN_PLUGINS): custom drivers and model kinds run in them too.
+  const pipeline = await createPipeline({ store: values.store ?? '.rakuten-store', plugins: pluginsFromEnv() });
   const app = Fastify({
     logger: { level: 'info', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
   });
@@ -43,7 +45,7 @@ runMain(async () => {
 
   await app.register(rakutenApi, {
     prefix: '/api',
-    store,
+    pipeline,
     auth: { keys }, // also { protectReads: true, protectPredictProduct: true } to guard everything
     ...(values.data ? { dataDir: values.data, allowedDataDirs: [values.data] } : {}),
   });
@@ -56,7 +58,7 @@ runMain(async () => {
     app.log.info({ signal }, 'shutting down');
     app
       .close()
-      .then(() => store.close())
+      .then(() => pipeline.close())
       .then(
         () => process.exit(0),
         (e: unknown) => {
