@@ -198,7 +198,7 @@ export {
   type StoredPrediction,
 } from './stages/predict/predictor.js';
 export { BACKEND_ENV, BACKEND_ORDER, initBackend, type BackendName, type InitBackendOptions } from './models/backend.js';
-export { BUILT_IN_MODELS, DEFAULT_RUNTIME, pickFactory, type ModelRuntime } from './models/builtin.js';
+export { BUILT_IN_MODELS } from './models/builtin.js';
 export {
   DEFAULT_TEXT_IMAGE_PARAMS,
   TEXT_IMAGE_KIND,
