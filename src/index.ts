@@ -168,6 +168,8 @@ export type {
   ModelInput,
   ProductClassifier,
   TrainModelOptions,
+  ValidationScorer,
+  ValidationSet,
 } from './models/types.js';
 export {
   MODEL_FILE_PREFIX,
@@ -178,12 +180,13 @@ export {
   type ModelVersion,
   type ValidationScores,
 } from './models/registry.js';
-export { argmax, decodePreparedPng, inputFromPrepared, inputsFromLabeled, withoutImage } from './models/inputs.js';
+export { argmax, withoutImage } from './models/util.js';
+export { decodePreparedPng, inputFromPrepared, inputsFromLabeled } from './stages/model-inputs.js';
 export { NAIVE_BAYES_KIND, naiveBayesModel } from './models/naive-bayes.js';
 export { TrainStage, type PromotionPolicy, type TrainOptions, type TrainResult } from './stages/train/stage.js';
 export { classificationMetrics, weightedF1, type ClassificationMetrics, type ClassMetrics } from './stages/evaluate/metrics.js';
 export { escapeHtml, renderEvaluationReport, type ReportInfo } from './stages/evaluate/report.js';
-export { predictLabels, validationScores } from './stages/evaluate/score.js';
+export { predictLabels, validationScores, weightedF1Scorer } from './stages/evaluate/score.js';
 export { Evaluator, type EvaluateOptions, type EvaluationRecord, type LatencyStats } from './stages/evaluate/stage.js';
 export {
   inputFromCsvRow,

@@ -24,7 +24,6 @@
  * @module
  */
 import { ownArrayBuffer } from '../util/bytes.js';
-import { weightedF1 } from '../stages/evaluate/metrics.js';
 import type { JsonValue } from '../stores/types.js';
 import { initBackend } from './backend.js';
 import { ImageHead } from './image-head.js';
@@ -39,7 +38,17 @@ import {
   linearScores,
   NbSvmTrainer,
 } from './text-learners.js';
-import type { EpochReport, HeldOutProbabilities, ModelArtifact, ModelFactory, ModelInput, ProductClassifier, TrainModelOptions } from './types.js';
+import type {
+  EpochReport,
+  HeldOutProbabilities,
+  ModelArtifact,
+  ModelFactory,
+  ModelInput,
+  ProductClassifier,
+  TrainModelOptions,
+  ValidationScorer,
+} from './types.js';
+import { argmax, validationScorer } from './util.js';
 
 /** Kind of the built-in model. */
 export const TEXT_IMAGE_KIND = 'text-image-v1';
@@ -168,10 +177,14 @@ function logSoftmaxInPlace(z: Float64Array): void {
   for (let k = 0; k < z.length; k++) z[k] = (z[k] as number) - log;
 }
 
-function argmax(z: ArrayLike<number>): number {
-  let best = 0;
-  for (let k = 1; k < z.length; k++) if ((z[k] as number) > (z[best] as number)) best = k;
-  return best;
+/**
+ * Probabilities of fused logits, in double precision: the scorer sees the same argmax as the
+ * logits (float32 rounding could tie close classes), as when models scored epochs themselves.
+ */
+function probabilitiesOf(z: Float64Array): Float64Array {
+  logSoftmaxInPlace(z);
+  for (let k = 0; k < z.length; k++) z[k] = Math.exp(z[k] as number);
+  return z;
 }
 
 /** Mean negative log-likelihood of `scores * t` (rows of logits) for the true classes (`-1`: unknown class, skipped). */
@@ -509,6 +522,8 @@ interface RunSettings {
   patience: number;
   /** Validation data (empty: keep the last epoch, default temperatures). */
   validation: { inputs: readonly ModelInput[]; labels: readonly number[] };
+  /** Scores validation probabilities (`null` exactly when there is no validation data). */
+  score: ValidationScorer | null;
   onEpoch?: (report: EpochReport) => void;
   signal?: AbortSignal;
   /** Image feature vectors by picture, shared by the runs of one training. */
@@ -555,7 +570,8 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
   const valY = valLabels.map((l) => index.get(l) ?? -1);
   const valX = settings.validation.inputs.map((input) => vectorizer.transform(input));
   const valImage = imageProbabilitiesOf({ image, extractor }, settings.validation.inputs, settings.imageCache);
-  const hasValidation = valX.length > 0;
+  const score = valX.length > 0 ? settings.score : null;
+  const hasValidation = score !== null;
 
   const nbTrainer = new NbSvmTrainer(X, y, vectorizer.size, K, { c: params.nbC, alpha: params.nbAlpha, classWeights, seed: seed ^ 0x85ebca6b });
   const ftTrainers = Array.from(
@@ -595,11 +611,11 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
         ftScores.push(b);
       }
       temperatures = { nb: bestTemperature(nbScores, valY, NB_TEMPERATURES), ft: bestTemperature(ftScores, valY, FT_TEMPERATURES) };
-      const predicted = textLogits({ nb, ft, temperatures }, valX).map((z, i) => {
+      const probabilities = textLogits({ nb, ft, temperatures }, valX).map((z, i) => {
         addImageEvidence(z, valImage[i] ?? null, params);
-        return classes[argmax(z)] as number;
+        return probabilitiesOf(z);
       });
-      f1 = weightedF1(valLabels, predicted);
+      f1 = score(probabilities, classes);
     }
     settings.onEpoch?.({ epoch, loss, valWeightedF1: f1, seconds: (performance.now() - started) / 1000 });
     // Without validation the latest epoch is the best.
@@ -639,6 +655,7 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
     schedule: maxEpochs,
     patience: Math.max(1, options.patience ?? 2),
     validation,
+    score: validationScorer(validation, TEXT_IMAGE_KIND),
     onEpoch: (report) => {
       history.push(report);
       options.onEpoch?.(report);
@@ -666,6 +683,7 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
       ...settings,
       epochs: result.bestEpoch,
       validation: { inputs: [], labels: [] },
+      score: null,
       onEpoch: undefined,
       signal: undefined,
     });

@@ -3,6 +3,7 @@ import { initBackend, tf } from '../../src/models/backend.js';
 import { TEXT_IMAGE_KIND, textImageModel, type TextImageClassifier } from '../../src/models/text-image-model.js';
 import type { EpochReport, ModelInput } from '../../src/models/types.js';
 import { weightedF1 } from '../../src/stages/evaluate/metrics.js';
+import { weightedF1Scorer } from '../../src/stages/evaluate/score.js';
 import { mulberry32, shuffleInPlace } from '../../src/util/random.js';
 
 const CODES = [10, 40, 1280, 2583];
@@ -49,7 +50,9 @@ function catalogue(n: number, seed: number): { inputs: ModelInput[]; labels: num
 }
 
 const train = catalogue(240, 1);
-const validation = catalogue(80, 2);
+const validationData = catalogue(80, 2);
+// The trainer owns the metric: models early-stop on the scorer they are given.
+const validation = { ...validationData, score: weightedF1Scorer(validationData.labels) };
 const test = catalogue(120, 3);
 
 function decode(model: TextImageClassifier, probabilities: Float32Array[]): number[] {
@@ -166,6 +169,28 @@ describe('textImageModel', () => {
     }
     expect(model.history).toEqual(reports);
     model.dispose();
+  });
+
+  it("scores epochs with the trainer's scorer (probabilities in, score out), which it requires with validation data", async () => {
+    const calls: number[] = [];
+    const model = await fit(7, {
+      maxEpochs: 3,
+      params: { minEpochs: 3, imageMinExamples: 20, imageBackbone: 'fixed' },
+      validation: {
+        ...validationData,
+        score: (probabilities, classes) => {
+          expect(probabilities).toHaveLength(validationData.inputs.length);
+          expect([...classes]).toEqual(CODES);
+          for (const p of probabilities) expect(Array.from(p).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+          calls.push(calls.length + 0.5);
+          return calls.at(-1) as number;
+        },
+      },
+    });
+    // Whatever the scorer returns is the epoch's validation score.
+    expect(model.history.map((h) => h.valWeightedF1)).toEqual([0.5, 1.5, 2.5]);
+    model.dispose();
+    await expect(fit(7, { validation: validationData })).rejects.toThrow(/validation\.score is required/);
   });
 
   it('is cancelled by its signal between epochs, keeping a working model', async () => {

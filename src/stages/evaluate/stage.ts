@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { COLLECTIONS } from '../../collections.js';
-import { inputsFromLabeled, withoutImage } from '../../models/inputs.js';
+import { withoutImage } from '../../models/util.js';
+import { inputsFromLabeled } from '../model-inputs.js';
 import type { ModelRef, ModelRegistry } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';

@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import pLimit from 'p-limit';
 import { COLLECTIONS } from '../../collections.js';
 import { currentData } from '../views.js';
-import { decodePreparedPng, inputFromPrepared } from '../../models/inputs.js';
+import { decodePreparedPng, inputFromPrepared } from '../model-inputs.js';
 import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';

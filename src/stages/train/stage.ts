@@ -1,12 +1,12 @@
 import { COLLECTIONS } from '../../collections.js';
-import { inputsFromLabeled } from '../../models/inputs.js';
 import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
 import type { EpochReport, ModelFactory } from '../../models/types.js';
 import { NUMERIC_OPTIONS as N, validateNumbers } from '../../options.js';
 import type { StageRunOptions } from '../../progress.js';
 import type { JsonValue, Store } from '../../stores/types.js';
 import { currentSplits, readCommittedSplit } from '../views.js';
-import { validationScores } from '../evaluate/score.js';
+import { validationScores, weightedF1Scorer } from '../evaluate/score.js';
+import { inputsFromLabeled } from '../model-inputs.js';
 import type { PreprocessorOptions } from '../preprocess/preprocessor.js';
 import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
 
@@ -96,7 +96,8 @@ export class TrainStage {
         ...(options.maxEpochs !== undefined ? { maxEpochs: options.maxEpochs } : {}),
         ...(options.patience !== undefined ? { patience: options.patience } : {}),
         classWeighting: options.classWeighting ?? false,
-        validation: { inputs: valInputs, labels: valLabels },
+        // The stage, not the model, owns the metric: models early-stop on weighted F1 through it.
+        validation: { inputs: valInputs, labels: valLabels, score: weightedF1Scorer(valLabels) },
         ...(options.params ? { params: options.params } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onEpoch: (e: EpochReport) =>
