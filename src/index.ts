@@ -109,11 +109,16 @@ export {
   collapseWhitespace,
   decodeEntities,
   DEFAULT_TEXT_STEPS,
+  DEFAULT_TEXT_STEP_NAMES,
   detectLanguage,
   FIELD_SEPARATOR,
   lowerCase,
   normaliseUnicode,
+  registerTextStep,
   stripTags,
+  textStep,
+  textStepName,
+  textStepNames,
   TextPreprocessor,
   type Language,
   type PreparedText,
@@ -138,11 +143,20 @@ export {
   type PreparedPixels,
 } from './stages/preprocess/image.js';
 export {
+  completePreprocessingSpec,
+  defaultPreprocessingSpec,
   Preprocessor,
   type PreparedProduct,
   type PreprocessorOptions,
   type ProductInput,
 } from './stages/preprocess/preprocessor.js';
+export {
+  PREPROCESSING_SPEC_VERSION,
+  type ImagePreprocessingSpec,
+  type PreprocessingSpec,
+  type RecordedPreprocessing,
+  type TextPreprocessingSpec,
+} from './models/preprocessing-spec.js';
 export {
   assignSplits,
   DEFAULT_SPLIT_FRACTIONS,

@@ -104,6 +104,8 @@ export class PrepareStage {
       finishedAt: null,
       store: this.store.uri,
       params: { seed: options.seed ?? 42, val: options.val ?? 0.15, test: options.test ?? 0.15, imageSize: size, tolerance },
+      // Throws before any work when a custom text step has no registered name (it could not be served).
+      preprocessing: this.preprocessor.spec,
       records: { train: 0, test: 0, unlabelled: 0 },
       images: { processed: 0, reused: 0, failed: 0 },
       failures: [],

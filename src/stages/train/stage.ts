@@ -7,7 +7,7 @@ import type { JsonValue, Store } from '../../stores/types.js';
 import { currentSplits, readCommittedSplit } from '../views.js';
 import { validationScores, weightedF1Scorer } from '../evaluate/score.js';
 import { inputsFromLabeled } from '../model-inputs.js';
-import type { PreprocessorOptions } from '../preprocess/preprocessor.js';
+import { completePreprocessingSpec } from '../preprocess/preprocessor.js';
 import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
 
 /** When a new version becomes `champion`. */
@@ -108,9 +108,11 @@ export class TrainStage {
       // A model stops at the end of an epoch when cancelled; a cancelled run registers nothing.
       options.signal?.throwIfAborted();
       const scores = await validationScores(model, valInputs, valLabels);
-      const preprocessing: PreprocessorOptions = prepare
-        ? { image: { size: prepare.params.imageSize, tolerance: prepare.params.tolerance } }
-        : {};
+      // The splits' own preprocessing, saved whole so serving rebuilds it; a run recorded before
+      // specs existed had the default text preprocessing and its image options in params.
+      const preprocessing = completePreprocessingSpec(
+        prepare?.preprocessing ?? (prepare ? { image: { size: prepare.params.imageSize, tolerance: prepare.params.tolerance } } : undefined),
+      );
       const version = await this.registry.register(model, {
         backend,
         trainingSeconds: (Date.now() - started) / 1000,
