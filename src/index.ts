@@ -169,6 +169,7 @@ export {
   type SplitItem,
   type SplitName,
 } from './stages/split/assign.js';
+export { Splitter, type SplitterOptions } from './stages/split/splitter.js';
 export { PrepareStage, preparedImageKey, SPLIT_COLLECTIONS, type PrepareOptions } from './stages/prepare/stage.js';
 export type { LabeledProduct, PrepareFailure, PrepareRun, SplitSummary } from './stages/prepare/types.js';
 export { mulberry32, shuffleInPlace } from './util/random.js';
