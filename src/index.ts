@@ -218,6 +218,7 @@ export {
   DEFAULT_TEXT_IMAGE_PARAMS,
   TEXT_IMAGE_KIND,
   TextImageClassifier,
+  TextImageModel,
   textImageModel,
   type TextImageModelFactory,
   type TextImageParams,

@@ -267,8 +267,11 @@ function imageVectors(
   return out;
 }
 
-/** A trained `text-image-v1` classifier. */
-export class TextImageClassifier implements ProductClassifier {
+/**
+ * A trained `text-image-v1` classifier: the `TextImageModel` of the design, trained and loaded by
+ * the {@link textImageModel} factory.
+ */
+export class TextImageModel implements ProductClassifier {
   /** Always `text-image-v1`. */
   readonly kind = TEXT_IMAGE_KIND;
   /** Class codes, in the order of the probability vectors. */
@@ -299,12 +302,12 @@ export class TextImageClassifier implements ProductClassifier {
     return this.state.vectorizer.size;
   }
 
-  /** Class probabilities of each input, aligned with {@link TextImageClassifier.classes}. */
+  /** Class probabilities of each input, aligned with {@link TextImageModel.classes}. */
   async predict(inputs: readonly ModelInput[]): Promise<Float32Array[]> {
     return this.predictSync(inputs);
   }
 
-  /** Synchronous {@link TextImageClassifier.predict} (the backend is ready once the model exists). */
+  /** Synchronous {@link TextImageModel.predict} (the backend is ready once the model exists). */
   predictSync(inputs: readonly ModelInput[]): Float32Array[] {
     const logits = textLogits(this.state, inputs.map((input) => this.state.vectorizer.transform(input)));
     const imageProbabilities = imageProbabilitiesOf(this.state, inputs);
@@ -632,7 +635,7 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
   return { vectorizer, image, extractor, nb: best.nb, ft: best.ft, temperatures: best.temperatures, bestEpoch: best.epoch, epochs: epoch };
 }
 
-async function train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageClassifier> {
+async function train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageModel> {
   if (inputs.length !== labels.length) throw new RangeError(`${inputs.length} inputs but ${labels.length} labels`);
   if (inputs.length === 0) throw new RangeError('no training examples');
   const { validation } = options;
@@ -669,7 +672,7 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
   let heldOut: { withImage: Float32Array[]; textOnly: Float32Array[] } | undefined;
   if (params.refit && known.length > 0 && !options.signal?.aborted) {
     // Score the validation set before training on it, so the stage's validation scores stay held-out.
-    const before = new TextImageClassifier({
+    const before = new TextImageModel({
       classes, params, history, vectorizer: result.vectorizer, nb: result.nb, ft: result.ft,
       temperatures: result.temperatures, image: result.image, extractor: result.extractor, quantised: null,
     });
@@ -693,7 +696,7 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
   const quantised = params.quantise ? { nb: quantiseRows(result.nb.weights, K), ft: quantiseRows(result.ft.embeddings, result.ft.dim) } : null;
   const nb = quantised ? { ...result.nb, weights: dequantiseRows(quantised.nb, K) } : result.nb;
   const ft = quantised ? { ...result.ft, embeddings: dequantiseRows(quantised.ft, result.ft.dim) } : result.ft;
-  const model = new TextImageClassifier({
+  const model = new TextImageModel({
     classes,
     params,
     history,
@@ -713,7 +716,7 @@ function isRecord(value: JsonValue | undefined): value is { [key: string]: JsonV
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function load(artifact: ModelArtifact): Promise<TextImageClassifier> {
+async function load(artifact: ModelArtifact): Promise<TextImageModel> {
   if (artifact.kind !== TEXT_IMAGE_KIND) throw new Error(`cannot load a ${artifact.kind} model as ${TEXT_IMAGE_KIND}`);
   const m = artifact.manifest;
   if (!isRecord(m) || m['format'] !== FORMAT) throw new Error(`model artifact: unsupported manifest format`);
@@ -769,17 +772,22 @@ async function load(artifact: ModelArtifact): Promise<TextImageClassifier> {
       std: readF32(files, 'image/std.f32', featureSize),
     });
   }
-  return new TextImageClassifier({ classes, params, history, vectorizer, nb, ft, temperatures: { ...temperatures }, image, extractor, quantised });
+  return new TextImageModel({ classes, params, history, vectorizer, nb, ft, temperatures: { ...temperatures }, image, extractor, quantised });
 }
+
+/** @deprecated Renamed {@link TextImageModel}; this alias will be removed in a future major version. */
+export const TextImageClassifier = TextImageModel;
+/** @deprecated Renamed {@link TextImageModel}; this alias will be removed in a future major version. */
+export type TextImageClassifier = TextImageModel;
 
 /** {@link ModelFactory} of the built-in model, with its concrete classifier type. */
 export interface TextImageModelFactory extends ModelFactory {
   /** Always `text-image-v1`. */
   readonly kind: typeof TEXT_IMAGE_KIND;
   /** Trains a new model (see {@link TextImageParams} for `options.params`). */
-  train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageClassifier>;
+  train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageModel>;
   /** Rebuilds a saved model. */
-  load(artifact: ModelArtifact): Promise<TextImageClassifier>;
+  load(artifact: ModelArtifact): Promise<TextImageModel>;
 }
 
 /** Factory of the built-in `text-image-v1` model. */

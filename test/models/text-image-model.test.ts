@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../src/models/backend.js';
-import { TEXT_IMAGE_KIND, textImageModel, type TextImageClassifier } from '../../src/models/text-image-model.js';
+import { TEXT_IMAGE_KIND, TextImageClassifier, TextImageModel, textImageModel } from '../../src/models/text-image-model.js';
 import type { EpochReport, ModelInput } from '../../src/models/types.js';
 import { weightedF1 } from '../../src/stages/evaluate/metrics.js';
 import { weightedF1Scorer } from '../../src/stages/evaluate/score.js';
@@ -55,7 +55,7 @@ const validationData = catalogue(80, 2);
 const validation = { ...validationData, score: weightedF1Scorer(validationData.labels) };
 const test = catalogue(120, 3);
 
-function decode(model: TextImageClassifier, probabilities: Float32Array[]): number[] {
+function decode(model: TextImageModel, probabilities: Float32Array[]): number[] {
   return probabilities.map((p) => {
     let best = 0;
     for (let k = 1; k < p.length; k++) if ((p[k] as number) > (p[best] as number)) best = k;
@@ -63,7 +63,7 @@ function decode(model: TextImageClassifier, probabilities: Float32Array[]): numb
   });
 }
 
-async function fit(seed = 7, extra: Partial<Parameters<typeof textImageModel.train>[2]> = {}): Promise<TextImageClassifier> {
+async function fit(seed = 7, extra: Partial<Parameters<typeof textImageModel.train>[2]> = {}): Promise<TextImageModel> {
   return textImageModel.train(train.inputs, train.labels, {
     seed,
     maxEpochs: 4,
@@ -77,6 +77,9 @@ describe('textImageModel', () => {
   it('learns a separable task, and collapses to chance on shuffled labels', async () => {
     const model = await fit();
     expect(model.kind).toBe(TEXT_IMAGE_KIND);
+    expect(model).toBeInstanceOf(TextImageModel);
+    // The deprecated name is the same class.
+    expect(TextImageClassifier).toBe(TextImageModel);
     expect([...model.classes]).toEqual(CODES);
     expect(model.hasImageBranch).toBe(true);
     const f1 = weightedF1(test.labels, decode(model, await model.predict(test.inputs)));
