@@ -12,6 +12,7 @@
  * Options (environment): RAKUTEN_DATA, CV_FOLDS (3), CV_SEED (1), CV_PARAMS (JSON of model params),
  * CV_CLASS_WEIGHTING (1 to turn on).
  */
+import { weightedF1Scorer } from '../src/stages/evaluate/score.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
         seed: SEED,
         classWeighting: CLASS_WEIGHTING,
         params: PARAMS,
-        validation: { inputs: valRows.map((i) => inputs[i] as ModelInput), labels: valRows.map((i) => labels[i] as number) },
+        validation: { inputs: valRows.map((i) => inputs[i] as ModelInput), labels: valRows.map((i) => labels[i] as number), score: weightedF1Scorer(valRows.map((i) => labels[i] as number)) },
       },
     );
     const seconds = (performance.now() - started) / 1000;

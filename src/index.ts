@@ -111,11 +111,16 @@ export {
   collapseWhitespace,
   decodeEntities,
   DEFAULT_TEXT_STEPS,
+  DEFAULT_TEXT_STEP_NAMES,
   detectLanguage,
   FIELD_SEPARATOR,
   lowerCase,
   normaliseUnicode,
+  registerTextStep,
   stripTags,
+  textStep,
+  textStepName,
+  textStepNames,
   TextPreprocessor,
   type Language,
   type PreparedText,
@@ -140,11 +145,20 @@ export {
   type PreparedPixels,
 } from './stages/preprocess/image.js';
 export {
+  completePreprocessingSpec,
+  defaultPreprocessingSpec,
   Preprocessor,
   type PreparedProduct,
   type PreprocessorOptions,
   type ProductInput,
 } from './stages/preprocess/preprocessor.js';
+export {
+  PREPROCESSING_SPEC_VERSION,
+  type ImagePreprocessingSpec,
+  type PreprocessingSpec,
+  type RecordedPreprocessing,
+  type TextPreprocessingSpec,
+} from './models/preprocessing-spec.js';
 export {
   assignSplits,
   DEFAULT_SPLIT_FRACTIONS,
@@ -157,6 +171,7 @@ export {
   type SplitItem,
   type SplitName,
 } from './stages/split/assign.js';
+export { Splitter, type SplitterOptions } from './stages/split/splitter.js';
 export { PrepareStage, preparedImageKey, SPLIT_COLLECTIONS, type PrepareOptions } from './stages/prepare/stage.js';
 export type { LabeledProduct, PrepareFailure, PrepareRun, SplitSummary } from './stages/prepare/types.js';
 export { mulberry32, shuffleInPlace } from './util/random.js';
@@ -170,6 +185,8 @@ export type {
   ModelInput,
   ProductClassifier,
   TrainModelOptions,
+  ValidationScorer,
+  ValidationSet,
 } from './models/types.js';
 export {
   MODEL_FILE_PREFIX,
@@ -180,13 +197,14 @@ export {
   type ModelVersion,
   type ValidationScores,
 } from './models/registry.js';
-export { argmax, decodePreparedPng, inputFromPrepared, inputsFromLabeled, withoutImage } from './models/inputs.js';
+export { argmax, withoutImage } from './models/util.js';
+export { decodePreparedPng, inputFromPrepared, inputsFromLabeled } from './stages/model-inputs.js';
 export { NAIVE_BAYES_KIND, naiveBayesModel } from './models/naive-bayes.js';
 export { MOCK_MODEL_KIND, mockModel } from './models/mock-model.js';
 export { TrainStage, Trainer, type PromotionPolicy, type TrainOptions, type TrainResult } from './stages/train/stage.js';
 export { classificationMetrics, weightedF1, type ClassificationMetrics, type ClassMetrics } from './stages/evaluate/metrics.js';
 export { escapeHtml, renderEvaluationReport, type ReportInfo } from './stages/evaluate/report.js';
-export { predictLabels, validationScores } from './stages/evaluate/score.js';
+export { predictLabels, validationScores, weightedF1Scorer } from './stages/evaluate/score.js';
 export { Evaluator, type EvaluateOptions, type EvaluationRecord, type LatencyStats } from './stages/evaluate/stage.js';
 export {
   inputFromCsvRow,
@@ -203,6 +221,7 @@ export {
   DEFAULT_TEXT_IMAGE_PARAMS,
   TEXT_IMAGE_KIND,
   TextImageClassifier,
+  TextImageModel,
   textImageModel,
   type TextImageModelFactory,
   type TextImageParams,

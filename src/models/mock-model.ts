@@ -5,9 +5,8 @@
  * @module
  */
 import { ownArrayBuffer } from '../util/bytes.js';
-import { weightedF1 } from '../stages/evaluate/metrics.js';
 import type { JsonValue } from '../stores/types.js';
-import { argmax } from './inputs.js';
+import { validationScorer } from './util.js';
 import type { EpochReport, ModelArtifact, ModelFactory, ModelInput, ProductClassifier } from './types.js';
 
 /** Kind of the mock model. */
@@ -139,9 +138,9 @@ export const mockModel: ModelFactory = {
     const unscored = new MockClassifier(classes, recorded, params.buckets, logPrior, logLikelihood, []);
     const trainProbabilities = await unscored.predict(inputs);
     const loss = -trainProbabilities.reduce((sum, p, i) => sum + Math.log(Math.max(p[index.get(labels[i] as number) as number] as number, 1e-12)), 0) / inputs.length;
-    const validation = await unscored.predict(options.validation.inputs);
-    const valWeightedF1 =
-      validation.length > 0 ? weightedF1(options.validation.labels, validation.map((p) => classes[argmax(p)] as number)) : 0;
+    // The trainer's scorer (weighted F1): a model reports probabilities, the core scores them.
+    const score = validationScorer(options.validation, MOCK_MODEL_KIND);
+    const valWeightedF1 = score ? score(await unscored.predict(options.validation.inputs), classes) : 0;
     const report: EpochReport = { epoch: 1, loss, valWeightedF1, seconds: (performance.now() - started) / 1000 };
     options.onEpoch?.(report);
     return new MockClassifier(classes, recorded, params.buckets, logPrior, logLikelihood, [report]);

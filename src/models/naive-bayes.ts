@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { weightedF1 } from '../stages/evaluate/metrics.js';
 import type { JsonValue } from '../stores/types.js';
-import { argmax } from './inputs.js';
 import type { EpochReport, ModelArtifact, ModelFactory, ModelInput, ProductClassifier } from './types.js';
+import { validationScorer } from './util.js';
 
 /** Kind of the baseline model. */
 export const NAIVE_BAYES_KIND = 'naive-bayes-v1';
@@ -52,6 +51,7 @@ export const naiveBayesModel: ModelFactory = {
   specificationVersion: 'v1',
   kind: NAIVE_BAYES_KIND,
   async train(inputs, labels, options) {
+    const score = validationScorer(options.validation, NAIVE_BAYES_KIND);
     const n = inputs.length;
     const classes = [...new Set(labels)].sort((a, b) => a - b);
     const idx = new Map(classes.map((c, i) => [c, i]));
@@ -73,8 +73,7 @@ export const naiveBayesModel: ModelFactory = {
     const unseen = totals.map((t) => Math.log(1 / (t + vocab)));
     const prior = docs.map((d) => Math.log((d + 1) / (n + classes.length)));
     const model = new NaiveBayes(classes, prior, ll, unseen, []);
-    const probs = await model.predict(options.validation.inputs);
-    const f1 = weightedF1(options.validation.labels, probs.map((p) => classes[argmax(p)] as number));
+    const f1 = score ? score(await model.predict(options.validation.inputs), classes) : 0;
     const report = { epoch: 1, loss: 0, valWeightedF1: f1, seconds: 0 };
     options.onEpoch?.(report);
     return new NaiveBayes(classes, prior, ll, unseen, [report]);

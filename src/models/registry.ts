@@ -1,11 +1,11 @@
 import { COLLECTIONS } from '../collections.js';
 import { checkSpecificationVersion, MODEL_FACTORY_SPEC_VERSION } from '../specification.js';
-import type { PreprocessorOptions } from '../stages/preprocess/preprocessor.js';
 import { randomUUID } from 'node:crypto';
 import { IntegrityError } from '../stores/errors.js';
 import { currentOwner, ownerGone, type RunOwner } from '../stores/generations.js';
 import { sha256Hex } from '../stores/hash.js';
 import type { BaseDocument, Filter, JsonValue, Store } from '../stores/types.js';
+import type { PreprocessingSpec, RecordedPreprocessing } from './preprocessing-spec.js';
 import type { EpochReport, ModelArtifact, ModelFactory, ProductClassifier } from './types.js';
 
 /** Validation scores recorded with a model version. */
@@ -53,8 +53,12 @@ export interface ModelVersion extends BaseDocument {
   history: EpochReport[];
   /** Validation scores. */
   validation: ValidationScores;
-  /** Preprocessing options: prediction must use exactly these. */
-  preprocessing: PreprocessorOptions;
+  /**
+   * The preprocessing spec of the prepare run it was trained on: prediction and evaluation rebuild
+   * exactly this (`Preprocessor.fromSpec`). Versions registered before specs existed hold
+   * `{ image: { size, tolerance } }` or `{}`; the defaults stand for what they did not record.
+   */
+  preprocessing: PreprocessingSpec | RecordedPreprocessing;
   /** The split generation (prepare run) it was trained and scored on. */
   prepareRun: string | null;
   /** The data generation (load run) those splits were made from. */

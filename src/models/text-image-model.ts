@@ -24,7 +24,6 @@
  * @module
  */
 import { ownArrayBuffer } from '../util/bytes.js';
-import { weightedF1 } from '../stages/evaluate/metrics.js';
 import type { JsonValue } from '../stores/types.js';
 import { initBackend } from './backend.js';
 import { ImageHead } from './image-head.js';
@@ -39,7 +38,17 @@ import {
   linearScores,
   NbSvmTrainer,
 } from './text-learners.js';
-import type { EpochReport, HeldOutProbabilities, ModelArtifact, ModelFactory, ModelInput, ProductClassifier, TrainModelOptions } from './types.js';
+import type {
+  EpochReport,
+  HeldOutProbabilities,
+  ModelArtifact,
+  ModelFactory,
+  ModelInput,
+  ProductClassifier,
+  TrainModelOptions,
+  ValidationScorer,
+} from './types.js';
+import { argmax, validationScorer } from './util.js';
 
 /** Kind of the built-in model. */
 export const TEXT_IMAGE_KIND = 'text-image-v1';
@@ -168,10 +177,14 @@ function logSoftmaxInPlace(z: Float64Array): void {
   for (let k = 0; k < z.length; k++) z[k] = (z[k] as number) - log;
 }
 
-function argmax(z: ArrayLike<number>): number {
-  let best = 0;
-  for (let k = 1; k < z.length; k++) if ((z[k] as number) > (z[best] as number)) best = k;
-  return best;
+/**
+ * Probabilities of fused logits, in double precision: the scorer sees the same argmax as the
+ * logits (float32 rounding could tie close classes), as when models scored epochs themselves.
+ */
+function probabilitiesOf(z: Float64Array): Float64Array {
+  logSoftmaxInPlace(z);
+  for (let k = 0; k < z.length; k++) z[k] = Math.exp(z[k] as number);
+  return z;
 }
 
 /** Mean negative log-likelihood of `scores * t` (rows of logits) for the true classes (`-1`: unknown class, skipped). */
@@ -254,8 +267,11 @@ function imageVectors(
   return out;
 }
 
-/** A trained `text-image-v1` classifier. */
-export class TextImageClassifier implements ProductClassifier {
+/**
+ * A trained `text-image-v1` classifier: the `TextImageModel` of the design, trained and loaded by
+ * the {@link textImageModel} factory.
+ */
+export class TextImageModel implements ProductClassifier {
   /** Always `text-image-v1`. */
   readonly kind = TEXT_IMAGE_KIND;
   /** Class codes, in the order of the probability vectors. */
@@ -286,12 +302,12 @@ export class TextImageClassifier implements ProductClassifier {
     return this.state.vectorizer.size;
   }
 
-  /** Class probabilities of each input, aligned with {@link TextImageClassifier.classes}. */
+  /** Class probabilities of each input, aligned with {@link TextImageModel.classes}. */
   async predict(inputs: readonly ModelInput[]): Promise<Float32Array[]> {
     return this.predictSync(inputs);
   }
 
-  /** Synchronous {@link TextImageClassifier.predict} (the backend is ready once the model exists). */
+  /** Synchronous {@link TextImageModel.predict} (the backend is ready once the model exists). */
   predictSync(inputs: readonly ModelInput[]): Float32Array[] {
     const logits = textLogits(this.state, inputs.map((input) => this.state.vectorizer.transform(input)));
     const imageProbabilities = imageProbabilitiesOf(this.state, inputs);
@@ -509,6 +525,8 @@ interface RunSettings {
   patience: number;
   /** Validation data (empty: keep the last epoch, default temperatures). */
   validation: { inputs: readonly ModelInput[]; labels: readonly number[] };
+  /** Scores validation probabilities (`null` exactly when there is no validation data). */
+  score: ValidationScorer | null;
   onEpoch?: (report: EpochReport) => void;
   signal?: AbortSignal;
   /** Image feature vectors by picture, shared by the runs of one training. */
@@ -555,7 +573,8 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
   const valY = valLabels.map((l) => index.get(l) ?? -1);
   const valX = settings.validation.inputs.map((input) => vectorizer.transform(input));
   const valImage = imageProbabilitiesOf({ image, extractor }, settings.validation.inputs, settings.imageCache);
-  const hasValidation = valX.length > 0;
+  const score = valX.length > 0 ? settings.score : null;
+  const hasValidation = score !== null;
 
   const nbTrainer = new NbSvmTrainer(X, y, vectorizer.size, K, { c: params.nbC, alpha: params.nbAlpha, classWeights, seed: seed ^ 0x85ebca6b });
   const ftTrainers = Array.from(
@@ -595,11 +614,11 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
         ftScores.push(b);
       }
       temperatures = { nb: bestTemperature(nbScores, valY, NB_TEMPERATURES), ft: bestTemperature(ftScores, valY, FT_TEMPERATURES) };
-      const predicted = textLogits({ nb, ft, temperatures }, valX).map((z, i) => {
+      const probabilities = textLogits({ nb, ft, temperatures }, valX).map((z, i) => {
         addImageEvidence(z, valImage[i] ?? null, params);
-        return classes[argmax(z)] as number;
+        return probabilitiesOf(z);
       });
-      f1 = weightedF1(valLabels, predicted);
+      f1 = score(probabilities, classes);
     }
     settings.onEpoch?.({ epoch, loss, valWeightedF1: f1, seconds: (performance.now() - started) / 1000 });
     // Without validation the latest epoch is the best.
@@ -616,7 +635,7 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
   return { vectorizer, image, extractor, nb: best.nb, ft: best.ft, temperatures: best.temperatures, bestEpoch: best.epoch, epochs: epoch };
 }
 
-async function train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageClassifier> {
+async function train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageModel> {
   if (inputs.length !== labels.length) throw new RangeError(`${inputs.length} inputs but ${labels.length} labels`);
   if (inputs.length === 0) throw new RangeError('no training examples');
   const { validation } = options;
@@ -639,6 +658,7 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
     schedule: maxEpochs,
     patience: Math.max(1, options.patience ?? 2),
     validation,
+    score: validationScorer(validation, TEXT_IMAGE_KIND),
     onEpoch: (report) => {
       history.push(report);
       options.onEpoch?.(report);
@@ -652,7 +672,7 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
   let heldOut: { withImage: Float32Array[]; textOnly: Float32Array[] } | undefined;
   if (params.refit && known.length > 0 && !options.signal?.aborted) {
     // Score the validation set before training on it, so the stage's validation scores stay held-out.
-    const before = new TextImageClassifier({
+    const before = new TextImageModel({
       classes, params, history, vectorizer: result.vectorizer, nb: result.nb, ft: result.ft,
       temperatures: result.temperatures, image: result.image, extractor: result.extractor, quantised: null,
     });
@@ -666,6 +686,7 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
       ...settings,
       epochs: result.bestEpoch,
       validation: { inputs: [], labels: [] },
+      score: null,
       onEpoch: undefined,
       signal: undefined,
     });
@@ -675,7 +696,7 @@ async function train(inputs: readonly ModelInput[], labels: readonly number[], o
   const quantised = params.quantise ? { nb: quantiseRows(result.nb.weights, K), ft: quantiseRows(result.ft.embeddings, result.ft.dim) } : null;
   const nb = quantised ? { ...result.nb, weights: dequantiseRows(quantised.nb, K) } : result.nb;
   const ft = quantised ? { ...result.ft, embeddings: dequantiseRows(quantised.ft, result.ft.dim) } : result.ft;
-  const model = new TextImageClassifier({
+  const model = new TextImageModel({
     classes,
     params,
     history,
@@ -695,7 +716,7 @@ function isRecord(value: JsonValue | undefined): value is { [key: string]: JsonV
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function load(artifact: ModelArtifact): Promise<TextImageClassifier> {
+async function load(artifact: ModelArtifact): Promise<TextImageModel> {
   if (artifact.kind !== TEXT_IMAGE_KIND) throw new Error(`cannot load a ${artifact.kind} model as ${TEXT_IMAGE_KIND}`);
   const m = artifact.manifest;
   if (!isRecord(m) || m['format'] !== FORMAT) throw new Error(`model artifact: unsupported manifest format`);
@@ -751,17 +772,22 @@ async function load(artifact: ModelArtifact): Promise<TextImageClassifier> {
       std: readF32(files, 'image/std.f32', featureSize),
     });
   }
-  return new TextImageClassifier({ classes, params, history, vectorizer, nb, ft, temperatures: { ...temperatures }, image, extractor, quantised });
+  return new TextImageModel({ classes, params, history, vectorizer, nb, ft, temperatures: { ...temperatures }, image, extractor, quantised });
 }
+
+/** @deprecated Renamed {@link TextImageModel}; this alias will be removed in a future major version. */
+export const TextImageClassifier = TextImageModel;
+/** @deprecated Renamed {@link TextImageModel}; this alias will be removed in a future major version. */
+export type TextImageClassifier = TextImageModel;
 
 /** {@link ModelFactory} of the built-in model, with its concrete classifier type. */
 export interface TextImageModelFactory extends ModelFactory {
   /** Always `text-image-v1`. */
   readonly kind: typeof TEXT_IMAGE_KIND;
   /** Trains a new model (see {@link TextImageParams} for `options.params`). */
-  train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageClassifier>;
+  train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageModel>;
   /** Rebuilds a saved model. */
-  load(artifact: ModelArtifact): Promise<TextImageClassifier>;
+  load(artifact: ModelArtifact): Promise<TextImageModel>;
 }
 
 /** Factory of the built-in `text-image-v1` model. */

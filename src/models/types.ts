@@ -50,10 +50,33 @@ export interface EpochReport {
   epoch: number;
   /** Mean training loss. */
   loss: number;
-  /** Validation weighted F1 (text and image as available). */
+  /**
+   * Validation score of the epoch, from {@link ValidationSet.score} (weighted F1, text and image
+   * as available, in the pipeline's trainer); 0 without validation.
+   */
   valWeightedF1: number;
   /** Wall time of the epoch in seconds. */
   seconds: number;
+}
+
+/**
+ * Scores a model's class probabilities on the validation inputs; higher is better. The trainer
+ * supplies it (the pipeline's is weighted F1 over the validation labels, `weightedF1Scorer`), so
+ * models choose their best epoch by the pipeline's metric without depending on the metrics code.
+ *
+ * @param probabilities - One row per validation input, aligned with `classes` (any order-preserving
+ *   transform of probabilities scores the same with an argmax-based metric such as weighted F1).
+ * @param classes - The model's class codes, in the order of the rows' entries.
+ */
+export type ValidationScorer = (probabilities: readonly ArrayLike<number>[], classes: readonly number[]) => number;
+
+/** The validation set of a training run and how to score predictions on it. */
+export interface ValidationSet extends LabelledInputs {
+  /**
+   * Scores the model's probabilities on `inputs` (early stopping, {@link EpochReport.valWeightedF1}).
+   * Required when `inputs` is not empty: models throw a `TypeError` without it.
+   */
+  score?: ValidationScorer;
 }
 
 /** Options of {@link ModelFactory.train}. */
@@ -66,8 +89,8 @@ export interface TrainModelOptions {
   patience?: number;
   /** Weight classes inversely to their frequency. */
   classWeighting?: boolean;
-  /** Validation set for early stopping on weighted F1. */
-  validation: LabelledInputs;
+  /** Validation set for early stopping, with the trainer's scorer. */
+  validation: ValidationSet;
   /** Model-specific hyper-parameters (recorded with the model version). */
   params?: Readonly<Record<string, JsonValue>>;
   /** Called after every epoch. */

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EpochReport, LabelledInputs, ModelArtifact, ModelFactory, ProductClassifier, TrainModelOptions } from '../models/types.js';
 import type { JsonValue } from '../stores/types.js';
 import { syntheticProducts } from './synthetic.js';
+import { weightedF1Scorer } from './root.js';
 
 /** Options of {@link testModelFactory}. */
 export interface ModelFactoryTestOptions {
@@ -55,7 +56,8 @@ function trainOptions(
     seed: run.seed,
     maxEpochs: epochs,
     patience: epochs,
-    validation,
+    // The core scores validation epochs, as the pipeline's trainer does.
+    validation: { ...validation, score: weightedF1Scorer(validation.labels) },
     ...(options.params ? { params: options.params } : {}),
     ...(run.signal ? { signal: run.signal } : {}),
     ...(run.onEpoch ? { onEpoch: run.onEpoch } : {}),

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../src/models/backend.js';
-import { TEXT_IMAGE_KIND, textImageModel, type TextImageClassifier } from '../../src/models/text-image-model.js';
+import { TEXT_IMAGE_KIND, TextImageClassifier, TextImageModel, textImageModel } from '../../src/models/text-image-model.js';
 import type { EpochReport, ModelInput } from '../../src/models/types.js';
 import { weightedF1 } from '../../src/stages/evaluate/metrics.js';
+import { weightedF1Scorer } from '../../src/stages/evaluate/score.js';
 import { mulberry32, shuffleInPlace } from '../../src/util/random.js';
 
 const CODES = [10, 40, 1280, 2583];
@@ -49,10 +50,12 @@ function catalogue(n: number, seed: number): { inputs: ModelInput[]; labels: num
 }
 
 const train = catalogue(240, 1);
-const validation = catalogue(80, 2);
+const validationData = catalogue(80, 2);
+// The trainer owns the metric: models early-stop on the scorer they are given.
+const validation = { ...validationData, score: weightedF1Scorer(validationData.labels) };
 const test = catalogue(120, 3);
 
-function decode(model: TextImageClassifier, probabilities: Float32Array[]): number[] {
+function decode(model: TextImageModel, probabilities: Float32Array[]): number[] {
   return probabilities.map((p) => {
     let best = 0;
     for (let k = 1; k < p.length; k++) if ((p[k] as number) > (p[best] as number)) best = k;
@@ -60,7 +63,7 @@ function decode(model: TextImageClassifier, probabilities: Float32Array[]): numb
   });
 }
 
-async function fit(seed = 7, extra: Partial<Parameters<typeof textImageModel.train>[2]> = {}): Promise<TextImageClassifier> {
+async function fit(seed = 7, extra: Partial<Parameters<typeof textImageModel.train>[2]> = {}): Promise<TextImageModel> {
   return textImageModel.train(train.inputs, train.labels, {
     seed,
     maxEpochs: 4,
@@ -74,6 +77,9 @@ describe('textImageModel', () => {
   it('learns a separable task, and collapses to chance on shuffled labels', async () => {
     const model = await fit();
     expect(model.kind).toBe(TEXT_IMAGE_KIND);
+    expect(model).toBeInstanceOf(TextImageModel);
+    // The deprecated name is the same class.
+    expect(TextImageClassifier).toBe(TextImageModel);
     expect([...model.classes]).toEqual(CODES);
     expect(model.hasImageBranch).toBe(true);
     const f1 = weightedF1(test.labels, decode(model, await model.predict(test.inputs)));
@@ -166,6 +172,28 @@ describe('textImageModel', () => {
     }
     expect(model.history).toEqual(reports);
     model.dispose();
+  });
+
+  it("scores epochs with the trainer's scorer (probabilities in, score out), which it requires with validation data", async () => {
+    const calls: number[] = [];
+    const model = await fit(7, {
+      maxEpochs: 3,
+      params: { minEpochs: 3, imageMinExamples: 20, imageBackbone: 'fixed' },
+      validation: {
+        ...validationData,
+        score: (probabilities, classes) => {
+          expect(probabilities).toHaveLength(validationData.inputs.length);
+          expect([...classes]).toEqual(CODES);
+          for (const p of probabilities) expect(Array.from(p).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+          calls.push(calls.length + 0.5);
+          return calls.at(-1) as number;
+        },
+      },
+    });
+    // Whatever the scorer returns is the epoch's validation score.
+    expect(model.history.map((h) => h.valWeightedF1)).toEqual([0.5, 1.5, 2.5]);
+    model.dispose();
+    await expect(fit(7, { validation: validationData })).rejects.toThrow(/validation\.score is required/);
   });
 
   it('is cancelled by its signal between epochs, keeping a working model', async () => {

@@ -14,7 +14,7 @@ import { TrainStage } from '../../src/stages/train/stage.js';
 import { makeCatalogue, tempDir } from '../support/data.js';
 import { naiveBayesModel } from '../../src/models/naive-bayes.js';
 import { textImageModel } from '../../src/models/text-image-model.js';
-import { inputsFromLabeled } from '../../src/models/inputs.js';
+import { inputsFromLabeled } from '../../src/stages/model-inputs.js';
 import { all, storeBackends, useStore } from '../support/stores.js';
 
 let data: DemoCatalogueSummary;

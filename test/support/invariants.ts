@@ -15,7 +15,7 @@ import { parse } from 'csv-parse/sync';
 import { MongoClient } from 'mongodb';
 import { COLLECTIONS } from '../../src/collections.js';
 import { BUILT_IN_MODELS } from '../../src/models/builtin.js';
-import { inputsFromLabeled } from '../../src/models/inputs.js';
+import { inputsFromLabeled } from '../../src/stages/model-inputs.js';
 import { ModelRegistry, type ModelVersion } from '../../src/models/registry.js';
 import type { LabelRow, LoadRun, ProductRow } from '../../src/stages/load/types.js';
 import type { LabeledProduct, PrepareRun } from '../../src/stages/prepare/types.js';

@@ -1,7 +1,7 @@
-import { argmax, withoutImage } from '../../models/inputs.js';
 import type { ValidationScores } from '../../models/registry.js';
-import type { ModelInput, ProductClassifier } from '../../models/types.js';
-import { classificationMetrics } from './metrics.js';
+import type { ModelInput, ProductClassifier, ValidationScorer } from '../../models/types.js';
+import { argmax, withoutImage } from '../../models/util.js';
+import { classificationMetrics, weightedF1 } from './metrics.js';
 
 const BATCH = 256;
 
@@ -12,6 +12,27 @@ export async function predictLabels(model: ProductClassifier, inputs: readonly M
     for (const p of await model.predict(inputs.slice(i, i + BATCH))) out.push(model.classes[argmax(p)] as number);
   }
   return out;
+}
+
+/**
+ * The pipeline's validation scorer: weighted F1 of the argmax predictions against `labels`
+ * (what `TrainStage` passes models for early stopping).
+ *
+ * @example
+ * ```ts
+ * const model = await naiveBayesModel.train(trainInputs, trainLabels, {
+ *   seed: 1,
+ *   validation: { inputs: valInputs, labels: valLabels, score: weightedF1Scorer(valLabels) },
+ * });
+ * ```
+ */
+export function weightedF1Scorer(labels: readonly number[]): ValidationScorer {
+  return (probabilities, classes) => {
+    if (probabilities.length !== labels.length) {
+      throw new RangeError(`validation scorer: ${probabilities.length} probability rows for ${labels.length} labels`);
+    }
+    return weightedF1(labels, probabilities.map((p) => classes[argmax(p)] as number));
+  };
 }
 
 /**

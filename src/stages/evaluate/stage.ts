@@ -1,8 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { COLLECTIONS } from '../../collections.js';
-import { inputsFromLabeled, withoutImage } from '../../models/inputs.js';
-import type { ModelRef, ModelRegistry } from '../../models/registry.js';
+import { withoutImage } from '../../models/util.js';
+import { decodePreparedPng, inputFromPrepared, inputsFromLabeled } from '../model-inputs.js';
+import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';
 import { checkOptions, EvaluateParams } from '../options.js';
@@ -11,8 +13,9 @@ import { openCsv } from '../load/csv.js';
 import { resolveLayout } from '../load/layout.js';
 import { inputFromCsvRow } from '../predict/predictor.js';
 import { SPLIT_COLLECTIONS } from '../prepare/stage.js';
-import { currentSplits, readCommittedSplit } from '../views.js';
-import { Preprocessor } from '../preprocess/preprocessor.js';
+import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
+import { currentSplits, dataView, readCommittedSplit } from '../views.js';
+import { completePreprocessingSpec, Preprocessor } from '../preprocess/preprocessor.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import { renderEvaluationReport } from './report.js';
 import { checkOutputFile, writeFileAtomic } from '../../util/output-file.js';
@@ -105,10 +108,10 @@ export class Evaluator {
     checkOptions('Evaluator.run', EvaluateParams, options);
     const version = await this.registry.require(options.model ?? 'champion');
     const model = await this.registry.load(version);
-    const { inputs, labels, dataset, generation } = options.dataDir
-      ? { ...(await this.folderInputs(options.dataDir, new Preprocessor(version.preprocessing), options)), generation: null }
-      : await this.storedInputs();
     const warnings: string[] = [];
+    const { inputs, labels, dataset, generation } = options.dataDir
+      ? { ...(await this.folderInputs(options.dataDir, Preprocessor.fromSpec(version.preprocessing), options)), generation: null }
+      : await this.storedInputs(version, warnings);
     if (generation !== null && version.prepareRun !== generation) {
       warnings.push(
         `v${version.version} was trained on the splits of ${version.prepareRun ?? 'an unknown prepare'}; the current held-out split ` +
@@ -176,11 +179,62 @@ export class Evaluator {
     return record;
   }
 
-  private async storedInputs(): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string; generation: string }> {
+  /**
+   * Inputs of the held-out split. Its stored tokens and images serve as they are when the split
+   * was prepared with the model's own preprocessing; otherwise its products are preprocessed again
+   * from their loaded rows with the model's.
+   */
+  private async storedInputs(
+    version: ModelVersion,
+    warnings: string[],
+  ): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string; generation: string }> {
     const { pointer, splits } = await currentSplits(this.store);
     const docs = await readCommittedSplit(splits.test, pointer);
-    const inputs = await inputsFromLabeled(docs, this.store.images);
-    return { inputs, labels: docs.map((d) => d.prdtypecode), dataset: SPLIT_COLLECTIONS.test, generation: pointer.generation };
+    const labels = docs.map((d) => d.prdtypecode);
+    const base = { labels, dataset: SPLIT_COLLECTIONS.test, generation: pointer.generation };
+    const run = await this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).get(pointer.generation);
+    const splitSpec = completePreprocessingSpec(
+      run?.preprocessing ?? (run ? { image: { size: run.params.imageSize, tolerance: run.params.tolerance } } : undefined),
+    );
+    const modelSpec = completePreprocessingSpec(version.preprocessing);
+    if (JSON.stringify(splitSpec) === JSON.stringify(modelSpec)) return { ...base, inputs: await inputsFromLabeled(docs, this.store.images) };
+    const inputs = await this.reprepared(docs, pointer.dataGeneration, Preprocessor.fromSpec(modelSpec), JSON.stringify(splitSpec.image) === JSON.stringify(modelSpec.image));
+    if (inputs) return { ...base, inputs };
+    warnings.push(
+      `${pointer.generation} was prepared with another preprocessing than v${version.version}'s and the rows it was made from are gone: ` +
+        'scored on its stored preprocessed products (prepare again with the model\'s preprocessing for exact scores)',
+    );
+    return { ...base, inputs: await inputsFromLabeled(docs, this.store.images) };
+  }
+
+  /** Inputs of split products preprocessed again from their loaded rows; `null` when some row is gone. */
+  private async reprepared(
+    docs: readonly LabeledProduct[],
+    dataGeneration: string | null,
+    preprocessor: Preprocessor,
+    sameImages: boolean,
+  ): Promise<ModelInput[] | null> {
+    if (dataGeneration === null) return null;
+    const rows = dataView(this.store, dataGeneration).xTrain;
+    const limit = pLimit(8);
+    const inputs = await Promise.all(
+      docs.map((doc) =>
+        limit(async (): Promise<ModelInput | null> => {
+          const row = await rows.get(doc._id);
+          if (!row) return null;
+          let image: ModelInput['image'] = null;
+          // The stored image when the image options agree (the text alone differs), else from the original.
+          const png = sameImages && doc.image ? await this.store.images.get(doc.image) : undefined;
+          if (png) image = await decodePreparedPng(png);
+          else if (row.image) {
+            const bytes = await this.store.images.get(row.image);
+            if (bytes) image = await preprocessor.prepareImagePixels(bytes).catch(() => null);
+          }
+          return inputFromPrepared({ text: preprocessor.text.prepare(row), image });
+        }),
+      ),
+    );
+    return inputs.every((input) => input !== null) ? (inputs as ModelInput[]) : null;
   }
 
   /** Inputs of a labelled challenge folder, preprocessed with the model's own preprocessing. */

@@ -3,13 +3,13 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import pLimit from 'p-limit';
-import { COLLECTIONS } from '../../collections.js';
+import { COLLECTIONS, PREP_IMAGE_PREFIX } from '../../collections.js';
 import { currentData } from '../views.js';
-import { decodePreparedPng, inputFromPrepared } from '../../models/inputs.js';
+import { decodePreparedPng, inputFromPrepared } from '../model-inputs.js';
 import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';
-import type { BaseDocument, Store } from '../../stores/types.js';
+import type { BaseDocument, ImageInfo, Store } from '../../stores/types.js';
 import { openCsv } from '../load/csv.js';
 import { parseId, type RowId } from '../load/ids.js';
 import { readBoundedFile } from '../load/files.js';
@@ -118,7 +118,8 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
 /**
  * Predictions with a registered model: one product online, the stored test rows into
  * `predictions`, or a CSV in the challenge layout into a submission file. Every path runs the
- * model's own preprocessing (the options it was trained with); models are loaded once and cached.
+ * model's own preprocessing, rebuilt from the spec saved with its version
+ * ({@link Preprocessor.fromSpec}); models are loaded once and cached.
  */
 export class Predictor {
   private readonly loaded = new Map<number, LoadedModel>();
@@ -139,7 +140,8 @@ export class Predictor {
     const version = await this.registry.require(ref);
     let hit = this.loaded.get(version.version);
     if (!hit) {
-      hit = { version, model: await this.registry.load(version), preprocessor: new Preprocessor(version.preprocessing) };
+      // Rebuilt from the version's spec: the cleaning it was trained with, whatever the defaults.
+      hit = { version, model: await this.registry.load(version), preprocessor: Preprocessor.fromSpec(version.preprocessing) };
       this.loaded.set(version.version, hit);
     }
     return hit;
@@ -170,13 +172,19 @@ export class Predictor {
     return prediction;
   }
 
-  /** Model input of a stored test row: its preprocessed image when current, else preprocessed now. */
-  private async storedInput(loaded: LoadedModel, row: ProductRow): Promise<ModelInput> {
+  /**
+   * Model input of a stored test row: its preprocessed image when current and made with the
+   * model's image options (`prepared`: the stored test images of the model's size), else
+   * preprocessed now.
+   */
+  private async storedInput(loaded: LoadedModel, row: ProductRow, prepared: ReadonlyMap<string, ImageInfo>): Promise<ModelInput> {
     const text = loaded.preprocessor.text.prepare(row);
     let image: ModelInput['image'] = null;
     if (row.image) {
       const key = preparedImageKey(row.image, loaded.preprocessor.imageOptions.size, 'test');
-      const png = await this.store.images.get(key);
+      // A later prepare with another border tolerance may have rewritten it.
+      const current = prepared.get(key)?.metadata['tolerance'] === loaded.preprocessor.imageOptions.tolerance;
+      const png = current ? await this.store.images.get(key) : undefined;
       if (png) image = await decodePreparedPng(png);
       else {
         const bytes = await this.store.images.get(row.image);
@@ -193,6 +201,10 @@ export class Predictor {
     const rows = (await currentData(this.store)).rows.xTest;
     const out = this.store.documents.collection<StoredPrediction>(COLLECTIONS.predictions);
     const total = await rows.count();
+    const prepared = new Map<string, ImageInfo>();
+    for await (const info of this.store.images.list({ prefix: `${PREP_IMAGE_PREFIX}${loaded.preprocessor.imageOptions.size}/test/` })) {
+      prepared.set(info.key, info);
+    }
     const limit = pLimit(8);
     let batch: ProductRow[] = [];
     let count = 0;
@@ -200,7 +212,7 @@ export class Predictor {
     const perClass: Record<string, number> = {};
     const flush = async () => {
       options.signal?.throwIfAborted();
-      const inputs = await Promise.all(batch.map((row) => limit(() => this.storedInput(loaded, row))));
+      const inputs = await Promise.all(batch.map((row) => limit(() => this.storedInput(loaded, row, prepared))));
       const predictions = await this.score(loaded, inputs, 3);
       const now = new Date().toISOString();
       await out.upsertMany(

@@ -16,7 +16,8 @@ import { dataView, type DataView } from '../views.js';
 import type { LoadSplit } from '../load/types.js';
 import { UndecodableImageError } from '../preprocess/image.js';
 import { Preprocessor } from '../preprocess/preprocessor.js';
-import { assignSplits, type SplitItem, type SplitName } from '../split/assign.js';
+import type { SplitAssignment, SplitItem, SplitName } from '../split/assign.js';
+import { Splitter } from '../split/splitter.js';
 import type { LabeledProduct, PrepareFailure, PrepareRun, SplitSummary } from './types.js';
 
 /** Options of {@link PrepareStage.run}: {@link PrepareParams} (the schema shared with the API and the CLI) plus progress and cancellation. */
@@ -63,17 +64,20 @@ function emptySummary(): SplitSummary {
 
 /**
  * Prepare stage: preprocesses every loaded product (text and image, through one
- * {@link Preprocessor}), splits the labelled ones into train / validation / test — stratified,
- * seeded, and keeping duplicates (same cleaned text or same image hash) together — and writes
+ * {@link Preprocessor}), splits the labelled ones into train / validation / test with a
+ * {@link Splitter} — stratified, seeded, and keeping duplicates (same cleaned text or same image
+ * hash) together — and writes
  * `labeled_train`, `labeled_val`, `labeled_test` and a `pipeline_metadata` record.
  * Preprocessed images are reused when their source has not changed, so a re-run is cheap.
  */
 export class PrepareStage {
-  /** Creates the stage over `store`, with the given preprocessor (default options otherwise). */
+  /** Creates the stage over `store`, with the given preprocessor and splitter (default options otherwise). */
   constructor(
     private readonly store: Store,
     /** The preprocessing used, shared with online prediction. */
     readonly preprocessor: Preprocessor = new Preprocessor(),
+    /** The split used where {@link PrepareStage.run}'s options do not override its seed or fractions. */
+    readonly splitter: Splitter = new Splitter(),
   ) {}
 
   /**
@@ -85,6 +89,8 @@ export class PrepareStage {
     checkOptions('PrepareStage.run', PrepareParams, options);
     const started = Date.now();
     const { size, tolerance } = this.preprocessor.imageOptions;
+    // Bad fractions or seed fail now (RangeError), not after minutes of image work.
+    const splitter = this.splitter.with({ seed: options.seed, fractions: { val: options.val, test: options.test } });
     const run: PrepareRun = {
       _id: `prepare-${new Date(started).toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
       kind: 'prepare',
@@ -94,7 +100,9 @@ export class PrepareStage {
       startedAt: new Date(started).toISOString(),
       finishedAt: null,
       store: this.store.uri,
-      params: { seed: options.seed ?? 42, val: options.val ?? 0.15, test: options.test ?? 0.15, imageSize: size, tolerance },
+      params: { seed: splitter.seed, val: splitter.fractions.val, test: splitter.fractions.test, imageSize: size, tolerance },
+      // Throws before any work when a custom text step has no registered name (it could not be served).
+      preprocessing: this.preprocessor.spec,
       records: { train: 0, test: 0, unlabelled: 0 },
       images: { processed: 0, reused: 0, failed: 0 },
       failures: [],
@@ -106,8 +114,6 @@ export class PrepareStage {
       throughput: { textsPerSecond: 0, imagesPerSecond: 0 },
       errors: [],
     };
-    // Bad fractions or seed fail now, not after minutes of image work.
-    assignSplits([], { seed: run.params.seed, fractions: { val: run.params.val, test: run.params.test } });
     const runs = this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
     const data = (await pipelineState(this.store)).data;
     if (!data) throw new Error(`No loaded data in ${this.store.uri}: run \`rakuten-pipeline load\` first`);
@@ -122,10 +128,7 @@ export class PrepareStage {
       const items = await this.preprocessAll('train', source, run, options);
       await this.preprocessAll('test', source, run, options);
       const t0 = Date.now();
-      const assignment = assignSplits(
-        items.map(toSplitItem),
-        { seed: run.params.seed, fractions: { val: run.params.val, test: run.params.test } },
-      );
+      const assignment = splitter.split(items.map(toSplitItem));
       run.timings.split = (Date.now() - t0) / 1000;
       this.summarise(run, items, assignment);
       const t1 = Date.now();
@@ -248,7 +251,7 @@ export class PrepareStage {
     return items;
   }
 
-  private summarise(run: PrepareRun, items: readonly Item[], assignment: ReturnType<typeof assignSplits>): void {
+  private summarise(run: PrepareRun, items: readonly Item[], assignment: SplitAssignment): void {
     const byId = new Map(items.map((i) => [i.id, i]));
     for (const item of items) {
       const split = assignment.splitOf.get(item.id);

@@ -1,3 +1,4 @@
+import type { PreprocessingSpec } from '../../models/preprocessing-spec.js';
 import type { LiveRun } from '../../stores/generations.js';
 import type { BaseDocument } from '../../stores/types.js';
 import type { RowId } from '../load/ids.js';
@@ -80,6 +81,12 @@ export interface PrepareRun extends LiveRun {
     /** Border colour tolerance of the image trim. */
     tolerance: number;
   };
+  /**
+   * The full preprocessing of its splits (text steps and options, image options), saved with
+   * every model trained on them. Absent in runs recorded before specs existed: their text
+   * preprocessing was the default one, their image options are in `params`.
+   */
+  preprocessing?: PreprocessingSpec;
   /** Records processed. */
   records: {
     /** Labelled training rows preprocessed. */

@@ -8,7 +8,8 @@ export interface ImagePrepOptions {
   tolerance?: number;
   /**
    * Largest image accepted, in pixels (width x height read from its header before any decoding;
-   * default {@link DEFAULT_MAX_INPUT_PIXELS}). Not part of the preprocessing recorded with a model.
+   * default {@link DEFAULT_MAX_INPUT_PIXELS}). Recorded in the preprocessing spec, so serving
+   * refuses what preparing refused.
    */
   maxInputPixels?: number;
 }

@@ -12,6 +12,7 @@ import PorterStemmerDe from 'natural/lib/natural/stemmers/porter_stemmer_de.js';
 import PorterStemmerFr from 'natural/lib/natural/stemmers/porter_stemmer_fr.js';
 import { RegexpTokenizer } from 'natural/lib/natural/tokenizers/regexp_tokenizer.js';
 import { deu, eng, fra } from 'stopword';
+import type { TextPreprocessingSpec } from '../../models/preprocessing-spec.js';
 
 /** Languages the preprocessor tells apart (the catalogue is about 61% French, 23% English, 6% German). */
 export type Language = 'fr' | 'en' | 'de';
@@ -57,6 +58,80 @@ export const collapseWhitespace: TextStep = (text) => text.replace(/\s+/g, ' ').
 /** The default cleaning, in order. Entities first, so that encoded tags (`&lt;br&gt;`) are stripped too. */
 export const DEFAULT_TEXT_STEPS: readonly TextStep[] = [decodeEntities, stripTags, normaliseUnicode, lowerCase, collapseWhitespace];
 
+/** Names of {@link DEFAULT_TEXT_STEPS}, as a preprocessing spec records them. */
+export const DEFAULT_TEXT_STEP_NAMES: readonly string[] = ['decodeEntities', 'stripTags', 'normaliseUnicode', 'lowerCase', 'collapseWhitespace'];
+
+// A spec names its steps (functions cannot be stored): name <-> function, built-ins first.
+const STEP_BY_NAME = new Map<string, TextStep>();
+const NAME_OF_STEP = new Map<TextStep, string>();
+const BUILT_IN_STEPS = new Set<string>(DEFAULT_TEXT_STEP_NAMES);
+DEFAULT_TEXT_STEPS.forEach((step, i) => {
+  const name = DEFAULT_TEXT_STEP_NAMES[i] as string;
+  STEP_BY_NAME.set(name, step);
+  NAME_OF_STEP.set(step, name);
+});
+const STEP_NAME = /^[A-Za-z][\w.:-]{0,63}$/;
+
+/**
+ * Registers a custom cleaning step under a name, so that a {@link TextPreprocessor} using it can
+ * be recorded in a preprocessing spec and rebuilt from it (`Preprocessor.fromSpec`). Register it
+ * in every process that prepares, serves or evaluates with it, before use: a spec naming an
+ * unregistered step is refused. Registering the same function under the same name again does
+ * nothing; a built-in name or a name or function already registered otherwise is refused
+ * (a name must mean one cleaning for every model recorded with it).
+ *
+ * @example
+ * ```ts
+ * registerTextStep('stripSkus', (text) => text.replace(/\bSKU[-\s]?\d+\b/gi, ' '));
+ * const preprocessor = new Preprocessor({ text: { steps: [...DEFAULT_TEXT_STEP_NAMES, 'stripSkus'] } });
+ * preprocessor.spec.text.steps; // [..., 'collapseWhitespace', 'stripSkus']
+ * ```
+ *
+ * @throws TypeError when `name` is not 1–64 letters, digits, `_ . : -` starting with a letter, or `step` is not a function.
+ * @throws Error when the name or the function is already registered otherwise.
+ */
+export function registerTextStep(name: string, step: TextStep): void {
+  if (typeof name !== 'string' || !STEP_NAME.test(name)) {
+    throw new TypeError(`registerTextStep: invalid step name ${JSON.stringify(name)} (1-64 letters, digits, _ . : -, starting with a letter)`);
+  }
+  if (typeof step !== 'function') throw new TypeError(`registerTextStep: step ${name} is not a function`);
+  const existing = STEP_BY_NAME.get(name);
+  if (existing === step) return;
+  if (existing) {
+    throw new Error(`registerTextStep: ${BUILT_IN_STEPS.has(name) ? 'built-in ' : ''}text step ${JSON.stringify(name)} is already registered with another function`);
+  }
+  const other = NAME_OF_STEP.get(step);
+  if (other !== undefined) throw new Error(`registerTextStep: this function is already registered as text step ${JSON.stringify(other)}`);
+  STEP_BY_NAME.set(name, step);
+  NAME_OF_STEP.set(step, name);
+}
+
+/** Names of every registered text step (built-ins first, then in registration order). */
+export function textStepNames(): string[] {
+  return [...STEP_BY_NAME.keys()];
+}
+
+/**
+ * The step registered under `name`.
+ *
+ * @throws Error naming the step and the known ones when there is none.
+ */
+export function textStep(name: string): TextStep {
+  const step = STEP_BY_NAME.get(name);
+  if (!step) {
+    throw new Error(
+      `Unknown text step ${JSON.stringify(name)}; known steps: ${textStepNames().join(', ')} ` +
+        '(register a custom step with registerTextStep(name, fn) before building a preprocessor from a spec naming it)',
+    );
+  }
+  return step;
+}
+
+/** The name `step` is registered under, `undefined` when it is not registered. */
+export function textStepName(step: TextStep): string | undefined {
+  return NAME_OF_STEP.get(step);
+}
+
 /** Joins the cleaned designation and description in {@link PreparedText.text}. */
 export const FIELD_SEPARATOR = ' . ';
 
@@ -97,8 +172,12 @@ const STEMMERS: Record<Language, { stem(token: string): string }> = {
 
 /** Options of {@link TextPreprocessor}. */
 export interface TextPreprocessorOptions {
-  /** Cleaning steps, applied in order to each field (default {@link DEFAULT_TEXT_STEPS}). */
-  steps?: readonly TextStep[];
+  /**
+   * Cleaning steps, applied in order to each field (default {@link DEFAULT_TEXT_STEPS}): functions
+   * or names of registered steps. A function must be registered ({@link registerTextStep}) for the
+   * preprocessor to have a spec, which preparing a pipeline needs.
+   */
+  steps?: readonly (TextStep | string)[];
   /** Tokens shorter than this are dropped (default 2). */
   minTokenLength?: number;
   /** Drop the stop words of the detected language (default true). */
@@ -142,6 +221,7 @@ const STEM_CACHE_LIMIT = 200_000;
  * fast (stems are cached: the vocabulary repeats a lot).
  */
 export class TextPreprocessor {
+  private readonly stepRefs: readonly (TextStep | string)[];
   private readonly steps: readonly TextStep[];
   private readonly minTokenLength: number;
   private readonly removeStopWords: boolean;
@@ -152,11 +232,38 @@ export class TextPreprocessor {
 
   /** Creates a text preprocessor. */
   constructor(options: TextPreprocessorOptions = {}) {
-    this.steps = options.steps ?? DEFAULT_TEXT_STEPS;
+    this.stepRefs = [...(options.steps ?? DEFAULT_TEXT_STEPS)];
+    this.steps = this.stepRefs.map((ref) => (typeof ref === 'string' ? textStep(ref) : ref));
     this.minTokenLength = options.minTokenLength ?? 2;
     this.removeStopWords = options.removeStopWords ?? true;
     this.stem = options.stem ?? true;
     this.maxDescriptionChars = options.maxDescriptionChars ?? 5_000;
+  }
+
+  /**
+   * Its options as data, steps by name.
+   *
+   * @throws Error when a step is a function that was never registered (it could not be rebuilt).
+   */
+  get spec(): TextPreprocessingSpec {
+    const steps = this.stepRefs.map((ref, i) => {
+      if (typeof ref === 'string') return ref;
+      const name = textStepName(ref);
+      if (name === undefined) {
+        throw new Error(
+          `Text step ${i + 1} of ${this.stepRefs.length} (function ${ref.name || '<anonymous>'}) is not registered: ` +
+            'give it a name with registerTextStep(name, fn) so that the preprocessing can be recorded and rebuilt',
+        );
+      }
+      return name;
+    });
+    return {
+      steps,
+      minTokenLength: this.minTokenLength,
+      removeStopWords: this.removeStopWords,
+      stem: this.stem,
+      maxDescriptionChars: this.maxDescriptionChars,
+    };
   }
 
   /** Applies the cleaning steps to one field. */

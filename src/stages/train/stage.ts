@@ -1,13 +1,13 @@
 import { COLLECTIONS } from '../../collections.js';
-import { inputsFromLabeled } from '../../models/inputs.js';
 import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
 import type { EpochReport, ModelFactory } from '../../models/types.js';
 import { checkOptions, TrainParams } from '../options.js';
 import type { StageRunOptions } from '../../progress.js';
 import type { JsonValue, Store } from '../../stores/types.js';
 import { currentSplits, readCommittedSplit } from '../views.js';
-import { validationScores } from '../evaluate/score.js';
-import type { PreprocessorOptions } from '../preprocess/preprocessor.js';
+import { validationScores, weightedF1Scorer } from '../evaluate/score.js';
+import { inputsFromLabeled } from '../model-inputs.js';
+import { completePreprocessingSpec } from '../preprocess/preprocessor.js';
 import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
 
 /** When a new version becomes `champion`: `auto` (when it beats the champion on validation weighted F1 without any class regressing past the margin), `always`, `never` (promote later by hand). */
@@ -99,7 +99,8 @@ export class Trainer {
         ...(options.epochs !== undefined ? { maxEpochs: options.epochs } : {}),
         ...(options.patience !== undefined ? { patience: options.patience } : {}),
         classWeighting: options.classWeighting ?? false,
-        validation: { inputs: valInputs, labels: valLabels },
+        // The stage, not the model, owns the metric: models early-stop on weighted F1 through it.
+        validation: { inputs: valInputs, labels: valLabels, score: weightedF1Scorer(valLabels) },
         ...(options.params ? { params: options.params } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onEpoch: (e: EpochReport) =>
@@ -110,9 +111,11 @@ export class Trainer {
       // A model stops at the end of an epoch when cancelled; a cancelled run registers nothing.
       options.signal?.throwIfAborted();
       const scores = await validationScores(model, valInputs, valLabels);
-      const preprocessing: PreprocessorOptions = prepare
-        ? { image: { size: prepare.params.imageSize, tolerance: prepare.params.tolerance } }
-        : {};
+      // The splits' own preprocessing, saved whole so serving rebuilds it; a run recorded before
+      // specs existed had the default text preprocessing and its image options in params.
+      const preprocessing = completePreprocessingSpec(
+        prepare?.preprocessing ?? (prepare ? { image: { size: prepare.params.imageSize, tolerance: prepare.params.tolerance } } : undefined),
+      );
       const version = await this.registry.register(model, {
         backend,
         trainingSeconds: (Date.now() - started) / 1000,

@@ -1,9 +1,16 @@
+/**
+ * Adapts what the stages produce — stored labelled products, freshly preprocessed products,
+ * preprocessed PNGs — to the {@link ModelInput}s models read. Lives with the stages so the models
+ * depend on nothing above them.
+ *
+ * @module
+ */
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import type { LabeledProduct } from '../stages/prepare/types.js';
-import type { PreparedProduct } from '../stages/preprocess/preprocessor.js';
+import type { ModelImage, ModelInput } from '../models/types.js';
 import type { ImageStore } from '../stores/types.js';
-import type { ModelImage, ModelInput } from './types.js';
+import type { LabeledProduct } from './prepare/types.js';
+import type { PreparedProduct } from './preprocess/preprocessor.js';
 
 /** Decodes a stored preprocessed PNG back to the raw RGB pixels the model reads. */
 export async function decodePreparedPng(png: Uint8Array): Promise<ModelImage> {
@@ -48,16 +55,4 @@ export async function inputsFromLabeled(
       }),
     ),
   );
-}
-
-/** The input with its image removed (text-only scoring). */
-export function withoutImage(input: ModelInput): ModelInput {
-  return { ...input, image: null };
-}
-
-/** Index of the largest value. */
-export function argmax(values: Float32Array | readonly number[]): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
-  return best;
 }
