@@ -17,7 +17,9 @@ import type { PredictParams } from '../stages/options.js';
 import { Predictor, type BatchPredictionSummary, type ProductPrediction } from '../stages/predict/predictor.js';
 import { PrepareStage, type PrepareOptions } from '../stages/prepare/stage.js';
 import type { PrepareRun } from '../stages/prepare/types.js';
+import type { PreprocessingSpec } from '../models/preprocessing-spec.js';
 import { Preprocessor, type PreprocessorOptions, type ProductInput } from '../stages/preprocess/preprocessor.js';
+import { registerTextStep } from '../stages/preprocess/text.js';
 import { getDataStatus, type DataStatus } from '../stages/status.js';
 import { Trainer, type TrainOptions, type TrainResult } from '../stages/train/stage.js';
 import { findStoreDriver, resolveStoreUri } from '../stores/registry.js';
@@ -47,8 +49,12 @@ export interface PipelineOptions {
    * can always be loaded, so older versions stay usable.
    */
   models?: readonly ModelFactory[];
-  /** Preprocessing of `prepare` (text steps and options, image size and tolerance); saved with each model. */
-  preprocessing?: PreprocessorOptions;
+  /**
+   * Preprocessing of `prepare`: options (text steps by name or registered function, token options,
+   * image size and tolerance) or a recorded spec. It is saved with each model version, and every
+   * consumer of a model rebuilds it from there.
+   */
+  preprocessing?: PreprocessorOptions | PreprocessingSpec;
   /** Initialises TensorFlow.js and returns the backend name (default: tfjs-node when installed, else wasm, else cpu). */
   backend?: () => Promise<string>;
 }
@@ -65,8 +71,8 @@ export interface PipelineBlueprint {
   plugins: string[];
   /** Kinds trainable, the first being the default, or `null` for the default list. */
   modelKinds: string[] | null;
-  /** Preprocessing options (JSON). */
-  preprocessing: PreprocessorOptions | null;
+  /** The preprocessing spec (JSON). */
+  preprocessing: PreprocessingSpec;
 }
 
 /** Options of {@link Pipeline.predictProduct}. */
@@ -84,6 +90,9 @@ export interface PredictCsvOptions extends PredictParams, StageRunOptions {
   /** Folder of the rows' images (`image_<imageid>_product_<productid>.jpg`). */
   imagesDir?: string;
 }
+
+/** A recorded spec (it has a format version) rather than options. */
+const isSpec = (p: PreprocessorOptions | PreprocessingSpec): p is PreprocessingSpec => 'version' in p && typeof p.version === 'number';
 
 const byKind = (factories: readonly ModelFactory[]) => {
   const seen = new Map<string, ModelFactory>();
@@ -131,12 +140,12 @@ export class Pipeline {
     readonly plugins: readonly PipelinePlugin[],
     private readonly blueprintOf: PipelineBlueprint | Error,
     private readonly backend: () => Promise<string>,
-    preprocessing: PreprocessorOptions,
+    preprocessor: Preprocessor,
     private readonly ownsStore: boolean,
   ) {
     this.registry = new ModelRegistry(store, byKind([...models, ...BUILT_IN_MODELS]));
     this.predictor = new Predictor(store, this.registry);
-    this.preprocessor = new Preprocessor(preprocessing);
+    this.preprocessor = preprocessor;
   }
 
   /** Loads a data folder in the challenge layout as the store's new data generation. */
@@ -196,7 +205,7 @@ export class Pipeline {
 }
 
 /** Why a pipeline cannot be rebuilt from plain data, or its blueprint. */
-function blueprint(options: PipelineOptions, storeUri: string, plugins: readonly PipelinePlugin[], models: readonly ModelFactory[] | undefined): PipelineBlueprint | Error {
+function blueprint(preprocessor: Preprocessor, storeUri: string, plugins: readonly PipelinePlugin[], models: readonly ModelFactory[] | undefined): PipelineBlueprint | Error {
   const moduleless = plugins.filter((p) => !p.module).map((p) => p.name);
   if (moduleless.length) {
     return new Error(`plugin ${moduleless.join(', ')} has no module: job workers cannot load it (set module: import.meta.url in the plugin, pass its module specifier, or run jobs inline)`);
@@ -206,8 +215,11 @@ function blueprint(options: PipelineOptions, storeUri: string, plugins: readonly
   if (foreign.length) {
     return new Error(`model kind ${foreign.map((m) => m.kind).join(', ')} is not from a plugin: job workers cannot load it (ship it in a plugin module, or run jobs inline)`);
   }
-  if (options.preprocessing?.text?.steps) {
-    return new Error('the preprocessing has text steps given as functions: job workers cannot rebuild them (run jobs inline)');
+  let preprocessing: PreprocessingSpec;
+  try {
+    preprocessing = preprocessor.spec;
+  } catch (e) {
+    return new Error(`job workers cannot rebuild the preprocessing: ${(e as Error).message} (register it in a plugin's textSteps)`);
   }
   if (storeUri.includes('***')) {
     return new Error(`the store's URI is redacted (${storeUri}): job workers cannot reopen it; create the pipeline from the connection string`);
@@ -216,7 +228,7 @@ function blueprint(options: PipelineOptions, storeUri: string, plugins: readonly
     storeUri,
     plugins: plugins.map((p) => p.module as string),
     modelKinds: models ? models.map((m) => m.kind) : null,
-    preprocessing: (options.preprocessing as PreprocessorOptions | undefined) ?? null,
+    preprocessing,
   };
 }
 
@@ -238,6 +250,10 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   const pluginModels = plugins.flatMap((p) => p.models ?? []);
   const models = byKind([...(options.models ?? BUILT_IN_MODELS), ...pluginModels]);
   const drivers = plugins.flatMap((p) => p.storeDrivers ?? []);
+  // Named text steps first: the preprocessing may refer to them by name.
+  for (const p of plugins) for (const [name, step] of Object.entries(p.textSteps ?? {})) registerTextStep(name, step);
+  const preprocessing = options.preprocessing ?? {};
+  const preprocessor = isSpec(preprocessing) ? Preprocessor.fromSpec(preprocessing) : new Preprocessor(preprocessing);
   for (const p of plugins) {
     for (const d of p.storeDrivers ?? []) checkSpecificationVersion('StoreDriver', `store driver ${JSON.stringify(d.name)} of plugin ${p.name}`, d.specificationVersion, STORE_DRIVER_SPEC_VERSION);
   }
@@ -252,8 +268,8 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     store = await findStoreDriver(uri, drivers).open(uri, { create: options.create ?? true });
   }
   // Workers rebuild from specifiers: the models list is recorded as kinds only when one was given.
-  const plan = blueprint(options, uri, plugins, options.models ? models : undefined);
-  return new Pipeline(store, models, plugins, plan, options.backend ?? (() => initBackend()), options.preprocessing ?? {}, owns);
+  const plan = blueprint(preprocessor, uri, plugins, options.models ? models : undefined);
+  return new Pipeline(store, models, plugins, plan, options.backend ?? (() => initBackend()), preprocessor, owns);
 }
 
 /** Rebuilds a pipeline from its {@link PipelineBlueprint} (in a job worker or another process). */
@@ -273,6 +289,6 @@ export async function pipelineFromBlueprint(plan: PipelineBlueprint): Promise<Pi
     create: false,
     plugins,
     ...(models ? { models } : {}),
-    ...(plan.preprocessing ? { preprocessing: plan.preprocessing } : {}),
+    preprocessing: plan.preprocessing,
   });
 }

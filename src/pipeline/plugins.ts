@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ModelFactory } from '../models/types.js';
+import type { TextStep } from '../stages/preprocess/text.js';
 import type { StoreDriver } from '../stores/types.js';
 
 /** Store drivers and model kinds, packaged for a pipeline. */
@@ -25,6 +26,8 @@ export interface PipelinePlugin {
   readonly storeDrivers?: readonly StoreDriver[];
   /** Model kinds the pipeline can train and load. */
   readonly models?: readonly ModelFactory[];
+  /** Text cleaning steps by name (see `registerTextStep`), for preprocessing that names them. */
+  readonly textSteps?: Readonly<Record<string, TextStep>>;
 }
 
 /**

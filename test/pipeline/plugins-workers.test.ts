@@ -5,7 +5,10 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_MODEL_KIND } from '../../src/models/mock-model.js';
 import { NAIVE_BAYES_KIND } from '../../src/models/naive-bayes.js';
+import { COLLECTIONS } from '../../src/collections.js';
+import { workerExecutor } from '../../src/http/jobs/executor.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
+import type { PrepareRun } from '../../src/stages/prepare/types.js';
 import { cli } from '../support/cli.js';
 import { makeCatalogue, REPO_ROOT, tempDir } from '../support/data.js';
 import { startMongoEmulator, type MongoEmulator } from '../support/mongo-emulator.js';
@@ -187,6 +190,37 @@ describe('a third-party store driver and model kind (plugin module)', () => {
       expect((await pipeline.evaluate({ model: model.version, report: false })).metrics.count).toBeGreaterThan(0);
       expect((await pipeline.predict({ model: model.version })).count).toBe(15);
       expect(pipeline.blueprint().plugins[0]).toMatch(/^file:.*test\/fixtures\/plugin\.ts$/);
+    } finally {
+      await pipeline.close();
+    }
+  });
+});
+
+describe('a job worker rebuilds the same preprocessing', () => {
+  it('prepares with the pipeline\'s non-default text options in a worker thread', async () => {
+    const dir = await tempDir('rp-worker-prep-');
+    dirs.push(dir);
+    const preprocessing = { text: { stem: false, removeStopWords: false, minTokenLength: 3 }, image: { size: 32 } };
+    const pipeline = await createPipeline({ store: path.join(dir, 'store'), preprocessing });
+    try {
+      await pipeline.load({ dataDir: data });
+      const plan = pipeline.blueprint();
+      expect(plan.preprocessing).toMatchObject(preprocessing);
+      const result = (await workerExecutor(plan).execute('prepare', { seed: 3 }, {})) as { runId: string };
+      const run = await pipeline.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).get(result.runId);
+      expect(run?.preprocessing).toEqual(pipeline.preprocessor.spec);
+      expect(run?.params.imageSize).toBe(32);
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  it('refuses to start worker jobs for a pipeline it cannot rebuild, saying why', async () => {
+    const dir = await tempDir('rp-worker-refuse-');
+    dirs.push(dir);
+    const pipeline = await createPipeline({ store: path.join(dir, 'store'), plugins: [{ name: 'inline-only', models: [] }] });
+    try {
+      expect(() => pipeline.blueprint()).toThrow(/plugin inline-only has no module: job workers cannot load it/);
     } finally {
       await pipeline.close();
     }
