@@ -31,6 +31,21 @@ export interface NumericOption {
 
 const MAX_UINT32 = 4_294_967_295;
 
+/**
+ * The defaults shared by the CLI, the HTTP API and the stages, written once: the stages fall back
+ * to these, the flags and the API documentation show them.
+ */
+export const DEFAULTS = {
+  seed: 42,
+  guardrailMargin: 0.05,
+  val: 0.15,
+  test: 0.15,
+  imageSize: 64,
+  batchSize: 500,
+  quarantineLimit: 10_000,
+  topK: 3,
+} as const;
+
 /** The numeric options by name; see {@link NUMERIC_OPTIONS}. */
 export interface NumericOptions {
   /** Seed of the split, the model and the demo catalogue (reduced to 32 bits by the PRNG, so larger ones are refused). */
@@ -71,7 +86,7 @@ export interface NumericOptions {
 
 /** Every numeric option of the CLI, the HTTP API and the stages. */
 export const NUMERIC_OPTIONS: NumericOptions = {
-  seed: { name: 'seed', flag: '--seed', placeholder: '<n>', integer: true, minimum: 0, maximum: MAX_UINT32, default: 42, description: 'seed' },
+  seed: { name: 'seed', flag: '--seed', placeholder: '<n>', integer: true, minimum: 0, maximum: MAX_UINT32, default: DEFAULTS.seed, description: 'seed' },
   epochs: { name: 'epochs', flag: '--epochs', placeholder: '<n>', integer: true, minimum: 1, maximum: 200, description: 'most epochs' },
   patience: { name: 'patience', flag: '--patience', placeholder: '<n>', integer: true, minimum: 1, maximum: 50, description: 'early-stopping patience' },
   guardrailMargin: {
@@ -81,13 +96,13 @@ export const NUMERIC_OPTIONS: NumericOptions = {
     integer: false,
     minimum: 0,
     maximum: 1,
-    default: 0.05,
+    default: DEFAULTS.guardrailMargin,
     description: 'largest per-class F1 drop allowed for an automatic promotion',
   },
-  val: { name: 'val', flag: '--val', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.15, description: 'validation fraction' },
-  test: { name: 'test', flag: '--test', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.15, description: 'held-out test fraction' },
-  imageSize: { name: 'imageSize', flag: '--image-size', placeholder: '<px>', integer: true, minimum: 8, maximum: 1024, default: 64, description: 'side of the preprocessed images' },
-  batchSize: { name: 'batchSize', flag: '--batch-size', placeholder: '<n>', integer: true, minimum: 1, maximum: 100_000, default: 500, description: 'rows per write' },
+  val: { name: 'val', flag: '--val', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: DEFAULTS.val, description: 'validation fraction' },
+  test: { name: 'test', flag: '--test', placeholder: '<f>', integer: false, exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: DEFAULTS.test, description: 'held-out test fraction' },
+  imageSize: { name: 'imageSize', flag: '--image-size', placeholder: '<px>', integer: true, minimum: 8, maximum: 1024, default: DEFAULTS.imageSize, description: 'side of the preprocessed images' },
+  batchSize: { name: 'batchSize', flag: '--batch-size', placeholder: '<n>', integer: true, minimum: 1, maximum: 100_000, default: DEFAULTS.batchSize, description: 'rows per write' },
   quarantineLimit: {
     name: 'quarantineLimit',
     flag: '--quarantine-limit',
@@ -95,11 +110,11 @@ export const NUMERIC_OPTIONS: NumericOptions = {
     integer: true,
     minimum: 0,
     maximum: 1_000_000,
-    default: 10_000,
+    default: DEFAULTS.quarantineLimit,
     description: 'most quarantine entries kept in the run document',
   },
   imageConcurrency: { name: 'imageConcurrency', flag: '--image-concurrency', placeholder: '<n>', integer: true, minimum: 1, maximum: 64, description: 'images processed at once' },
-  topK: { name: 'topK', flag: '--top-k', placeholder: '<n>', integer: true, minimum: 1, maximum: 27, default: 3, description: 'how many classes to return' },
+  topK: { name: 'topK', flag: '--top-k', placeholder: '<n>', integer: true, minimum: 1, maximum: 27, default: DEFAULTS.topK, description: 'how many classes to return' },
   maxImageBytes: {
     name: 'maxImageBytes',
     flag: '--max-image-bytes',

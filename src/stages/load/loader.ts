@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../options.js';
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -134,10 +135,10 @@ class LoadJob {
     private readonly store: Store,
     private readonly options: LoadOptions,
   ) {
-    this.q = new Quarantine(options.quarantineLimit ?? 10_000);
+    this.q = new Quarantine(options.quarantineLimit ?? DEFAULTS.quarantineLimit);
     this.runs = store.documents.collection<LoadRun>(COLLECTIONS.runs);
     this.limit = pLimit(options.imageConcurrency ?? 8);
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
     this.progress = options.onProgress ?? (() => undefined);
     this.limits = {
       maxImageFileBytes: checkLimit('maxImageFileBytes', options.maxImageFileBytes ?? DEFAULT_MAX_IMAGE_FILE_BYTES),

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../options.js';
 import { once } from 'node:events';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -167,7 +168,7 @@ export class Predictor {
     const loaded = await this.resolve(options.model);
     const text = loaded.preprocessor.text.prepare(product);
     const image = product.image ? await loaded.preprocessor.prepareImagePixels(product.image) : null;
-    const [prediction] = await this.score(loaded, [inputFromPrepared({ text, image })], options.topK ?? 3);
+    const [prediction] = await this.score(loaded, [inputFromPrepared({ text, image })], options.topK ?? DEFAULTS.topK);
     if (!prediction) throw new Error('no prediction');
     return prediction;
   }

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../options.js';
 import sharp from 'sharp';
 
 /** Options of {@link prepareImage}. */
@@ -103,7 +104,7 @@ export async function explainPixelLimit(error: unknown, bytes: Uint8Array, maxPi
 }
 
 /** Default output side of {@link prepareImage}. */
-export const DEFAULT_IMAGE_SIZE = 64;
+export const DEFAULT_IMAGE_SIZE = DEFAULTS.imageSize;
 /** Default background tolerance of {@link prepareImage}. */
 export const DEFAULT_BACKGROUND_TOLERANCE = 24;
 

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { DEFAULTS } from '../../options.js';
 import { mulberry32, shuffleInPlace } from '../../util/random.js';
 
 /** Name of a data split. */
@@ -66,10 +67,10 @@ export interface AssignSplitsOptions {
 }
 
 /** Default fractions: 70 % train, 15 % val, 15 % test. */
-export const DEFAULT_SPLIT_FRACTIONS: Readonly<SplitFractions> = Object.freeze({ val: 0.15, test: 0.15 });
+export const DEFAULT_SPLIT_FRACTIONS: Readonly<SplitFractions> = Object.freeze({ val: DEFAULTS.val, test: DEFAULTS.test });
 
 /** Default seed of {@link assignSplits}. */
-export const DEFAULT_SPLIT_SEED = 42;
+export const DEFAULT_SPLIT_SEED = DEFAULTS.seed;
 
 /** Classes with at least this many items are repaired to appear in every split with a non-zero fraction. */
 const MIN_ITEMS_FOR_EVERY_SPLIT = 3;

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../options.js';
 import { COLLECTIONS } from '../../collections.js';
 import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
 import type { EpochReport, ModelFactory } from '../../models/types.js';
@@ -95,7 +96,7 @@ export class Trainer {
       trainInputs,
       train.map((d) => d.prdtypecode),
       {
-        seed: options.seed ?? 42,
+        seed: options.seed ?? DEFAULTS.seed,
         ...(options.epochs !== undefined ? { maxEpochs: options.epochs } : {}),
         ...(options.patience !== undefined ? { patience: options.patience } : {}),
         classWeighting: options.classWeighting ?? false,
@@ -157,7 +158,7 @@ export class Trainer {
             ? current.validation
             : await validationScores(await this.registry.load(current), valInputs, valLabels);
       }
-      const decision = await this.registry.considerForChampion(version, championScores, options.guardrailMargin ?? 0.05, champion);
+      const decision = await this.registry.considerForChampion(version, championScores, options.guardrailMargin ?? DEFAULTS.guardrailMargin, champion);
       if (!decision.conflict || attempt >= 5) return { champion: decision, championScores };
     }
   }
