@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
 import { IntegrityError } from '../errors.js';
 import { sha256Hex } from '../hash.js';
 import { assertFieldName, metadataConditions } from '../query.js';
 import type { ImageFilter, ImageInfo, ImageMetadata, ImageStore, PutImageOptions, PutOutcome } from '../types.js';
+import type { SqliteConnection } from './sqlite-connection.js';
 import { whereSql } from './sqlite-documents.js';
 
 interface ImageRow {
@@ -29,8 +29,9 @@ export class FileImageStore implements ImageStore {
   /** Blobs being written by a put in flight, which a concurrent delete must not remove. */
   private readonly pending = new Map<string, number>();
 
+  /** @internal Built by {@link openEmbeddedStore}, on its connection and folder. */
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqliteConnection,
     root: string,
   ) {
     this.blobDir = path.join(root, 'blobs');

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type Database from 'better-sqlite3';
+import type { SqliteConnection } from './sqlite-connection.js';
 import { assertFieldName, filterConditions, prefixUpperBound, type Condition } from '../query.js';
 import type {
   BaseDocument,
@@ -52,7 +52,8 @@ export function whereSql(conditions: readonly Condition[], column = 'doc'): { sq
 
 /** Document collections as SQLite tables of (id, JSON) rows; one transaction per write call. */
 export class SqliteDocumentStore implements DocumentStore {
-  constructor(private readonly db: Database.Database) {}
+  /** @internal Built by {@link openEmbeddedStore}, on its connection. */
+  constructor(private readonly db: SqliteConnection) {}
 
   collection<T extends BaseDocument>(name: string): DocumentCollection<T> {
     if (!COLLECTION_NAME.test(name)) throw new TypeError(`Invalid collection name ${JSON.stringify(name)}`);
@@ -76,7 +77,7 @@ class SqliteCollection<T extends BaseDocument> implements DocumentCollection<T> 
   private created = false;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqliteConnection,
     readonly name: string,
   ) {
     this.table = `"doc:${name}"`;
