@@ -30,9 +30,9 @@ async function main(): Promise<void> {
     const keras = await loadKerasMobileNet(size);
     const reference = (): void => {
       tf.tidy(() => {
-        const x = tf.image.resizeBilinear(tf.tensor3d(picture.pixels, [64, 64, 3], 'int32').toFloat(), [size, size]).div(127.5).sub(1).expandDims(0);
+        const x = tf.expandDims(tf.sub(tf.div(tf.image.resizeBilinear(tf.cast(tf.tensor3d(picture.pixels, [64, 64, 3], 'int32'), 'float32'), [size, size]), 127.5), 1), 0);
         const outputs = keras.predict(x) as tf.Tensor[];
-        return tf.concat(outputs.map((o) => o.mean([1, 2])), 1).dataSync();
+        return tf.concat(outputs.map((o) => tf.mean(o, [1, 2])), 1).dataSync();
       });
     };
     const times = { folded: [] as number[], keras: [] as number[] };

@@ -15,7 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf.js';
 
 /** A TensorFlow.js backend this package can use. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';

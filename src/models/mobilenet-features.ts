@@ -1,8 +1,9 @@
 /**
- * Pretrained image features: the first blocks of the MobileNetV2 shipped inside the npm package
- * `nsfwjs` (MIT). Its blocks 0–10 keep the original ImageNet weights (the later blocks were
- * fine-tuned for another task and are cut off). The weights are read from `node_modules`:
- * nothing is downloaded at run time.
+ * Pretrained image features: the first blocks of the MobileNetV2 of the npm package `nsfwjs`
+ * (MIT). Its blocks 0–10 keep the original ImageNet weights (the later blocks were fine-tuned for
+ * another task and are cut off). This package ships that model in `weights/mobilenet_v2/`
+ * (extracted from nsfwjs at build time by `scripts/extract-weights.mjs`, its licence in
+ * `weights/NOTICE.md`) and reads it from there: nothing is downloaded at run time.
  *
  * A picture is resized to `size` x `size` (default 128), scaled to [-1, 1], and the outputs of
  * three layers are averaged over space: `block_10_expand_relu` (384), `block_10_project_BN` (96)
@@ -16,6 +17,11 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tf } from './backend.js';
 
 /** Layers whose spatial means make the feature vector, in order. */
@@ -34,12 +40,54 @@ interface KerasTopology {
   model_config: { config: { layers: { name: string; config: { batch_input_shape?: (number | null)[] } }[]; output_layers: unknown } };
 }
 
-interface NsfwModelModule {
-  MobileNetV2Model: { modelJson: () => Promise<unknown>; weightBundles: (() => Promise<unknown>)[] };
+/** The shipped model's `model.json` (TensorFlow.js layers-model format). */
+interface ModelJson {
+  modelTopology: KerasTopology;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
 }
 
-function defaultExport(module: unknown): unknown {
-  return typeof module === 'object' && module !== null && 'default' in module ? (module as { default: unknown }).default : module;
+/** Folder of the shipped model, relative to the package root. */
+const MODEL_DIR = path.join('weights', 'mobilenet_v2');
+
+/**
+ * Folder holding the shipped MobileNetV2 (`model.json`, its weight shard, `SHA256SUMS`): the
+ * `weights/mobilenet_v2` folder of this package, found from this module's own location (in
+ * `dist/` once built, in `src/models/` in the sources).
+ *
+ * @throws When the package has no such folder (a build that skipped `scripts/extract-weights.mjs`).
+ */
+export function mobileNetDirectory(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // The package root is the first folder up with a package.json; the weights sit in it.
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) {
+      const candidate = path.join(dir, MODEL_DIR);
+      if (existsSync(path.join(candidate, 'model.json'))) return candidate;
+      throw new Error(`MobileNetV2: no ${MODEL_DIR}/model.json in ${dir} (a build runs scripts/extract-weights.mjs to write it)`);
+    }
+    if (path.dirname(dir) === dir) throw new Error(`MobileNetV2: no package folder above ${here}`);
+  }
+}
+
+/** Reads the shipped model, checking its weight bytes against `SHA256SUMS`. */
+async function readShippedModel(): Promise<{ json: ModelJson; weights: Buffer }> {
+  const dir = mobileNetDirectory();
+  const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as ModelJson;
+  const sums = new Map(
+    (await readFile(path.join(dir, 'SHA256SUMS'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => [line.slice(66), line.slice(0, 64)] as const),
+  );
+  const shards = await Promise.all(
+    json.weightsManifest.flatMap((group) => group.paths).map(async (file) => {
+      const bytes = await readFile(path.join(dir, file));
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      if (sums.get(file) !== sha) throw new Error(`MobileNetV2: ${path.join(dir, file)} does not match its SHA-256 in SHA256SUMS (damaged install?)`);
+      return bytes;
+    }),
+  );
+  return { json, weights: Buffer.concat(shards) };
 }
 
 type Padding2 = [[number, number], [number, number]];
@@ -135,9 +183,10 @@ function foldLayers(model: tf.LayersModel, outputs: ReadonlySet<string>): Step[]
       const [folded, foldedBias] = tf.tidy(() => {
         const gamma = c.scale === false ? tf.onesLike(mean) : (weights.get('gamma') as tf.Tensor1D);
         const beta = c.center === false ? tf.zerosLike(mean) : (weights.get('beta') as tf.Tensor1D);
-        const s = gamma.div(variance.add(c.epsilon ?? 1e-3).sqrt());
-        const scale = depthwise ? s.reshape([1, 1, kernel.shape[2], kernel.shape[3]]) : s;
-        return [filter.mul(scale) as tf.Tensor4D, bias.sub(mean).mul(s).add(beta) as tf.Tensor1D];
+        // Functional ops, not chained ones (`a.div(b)`): tfjs-core alone does not register those.
+        const s = tf.div(gamma, tf.sqrt(tf.add(variance, c.epsilon ?? 1e-3)));
+        const scale = depthwise ? tf.reshape(s, [1, 1, kernel.shape[2], kernel.shape[3]]) : s;
+        return [tf.mul(filter, scale) as tf.Tensor4D, tf.add(tf.mul(tf.sub(bias, mean), s), beta) as tf.Tensor1D];
       });
       filter.dispose();
       bias.dispose();
@@ -191,16 +240,13 @@ function runStep(step: Extract<Step, { op: 'conv' | 'depthwise' }>, x: tf.Tensor
 }
 
 /**
- * The Keras MobileNetV2 of `nsfwjs` truncated after the {@link MOBILENET_LAYERS}, whose outputs
- * it returns, for `size` x `size` inputs scaled to [-1, 1].
+ * The shipped Keras MobileNetV2 truncated after the {@link MOBILENET_LAYERS}, whose outputs it
+ * returns, for `size` x `size` inputs scaled to [-1, 1].
  *
  * @internal Reference for the folded network (tests); {@link MobileNetFeatures} does not run it.
  */
 export async function loadKerasMobileNet(size: number): Promise<tf.LayersModel> {
-  const nsfw = (await import('nsfwjs/models/mobilenet_v2')) as unknown as NsfwModelModule;
-  const json = defaultExport(await nsfw.MobileNetV2Model.modelJson()) as { modelTopology: KerasTopology; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
-  const shards = await Promise.all(nsfw.MobileNetV2Model.weightBundles.map(async (bundle) => Buffer.from(defaultExport(await bundle()) as string, 'base64')));
-  const weights = Buffer.concat(shards);
+  const { json, weights } = await readShippedModel();
   const topology = JSON.parse(JSON.stringify(json.modelTopology)) as KerasTopology;
   const config = topology.model_config.config;
   const first = config.layers[0];
@@ -233,7 +279,7 @@ export class MobileNetFeatures {
    * Loads the network truncated after block 10, for pictures resized to `size` pixels.
    * The backend must be initialised first.
    *
-   * @throws When the package `nsfwjs` cannot be loaded.
+   * @throws When the shipped weights are missing or damaged (see {@link mobileNetDirectory}).
    */
   static load(size = DEFAULT_MOBILENET_SIZE): Promise<MobileNetFeatures> {
     let loading = cache.get(size);
@@ -290,9 +336,9 @@ export class MobileNetFeatures {
           const picture = tf.tensor3d(scaled, [image.size, image.size, 3]);
           return image.size === this.size ? picture : tf.image.resizeBilinear(picture, [this.size, this.size]);
         });
-        const x = (pictures.length === 1 ? (pictures[0] as tf.Tensor3D).expandDims(0) : tf.stack(pictures)) as tf.Tensor4D;
+        const x = (pictures.length === 1 ? tf.expandDims(pictures[0] as tf.Tensor3D, 0) : tf.stack(pictures)) as tf.Tensor4D;
         return tf.concat(
-          this.forward(x).map((o) => o.mean([1, 2])),
+          this.forward(x).map((o) => tf.mean(o, [1, 2])),
           1,
         );
       });

@@ -8,7 +8,7 @@
  *   (`NbSvmTrainer`, `FastTextTrainer`) — whose scores are combined with temperatures
  *   fitted on the validation set.
  * - Image: features of the 64 x 64 picture — by default the spatial means of MobileNetV2
- *   blocks 6 and 10 (ImageNet weights shipped in the `nsfwjs` package, 672 values), or cheap
+ *   blocks 6 and 10 (ImageNet weights from the `nsfwjs` model, shipped in `weights/`, 672 values), or cheap
  *   fixed features (`imageFeatures`: colour histogram, thumbnail, gradient histograms) — read
  *   by a small TensorFlow.js Dense head (`ImageHead`, 128 hidden units).
  * - After training, the refit (on training + validation products for the best epoch count) and
@@ -76,7 +76,7 @@ export interface TextImageParams extends TextVectorizerConfig {
   /** Train the image branch (when enough training products have an image). */
   image: boolean;
   /**
-   * Image features: `mobilenet` (pretrained MobileNetV2 blocks 0–10 from the `nsfwjs` package,
+   * Image features: `mobilenet` (pretrained MobileNetV2 blocks 0–10 of the `nsfwjs` model, shipped in `weights/`,
    * 672 values, about 6 ms per picture on wasm) or `fixed` (colour histogram, thumbnail and
    * gradient histograms, about 0.1 ms).
    */

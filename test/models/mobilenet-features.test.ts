@@ -13,9 +13,9 @@ async function reference(size: number, images: { pixels: Uint8Array; size: numbe
   const model = await loadKerasMobileNet(size);
   try {
     const features = tf.tidy(() => {
-      const x = tf.stack(images.map((i) => tf.image.resizeBilinear(tf.tensor3d(i.pixels, [i.size, i.size, 3], 'int32').toFloat(), [size, size])));
-      const outputs = model.predict(x.div(127.5).sub(1)) as tf.Tensor[];
-      return tf.concat(outputs.map((o) => o.mean([1, 2])), 1);
+      const x = tf.stack(images.map((i) => tf.image.resizeBilinear(tf.cast(tf.tensor3d(i.pixels, [i.size, i.size, 3], 'int32'), 'float32'), [size, size])));
+      const outputs = model.predict(tf.sub(tf.div(x, 127.5), 1)) as tf.Tensor[];
+      return tf.concat(outputs.map((o) => tf.mean(o, [1, 2])), 1);
     });
     const data = features.dataSync() as Float32Array;
     features.dispose();

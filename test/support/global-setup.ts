@@ -1,5 +1,20 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { startMongoEmulator } from './mongo-emulator.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * The MobileNetV2 weights the models read are written by the build (scripts/extract-weights.mjs,
+ * from the nsfwjs devDependency); a test run without a build writes them first.
+ */
+function ensureWeights(): void {
+  if (existsSync(path.join(REPO_ROOT, 'weights/mobilenet_v2/model.json'))) return;
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts/extract-weights.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,6 +27,7 @@ declare module 'vitest' {
  * mongomock wire emulator. Outside CI a missing emulator skips those suites (loudly); in CI it fails.
  */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  ensureWeights();
   const real = process.env['MONGODB_URI'];
   if (real) {
     console.log(`[mongodb] contract and stage suites run against the REAL server in MONGODB_URI`);
