@@ -14,8 +14,10 @@
  * - start-up: `await import('rakuten-pipeline')` and `rakuten-pipeline --help`, medians of 5,
  *   printed only (not enforced yet).
  *
- * Exits non-zero on the first failure. Usage: npm run check:consumer [-- --keep]
- * (`--keep` leaves the temporary project for inspection; it is deleted otherwise).
+ * Exits non-zero when any check failed (independent checks all run and are reported; a failed
+ * pack or install stops at once). Usage: npm run check:consumer [-- --keep] [-- --tarball FILE]
+ * (`--keep` leaves the temporary project for inspection, it is deleted otherwise; `--tarball`
+ * checks a given tarball instead of packing the repository, e.g. an older release to compare).
  */
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -147,27 +149,57 @@ async function main() {
 main().catch((error) => { console.error(error); process.exit(1); });
 `;
 
+/** Failed checks so far: independent checks go on after one fails, so that one run reports them all. */
+const failures = [];
+
+/** Runs one independent check, recording its failure instead of stopping. */
+function step(name, check) {
+  try {
+    check();
+  } catch (error) {
+    if (!(error instanceof CheckFailed)) throw error;
+    failures.push(name);
+    console.log(`FAILED (${name}): ${error.message}`);
+  }
+}
+
+/** `npm pack` of the repository (prepack builds), or the tarball given with `--tarball`. */
+function pack(work) {
+  const given = process.argv.indexOf('--tarball');
+  if (given > 0) {
+    const tarball = path.resolve(process.argv[given + 1] ?? fail('--tarball needs a file'));
+    const listing = run('tar', ['tzf', tarball]).stdout.trim().split('\n');
+    return { tarball, files: listing.map((f) => f.replace(/^package\//, '')).filter((f) => !f.endsWith('/')), summary: path.basename(tarball) };
+  }
+  // The build's own output comes first on stdout; the JSON report starts at the last line that is "[".
+  const output = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT }).stdout;
+  const packed = JSON.parse(output.slice(output.lastIndexOf('\n[') + 1))[0];
+  return {
+    tarball: path.join(work, packed.filename),
+    files: packed.files.map((f) => f.path),
+    summary: `${packed.filename}: ${(packed.size / 1e6).toFixed(2)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(2)} MB unpacked, ${packed.files.length} files`,
+  };
+}
+
 async function main() {
   const work = mkdtempSync(path.join(os.tmpdir(), 'rakuten-pipeline-consumer-'));
   try {
     section('npm pack (prepack builds)');
-    // The build's own output comes first on stdout; the JSON report starts at the last line that is "[".
-    const packOutput = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT }).stdout;
-    const packed = JSON.parse(packOutput.slice(packOutput.lastIndexOf('\n[') + 1))[0];
-    const tarball = path.join(work, packed.filename);
-    const files = packed.files.map((f) => f.path);
-    console.log(`${packed.filename}: ${(packed.size / 1e6).toFixed(2)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(2)} MB unpacked, ${files.length} files`);
-    for (const needed of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/job-worker.js', 'dist/job-worker.cjs', 'dist/cli.js', 'weights/mobilenet_v2/model.json', 'weights/NOTICE.md', 'LICENSE']) {
-      if (!files.includes(needed)) fail(`the tarball lacks ${needed}`);
-    }
-    const stray = files.filter((f) => !/^(dist|weights)\/|^(package\.json|README\.md|CHANGELOG\.md|LICENSE)$/.test(f));
-    if (stray.length) fail(`unexpected files in the tarball: ${stray.join(', ')}`);
+    const { tarball, files, summary } = pack(work);
+    console.log(summary);
+    step('tarball contents', () => {
+      const needed = ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/job-worker.js', 'dist/job-worker.cjs', 'dist/cli.js', 'weights/mobilenet_v2/model.json', 'weights/NOTICE.md', 'LICENSE'];
+      const missing = needed.filter((f) => !files.includes(f));
+      if (missing.length) fail(`the tarball lacks ${missing.join(', ')}`);
+      const stray = files.filter((f) => !/^(dist|weights)\/|^(package\.json|README\.md|CHANGELOG\.md|LICENSE)$/.test(f));
+      if (stray.length) fail(`unexpected files in the tarball: ${stray.join(', ')}`);
+    });
 
     section('publint and are-the-types-wrong');
-    console.log(run('npx', ['--no-install', 'publint', 'run', tarball, '--strict'], { cwd: ROOT }).output.trim());
+    step('publint', () => console.log(run('npx', ['--no-install', 'publint', 'run', tarball, '--strict'], { cwd: ROOT }).output.trim()));
     // Profile node16: Node >= 20 and TypeScript's node16/nodenext/bundler modes read `exports`; the
     // legacy node10 mode cannot see subpaths such as ./testing without a typesVersions map.
-    console.log(run('npx', ['--no-install', 'attw', tarball, '--profile', 'node16', '--format', 'table-flipped'], { cwd: ROOT, env: { FORCE_COLOR: '0' } }).output.trim());
+    step('attw', () => console.log(run('npx', ['--no-install', 'attw', tarball, '--profile', 'node16', '--format', 'table-flipped'], { cwd: ROOT, env: { FORCE_COLOR: '0' } }).output.trim()));
 
     section(`npm install of the tarball in ${work}/app`);
     const app = path.join(work, 'app');
@@ -178,15 +210,20 @@ async function main() {
       JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, allowScripts: { 'better-sqlite3': true, sharp: true } }, null, 2),
     );
     const install = run('npm', ['install', '--no-audit', '--no-fund', tarball], { cwd: app });
-    const engineWarnings = [...install.output.matchAll(/EBADENGINE[^\n]*\n[^\n]*package: '([^']+)'[^\n]*\n[^\n]*required: ([^\n]+)/g)].map((m) => `${m[1]} (requires ${m[2].trim()})`);
+    const engineWarnings = [...install.output.matchAll(/EBADENGINE[^\n]*\n[^\n]*package: '([^']+)'[^\n]*\n[^\n]*required: ([^\n]+)/g)].map((m) => `${m[1]} (requires ${m[2].trim().replace(/,$/, '')})`);
     const scriptWarnings = install.output.split('\n').filter((line) => /install-scripts\s+\S+@\S+ \(/.test(line));
     const megabytes = diskMegabytes(path.join(app, 'node_modules'));
     const packages = readdirSync(path.join(app, 'node_modules')).length;
     console.log(`installed in ${install.seconds.toFixed(1)} s (npm cache as it is); node_modules ${megabytes.toFixed(0)} MB (${packages} top-level entries)`);
     if (scriptWarnings.length) console.log(`install scripts not covered by allowScripts:\n${scriptWarnings.join('\n')}`);
     console.log(`node_modules target <= ${MAX_NODE_MODULES_MB} MB: ${megabytes <= MAX_NODE_MODULES_MB ? 'met' : 'NOT MET'}`);
-    if (engineWarnings.length) fail(`engine warnings on Node ${process.version}: ${engineWarnings.join('; ')}`);
-    if (megabytes > MAX_NODE_MODULES_MB) fail(`node_modules is ${megabytes.toFixed(0)} MB, over ${MAX_NODE_MODULES_MB} MB`);
+    step('engine warnings', () => {
+      if (engineWarnings.length) fail(`engine warnings on Node ${process.version}: ${engineWarnings.join('; ')}`);
+      console.log(`no engine warning on Node ${process.version}`);
+    });
+    step('node_modules size', () => {
+      if (megabytes > MAX_NODE_MODULES_MB) fail(`node_modules is ${megabytes.toFixed(0)} MB, over ${MAX_NODE_MODULES_MB} MB`);
+    });
 
     section('start-up (printed, not enforced)');
     const bare = medianSeconds('node', ['-e', '0'], { cwd: app });
@@ -198,11 +235,13 @@ async function main() {
     run('npm', ['install', '--no-audit', '--no-fund', '--save-dev', 'typescript@~5.9', '@types/node@^20'], { cwd: app });
     for (const name of ['use.mts', 'use.cts', 'use.ts']) writeFileSync(path.join(app, name), TYPESCRIPT_USE);
     for (const [name, config] of Object.entries(TSCONFIGS)) {
-      const file = `tsconfig.${name}.json`;
-      const compilerOptions = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022', module: config.module, moduleResolution: config.moduleResolution, types: ['node'] };
-      writeFileSync(path.join(app, file), JSON.stringify({ compilerOptions, files: config.files }, null, 2));
-      run(path.join(app, 'node_modules/.bin/tsc'), ['-p', file], { cwd: app });
-      console.log(`${config.module} + ${config.moduleResolution} (${config.files.join(', ')}): no errors`);
+      step(`types (${name})`, () => {
+        const file = `tsconfig.${name}.json`;
+        const compilerOptions = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022', module: config.module, moduleResolution: config.moduleResolution, types: ['node'] };
+        writeFileSync(path.join(app, file), JSON.stringify({ compilerOptions, files: config.files }, null, 2));
+        run(path.join(app, 'node_modules/.bin/tsc'), ['-p', file], { cwd: app });
+        console.log(`${config.module} + ${config.moduleResolution} (${config.files.join(', ')}): no errors`);
+      });
     }
 
     section(`run time: demo catalogue (${ROWS} rows), then the pipeline from ESM and from CommonJS`);
@@ -211,10 +250,13 @@ async function main() {
     writeFileSync(path.join(app, 'pipeline.mjs'), pipelineScript('esm'));
     writeFileSync(path.join(app, 'pipeline.cjs'), pipelineScript('cjs'));
     for (const script of ['pipeline.mjs', 'pipeline.cjs']) {
-      const result = run('node', [script, data, path.join(work, `store-${script.split('.')[1]}`)], { cwd: app });
-      console.log(`${result.stdout.trim().split('\n').at(-1)} (${result.seconds.toFixed(1)} s)`);
+      step(script, () => {
+        const result = run('node', [script, data, path.join(work, `store-${script.split('.')[1]}`)], { cwd: app });
+        console.log(`${result.stdout.trim().split('\n').at(-1)} (${result.seconds.toFixed(1)} s)`);
+      });
     }
 
+    if (failures.length) fail(`${failures.length} check(s) failed: ${failures.join(', ')}`);
     console.log('\nconsumer check passed');
   } finally {
     if (KEEP) console.log(`kept ${work}`);
