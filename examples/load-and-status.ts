@@ -6,8 +6,8 @@
  *              ../shared/data/rakuten for the real rows)
  *   STORE_URI  folder path (embedded, default: a temp folder) or mongodb://host:port/db
  *
- * The examples import 'rakuten-pipeline', i.e. this package's build (dist/, made by `npm ci` or
- * `npm run build`), as your own code would.
+ * The examples import 'rakuten-pipeline', i.e. this package's build (dist/ and weights/, made by
+ * `npm run build` or `npm start`), as your own code would.
  */
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';

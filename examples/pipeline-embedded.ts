@@ -7,8 +7,8 @@
  *              folder; ../shared/data/rakuten for the real rows)
  *   STORE_DIR  embedded store folder (default: a new temp folder)
  *
- * The examples import 'rakuten-pipeline', i.e. this package's build (dist/, made by `npm ci` or
- * `npm run build`), as your own code would.
+ * The examples import 'rakuten-pipeline', i.e. this package's build (dist/ and weights/, made by
+ * `npm run build` or `npm start`), as your own code would.
  */
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';

@@ -12,8 +12,8 @@
  *   npm run mongo:emulator -- --port 27017
  * It keeps everything in memory: restart it for an empty database.
  *
- * The examples import 'rakuten-pipeline', i.e. this package's build (dist/, made by `npm ci` or
- * `npm run build`), as your own code would.
+ * The examples import 'rakuten-pipeline', i.e. this package's build (dist/ and weights/, made by
+ * `npm run build` or `npm start`), as your own code would.
  */
 import { redact } from 'rakuten-pipeline';
 import { dataDirFromArg, runMain } from './common.js';

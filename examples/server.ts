@@ -12,8 +12,8 @@
  * Then: curl http://127.0.0.1:3000/  ·  http://127.0.0.1:3000/api/docs  ·
  *   npx tsx examples/predict-client.ts --url http://127.0.0.1:3000/api
  *
- * The examples import 'rakuten-pipeline', i.e. this package's build (dist/, made by `npm ci` or
- * `npm run build`), as your own code would.
+ * The examples import 'rakuten-pipeline', i.e. this package's build (dist/ and weights/, made by
+ * `npm run build` or `npm start`), as your own code would.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
