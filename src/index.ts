@@ -72,6 +72,7 @@ export {
   validateNumbers,
   type NumericOption,
   type NumericOptions,
+  type NumericRange,
 } from './options.js';
 export { checkOutputFile, writeFileAtomic, atomicWriteStream, type AtomicWrite } from './util/output-file.js';
 export { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from './collections.js';
