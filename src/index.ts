@@ -83,6 +83,7 @@ export { CsvSyntaxError, openCsv, type CsvFile, type CsvRecord, type OpenCsvOpti
 export type { CsvEncoding } from './stages/load/encoding.js';
 export { MAX_ID_DIGITS, parseId, type ParsedId, type RowId } from './stages/load/ids.js';
 export { isKnownPrdtypecode, PRDTYPECODES } from './stages/load/classes.js';
+export { CATEGORIES, categoryLabel, categoryName, categoryNameMap, categoryNames, type Category, type CategoryLanguage, type CategoryNames } from './categories.js';
 export { DEFAULT_MAX_CSV_RECORD_BYTES, DEFAULT_MAX_IMAGE_FILE_BYTES, type LoadLimits } from './stages/load/limits.js';
 export { escapeControls } from './stages/load/escape.js';
 export { formatEntry } from './stages/load/quarantine.js';

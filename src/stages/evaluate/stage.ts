@@ -18,6 +18,7 @@ import { currentSplits, dataView, readCommittedSplit } from '../views.js';
 import { completePreprocessingSpec, Preprocessor } from '../preprocess/preprocessor.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import { renderEvaluationReport } from './report.js';
+import { categoryNameMap } from '../../categories.js';
 import { checkOutputFile, writeFileAtomic } from '../../util/output-file.js';
 import { predictLabels } from './score.js';
 
@@ -160,6 +161,8 @@ export class Evaluator {
           modelKind: version.kind,
           dataset: `${dataset}, ${inputs.length} products (${imaged.length} with image)`,
           createdAt: record.createdAt,
+          // The page is in English: `code — English name` on the axes and in the table.
+          classNames: categoryNameMap('en'),
           extras: {
             'weighted F1, text only': f(record.textOnlyWeightedF1),
             'weighted F1 on products with image': f(record.withImage.weightedF1),

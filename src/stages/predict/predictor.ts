@@ -20,6 +20,7 @@ import type { ProductRow } from '../load/types.js';
 import { atomicWriteStream, checkOutputFile } from '../../util/output-file.js';
 import { preparedImageKey } from '../prepare/stage.js';
 import { Preprocessor, type ProductInput } from '../preprocess/preprocessor.js';
+import { categoryNames, type CategoryNames } from '../../categories.js';
 
 /** One class and its probability. */
 export interface ScoredClass {
@@ -27,12 +28,20 @@ export interface ScoredClass {
   prdtypecode: number;
   /** Probability. */
   probability: number;
+  /** English category name (`categoryName`); absent for a code outside the 27. */
+  name?: string;
+  /** French and English category names; absent for a code outside the 27. */
+  names?: CategoryNames;
 }
 
 /** Prediction for one product. */
 export interface ProductPrediction {
   /** Most probable code. */
   prdtypecode: number;
+  /** Its English category name; absent for a code outside the 27 (a model trained on other codes). */
+  name?: string;
+  /** Its French and English category names; absent for a code outside the 27. */
+  names?: CategoryNames;
   /** The `topK` most probable codes, best first. */
   top: ScoredClass[];
   /** Model version that predicted. */
@@ -51,7 +60,9 @@ export interface StoredPrediction extends BaseDocument {
   index: RowId;
   /** Predicted code. */
   prdtypecode: number;
-  /** Top 3 codes with probabilities. */
+  /** Its English category name (absent for a code outside the 27, and in documents written before names existed). */
+  name?: string;
+  /** Top 3 codes with probabilities (and English names, not `names`: stored documents stay small). */
   top: ScoredClass[];
   /** Model version. */
   modelVersion: number;
@@ -87,6 +98,12 @@ export interface LoadedModel {
   model: ProductClassifier;
   /** The preprocessing it was trained with. */
   preprocessor: Preprocessor;
+}
+
+/** `{ name, names }` of a code, or nothing (no `undefined` keys) for a code outside the 27. */
+function named(code: number): { name?: string; names?: CategoryNames } {
+  const names = categoryNames(code);
+  return names ? { name: names.en, names } : {};
 }
 
 const BATCH = 256;
@@ -153,9 +170,14 @@ export class Predictor {
     const probabilities = await loaded.model.predict(inputs);
     return probabilities.map((p, i) => {
       const order = Array.from(p.keys()).sort((a, b) => (p[b] as number) - (p[a] as number));
-      const top = order.slice(0, topK).map((k) => ({ prdtypecode: loaded.model.classes[k] as number, probability: p[k] as number }));
+      const top = order.slice(0, topK).map((k): ScoredClass => {
+        const prdtypecode = loaded.model.classes[k] as number;
+        return { prdtypecode, probability: p[k] as number, ...named(prdtypecode) };
+      });
+      const prdtypecode = top[0]?.prdtypecode ?? -1;
       return {
-        prdtypecode: top[0]?.prdtypecode ?? -1,
+        prdtypecode,
+        ...named(prdtypecode),
         top,
         modelVersion: loaded.version.version,
         usedImage: inputs[i]?.image !== null,
@@ -227,7 +249,8 @@ export class Predictor {
             imageid: row.imageid,
             index: row.index,
             prdtypecode: p.prdtypecode,
-            top: p.top,
+            ...(p.name === undefined ? {} : { name: p.name }),
+            top: p.top.map(({ names: _names, ...scored }) => scored),
             modelVersion: p.modelVersion,
             usedImage: p.usedImage,
             predictedAt: now,
