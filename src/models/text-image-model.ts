@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { TEXT_IMAGE_KIND } from './kinds.js';
 import { ownArrayBuffer } from '../util/bytes.js';
 import type { JsonValue } from '../stores/types.js';
 import { initBackend } from './backend.js';
@@ -50,8 +51,6 @@ import type {
 } from './types.js';
 import { argmax, validationScorer } from './util.js';
 
-/** Kind of the built-in model. */
-export const TEXT_IMAGE_KIND = 'text-image-v1';
 
 /** Hyper-parameters of the built-in model (pass any subset as `TrainModelOptions.params`). */
 export interface TextImageParams extends TextVectorizerConfig {
@@ -781,6 +780,8 @@ export const TextImageClassifier = TextImageModel;
 export type TextImageClassifier = TextImageModel;
 
 /** {@link ModelFactory} of the built-in model, with its concrete classifier type. */
+export { TEXT_IMAGE_KIND };
+
 export interface TextImageModelFactory extends ModelFactory {
   /** Always `text-image-v1`. */
   readonly kind: typeof TEXT_IMAGE_KIND;
