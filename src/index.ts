@@ -191,6 +191,7 @@ export {
 } from './stages/predict/predictor.js';
 export { BUILT_IN_MODELS } from './models/builtin.js';
 export { TEXT_IMAGE_KIND } from './models/kinds.js';
+export { redactUri } from './stores/uri.js';
 export { conflicts, JOB_KINDS, JOB_PARAMS, JOB_RESOURCES, runJob, type JobKind, type JobParamsByKind, type JobResources } from './pipeline/jobs.js';
 export { createPipeline, pipelineFromBlueprint, Pipeline, type PipelineBlueprint, type PipelineOptions, type PredictCsvOptions, type PredictProductOptions } from './pipeline/pipeline.js';
 export { definePlugin, loadPlugin, PluginLoadError, pluginsFromEnv, resolvePlugins, resolvePluginSpecifier, type PipelinePlugin } from './pipeline/plugins.js';
