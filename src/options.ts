@@ -35,13 +35,21 @@ const MAX_UINT32 = 4_294_967_295;
  * to these, the flags and the API documentation show them.
  */
 export const DEFAULTS = {
+  /** Seed of the split and the model. */
   seed: 42,
+  /** Largest per-class F1 drop of an automatic promotion. */
   guardrailMargin: 0.05,
+  /** Validation fraction of the split. */
   val: 0.15,
+  /** Held-out test fraction of the split. */
   test: 0.15,
+  /** Side of the preprocessed images in pixels. */
   imageSize: 64,
+  /** Rows per store write of a load. */
   batchSize: 500,
+  /** Quarantine entries kept in a load's run document. */
   quarantineLimit: 10_000,
+  /** Classes answered by `/predict/product`. */
   topK: 3,
 } as const;
 

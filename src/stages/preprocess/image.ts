@@ -317,8 +317,8 @@ export function hammingDistance(a: string, b: string): number {
 
 /**
  * Prepares a product image for models and storage: decodes it to RGB, finds the product inside its
- * uniform (usually white) border with {@link findContentBox}, crops to it, pads to a white square
- * and resizes to `size` x `size`, then encodes a PNG and computes the {@link differenceHash}.
+ * uniform (usually white) border with `findContentBox`, crops to it, pads to a white square
+ * and resizes to `size` x `size`, then encodes a PNG and computes the `differenceHash`.
  * Deterministic: the same bytes give the same PNG and hash.
  *
  * @throws {@link UndecodableImageError} when the bytes are not a complete, decodable image.
