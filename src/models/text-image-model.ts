@@ -269,6 +269,16 @@ function imageVectors(
 /**
  * A trained `text-image-v1` classifier: the `TextImageModel` of the design, trained and loaded by
  * the {@link textImageModel} factory.
+ *
+ * @example
+ * ```ts
+ * import { textImageModel } from 'rakuten-pipeline/models/text-image';
+ *
+ * const model = await textImageModel.train(inputs, labels, { seed: 42, validation: { inputs: valInputs, labels: valLabels, score } });
+ * const probabilities = await model.predict(inputs.slice(0, 10)); // one Float32Array per input, in model.classes order
+ * const artifact = await model.save(); // manifest + weight files; textImageModel.load(artifact) predicts identically
+ * model.dispose();
+ * ```
  */
 export class TextImageModel implements ProductClassifier {
   /** Always `text-image-v1`. */
