@@ -1,42 +1,35 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { defineConfig } from 'tsup';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
-/**
- * The testing entry imports the rest of the package through one module, src/testing/root.ts; in
- * the build that module is the package's own root entry, so that `rakuten-pipeline/testing`
- * shares the root's classes (IntegrityError, ...) and memory stores instead of bundling copies.
- */
-const testingKitUsesRoot = {
-  name: 'testing-kit-uses-root',
-  setup(build: { onResolve(options: { filter: RegExp }, callback: (args: { path: string; importer: string }) => { path: string; external: boolean } | undefined): void }) {
-    const testingDir = path.resolve('src/testing');
-    build.onResolve({ filter: /^\.\/root\.js$/ }, (args) =>
-      path.dirname(args.importer) === testingDir ? { path: 'rakuten-pipeline', external: true } : undefined,
-    );
-  },
+// One entry per concern; the ones with heavy dependencies are separate, so that the core entry
+// loads none of them. ESM only, with shared chunks: every entry (and the job worker) uses one
+// copy of each module, so classes and registries are shared across entries. CommonJS projects
+// load it with require() (Node >= 20.19 requires ES modules without top-level await).
+const entry = {
+  index: 'src/index.ts',
+  http: 'src/http/index.ts',
+  'stores-mongodb': 'src/stores/mongodb/index.ts',
+  'stores-embedded': 'src/stores/embedded/index.ts',
+  'models-text-image': 'src/models/text-image-entry.ts',
+  demo: 'src/demo/index.ts',
+  testing: 'src/testing/index.ts',
 };
 
 export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    cli: 'src/cli/main.ts',
-    'job-worker': 'src/http/jobs/worker.ts',
-    testing: 'src/testing/index.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' } },
+  // Flat names: chunks land in dist/ beside the entries, where the job worker is looked up.
+  entry: { ...entry, cli: 'src/cli/main.ts', 'job-worker': 'src/http/jobs/worker.ts' },
+  format: ['esm'],
+  dts: { entry },
+  splitting: true,
   sourcemap: true,
   clean: true,
   define: { __VERSION__: JSON.stringify(version) },
   target: 'node20',
   platform: 'node',
   shims: true,
-  splitting: false,
   // Optional and native packages stay external: they are resolved at run time. vitest is the
   // optional peer of the testing entry only.
   external: ['@tensorflow/tfjs-node', 'better-sqlite3', 'sharp', 'mongodb', 'tsx', 'vitest'],
-  esbuildPlugins: [testingKitUsesRoot],
 });

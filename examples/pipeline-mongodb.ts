@@ -15,7 +15,7 @@
  * The examples import 'rakuten-pipeline', i.e. this package's build (dist/, made by `npm ci` or
  * `npm run build`), as your own code would.
  */
-import { redact } from 'rakuten-pipeline';
+import { redactUri as redact } from 'rakuten-pipeline';
 import { dataDirFromArg, runMain } from './common.js';
 import { runPipeline } from './pipeline.js';
 

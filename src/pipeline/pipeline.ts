@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { initBackend } from '../models/backend.js';
 import { BUILT_IN_MODELS } from '../models/builtin.js';
 import { ModelRegistry } from '../models/registry.js';
 import type { ModelFactory } from '../models/types.js';
@@ -90,6 +89,9 @@ export interface PredictCsvOptions extends PredictParams, StageRunOptions {
   /** Folder of the rows' images (`image_<imageid>_product_<productid>.jpg`). */
   imagesDir?: string;
 }
+
+/** tfjs-node when installed, else wasm, else cpu; TensorFlow.js is imported only when a model needs it. */
+const defaultBackend = async (): Promise<string> => (await import('../models/backend.js')).initBackend();
 
 /** A recorded spec (it has a format version) rather than options. */
 const isSpec = (p: PreprocessorOptions | PreprocessingSpec): p is PreprocessingSpec => 'version' in p && typeof p.version === 'number';
@@ -210,8 +212,9 @@ function blueprint(preprocessor: Preprocessor, storeUri: string, plugins: readon
   if (moduleless.length) {
     return new Error(`plugin ${moduleless.join(', ')} has no module: job workers cannot load it (set module: import.meta.url in the plugin, pass its module specifier, or run jobs inline)`);
   }
-  const known = new Set([...BUILT_IN_MODELS, ...plugins.flatMap((p) => p.models ?? [])]);
-  const foreign = (models ?? []).filter((m) => !known.has(m));
+  const builtIn = new Set(BUILT_IN_MODELS.map((m) => m.kind));
+  const fromPlugins = new Set(plugins.flatMap((p) => p.models ?? []));
+  const foreign = (models ?? []).filter((m) => !fromPlugins.has(m) && !builtIn.has(m.kind));
   if (foreign.length) {
     return new Error(`model kind ${foreign.map((m) => m.kind).join(', ')} is not from a plugin: job workers cannot load it (ship it in a plugin module, or run jobs inline)`);
   }
@@ -269,7 +272,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   }
   // Workers rebuild from specifiers: the models list is recorded as kinds only when one was given.
   const plan = blueprint(preprocessor, uri, plugins, options.models ? models : undefined);
-  return new Pipeline(store, models, plugins, plan, options.backend ?? (() => initBackend()), preprocessor, owns);
+  return new Pipeline(store, models, plugins, plan, options.backend ?? defaultBackend, preprocessor, owns);
 }
 
 /** Rebuilds a pipeline from its {@link PipelineBlueprint} (in a job worker or another process). */

@@ -44,12 +44,12 @@ export interface JobWorkerData {
   cancelFlag: SharedArrayBuffer;
 }
 
-// The worker's code is a bundle entry of its own (dist/job-worker.{js,cjs}). From the sources
+// The worker's code is a bundle entry of its own (dist/job-worker.js, beside the chunk this code is in). From the sources
 // (tests, tsx) it is the TypeScript file, imported through tsx's API: Node 20 does not pass
 // `--import` loaders on to worker threads.
 function startWorker(data: JobWorkerData): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL(here.endsWith('.cjs') ? './job-worker.cjs' : './job-worker.js', here), { workerData: data });
+  if (!here.endsWith('.ts')) return new Worker(new URL('./job-worker.js', here), { workerData: data });
   const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const entry = new URL('./worker.ts', here).href;
   const source = `import { tsImport } from ${JSON.stringify(tsx)}; await tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)});`;

@@ -96,6 +96,16 @@ async function latency(model: ProductClassifier, inputs: readonly ModelInput[], 
  * Evaluator stage: scores a model version on `labeled_test` (or any labelled folder in the
  * challenge layout) — weighted and macro F1, accuracy, per-class scores, confusion matrix,
  * latency and throughput — stores the result in `model_evaluation` and writes an HTML report.
+ *
+ * @example
+ * ```ts
+ * import { BUILT_IN_MODELS, Evaluator, ModelRegistry, openStore } from 'rakuten-pipeline';
+ *
+ * const store = await openStore('.rakuten-store');
+ * const evaluation = await new Evaluator(store, new ModelRegistry(store, BUILT_IN_MODELS)).run({ model: 'champion', report: 'reports/champion.html' });
+ * console.log(evaluation.metrics.weightedF1, evaluation.metrics.perClass);
+ * await store.close();
+ * ```
  */
 export class Evaluator {
   /** Creates an evaluator over a store and its registry. */

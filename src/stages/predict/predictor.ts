@@ -138,6 +138,18 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
  * `predictions`, or a CSV in the challenge layout into a submission file. Every path runs the
  * model's own preprocessing, rebuilt from the spec saved with its version
  * ({@link Preprocessor.fromSpec}); models are loaded once and cached.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * import { BUILT_IN_MODELS, ModelRegistry, openStore, Predictor } from 'rakuten-pipeline';
+ *
+ * const store = await openStore('.rakuten-store');
+ * const predictor = new Predictor(store, new ModelRegistry(store, BUILT_IN_MODELS));
+ * const answer = await predictor.predictProduct({ designation: 'Lot de 4 verres à pied', image: await readFile('verres.jpg') }, { topK: 3 });
+ * console.log(answer.prdtypecode, answer.top);
+ * await store.close();
+ * ```
  */
 export class Predictor {
   private readonly loaded = new Map<number, LoadedModel>();

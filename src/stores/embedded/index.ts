@@ -1,3 +1,4 @@
+import { isEmbeddedUri } from '../registry.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -46,6 +47,6 @@ export function openEmbeddedStore(dir: string, options: OpenStoreOptions = {}): 
 export const embeddedDriver: StoreDriver = {
   specificationVersion: 'v1',
   name: 'embedded',
-  accepts: (uri) => uri.startsWith('file://') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri),
+  accepts: isEmbeddedUri,
   open: async (uri, options) => openEmbeddedStore(uri, options),
 };
