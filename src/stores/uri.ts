@@ -1,6 +1,11 @@
+// `scheme://user:password@`: the password runs to the last `@` before the query, so that one
+// typed without percent-encoding (`p@ss`, `pa/ss`, which the driver then refuses) is still
+// hidden whole in the message saying so; the user name may be empty or hold a raw `@` too.
+const USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/[^:/?#]*):([^?#]*)@/i;
+
 /** The URI with the password of its user info hidden (`scheme://user:***@host`), for messages and records. */
 export function redactUri(uri: string): string {
-  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]+):[^@/]*@/i, '$1:***@');
+  return uri.replace(USER_INFO, '$1:***@');
 }
 
 /**
@@ -8,7 +13,7 @@ export function redactUri(uri: string): string {
  * for errors raised by code that saw the connection string (a driver's, a worker's).
  */
 export function scrubSecrets(text: string, uri: string): string {
-  const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]+:([^@/]*)@/i.exec(uri)?.[1];
+  const raw = USER_INFO.exec(uri)?.[2];
   if (!raw) return text;
   let decoded = raw;
   try {
