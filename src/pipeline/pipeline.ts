@@ -24,7 +24,7 @@ import { getDataStatus, type DataStatus } from '../stages/status.js';
 import { Trainer, type TrainOptions, type TrainResult } from '../stages/train/stage.js';
 import { findStoreDriver, resolveStoreUri } from '../stores/registry.js';
 import type { Store } from '../stores/types.js';
-import { checkSpecificationVersion, STORE_DRIVER_SPEC_VERSION } from '../specification.js';
+import { checkSpecificationVersion, MODEL_FACTORY_SPEC_VERSION, STORE_DRIVER_SPEC_VERSION } from '../specification.js';
 import { resolvePlugins, type PipelinePlugin } from './plugins.js';
 
 /** Options of {@link createPipeline}. */
@@ -254,9 +254,12 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   for (const p of plugins) for (const [name, step] of Object.entries(p.textSteps ?? {})) registerTextStep(name, step);
   const preprocessing = options.preprocessing ?? {};
   const preprocessor = isSpec(preprocessing) ? Preprocessor.fromSpec(preprocessing) : new Preprocessor(preprocessing);
+  // Every plugin checked before the store is opened: a refusal must not leave it open.
   for (const p of plugins) {
     for (const d of p.storeDrivers ?? []) checkSpecificationVersion('StoreDriver', `store driver ${JSON.stringify(d.name)} of plugin ${p.name}`, d.specificationVersion, STORE_DRIVER_SPEC_VERSION);
+    for (const m of p.models ?? []) checkSpecificationVersion('ModelFactory', `model factory ${JSON.stringify(m.kind)} of plugin ${p.name}`, m.specificationVersion, MODEL_FACTORY_SPEC_VERSION);
   }
+  for (const m of models) checkSpecificationVersion('ModelFactory', `model factory ${JSON.stringify(m.kind)}`, m.specificationVersion, MODEL_FACTORY_SPEC_VERSION);
   let store: Store;
   let uri: string;
   const owns = typeof options.store !== 'object';

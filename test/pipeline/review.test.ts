@@ -1,9 +1,44 @@
-import { describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPipeline } from '../../src/pipeline/pipeline.js';
 import { redactUri, scrubSecrets } from '../../src/stores/uri.js';
 import { cli } from '../support/cli.js';
+import { tempDir } from '../support/data.js';
 
 // Defects found in review of the composition root, plugins, job workers and schema-derived
 // options: each test failed before its fix.
+
+const dirs: string[] = [];
+afterAll(async () => {
+  const { rm } = await import('node:fs/promises');
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** Writes a plugin module (plain JavaScript) in a fresh folder; returns its path. */
+async function pluginFile(name: string, source: string): Promise<string> {
+  const dir = await tempDir('rp-review-plugin-');
+  dirs.push(dir);
+  const file = path.join(dir, `${name}.mjs`);
+  await writeFile(file, source);
+  return file;
+}
+
+/** A store driver `counted://<name>` over the memory store that counts opens and closes on globalThis. */
+const COUNTED_DRIVER = `
+import { openMemoryStore } from ${JSON.stringify(path.resolve('src/stores/memory/index.ts'))};
+const counts = (globalThis.__rpReviewCounts ??= { opened: 0, closed: 0 });
+export const countedDriver = {
+  name: 'counted', specificationVersion: 'v1',
+  accepts: (uri) => uri.startsWith('counted://'),
+  async open(uri, options) {
+    const inner = openMemoryStore('memory://' + uri.slice('counted://'.length), options);
+    counts.opened++;
+    return { uri, driver: 'counted', documents: inner.documents, images: inner.images, close: async () => { counts.closed++; await inner.close(); } };
+  },
+};
+`;
+const counts = () => (globalThis as unknown as { __rpReviewCounts: { opened: number; closed: number } }).__rpReviewCounts;
 
 describe('credentials in connection strings', () => {
   // Passwords typed without percent-encoding: the driver refuses them, and the message saying so
@@ -37,5 +72,19 @@ describe('credentials in connection strings', () => {
       expect(r.stderr).toMatch(/unescaped|Invalid connection string/);
       expect(r.stderr).not.toContain(password);
     }
+  });
+});
+
+describe('createPipeline', () => {
+  it('refuses a plugin model factory without specificationVersion, naming the plugin, and leaves no store open', async () => {
+    const file = await pluginFile(
+      'nospec-model',
+      `${COUNTED_DRIVER}\nexport default { name: 'nospec-model', storeDrivers: [countedDriver], models: [{ kind: 'nospec-v1', train() {}, load() {} }] };`,
+    );
+    await expect(createPipeline({ store: 'counted://nospec', plugins: [file] })).rejects.toThrow(
+      /model factory "nospec-v1" of plugin nospec-model declares no specificationVersion/,
+    );
+    // An open MongoDB client would keep the CLI or `serve` from ever exiting.
+    expect(counts().closed).toBe(counts().opened);
   });
 });
