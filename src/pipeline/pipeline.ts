@@ -22,6 +22,7 @@ import { Preprocessor, type PreprocessorOptions, type ProductInput } from '../st
 import { registerTextStep } from '../stages/preprocess/text.js';
 import { getDataStatus, type DataStatus } from '../stages/status.js';
 import { Trainer, type TrainOptions, type TrainResult } from '../stages/train/stage.js';
+import { embeddedDriver } from '../stores/embedded/index.js';
 import { findStoreDriver, resolveStoreUri } from '../stores/registry.js';
 import type { Store } from '../stores/types.js';
 import { checkSpecificationVersion, MODEL_FACTORY_SPEC_VERSION, STORE_DRIVER_SPEC_VERSION } from '../specification.js';
@@ -268,7 +269,10 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     uri = store.uri;
   } else {
     uri = resolveStoreUri(options.store);
-    store = await findStoreDriver(uri, drivers).open(uri, { create: options.create ?? true });
+    const driver = findStoreDriver(uri, drivers);
+    store = await driver.open(uri, { create: options.create ?? true });
+    // The folder's absolute path: a worker or another process in another folder reopens this store.
+    if (driver === embeddedDriver) uri = store.uri;
   }
   // Workers rebuild from specifiers: the models list is recorded as kinds only when one was given.
   const plan = blueprint(preprocessor, uri, plugins, options.models ? models : undefined);

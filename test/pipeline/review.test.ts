@@ -88,3 +88,19 @@ describe('createPipeline', () => {
     expect(counts().closed).toBe(counts().opened);
   });
 });
+
+describe('blueprint', () => {
+  it('names the store by absolute path when it was given relative to the working folder', async () => {
+    const dir = await tempDir('rp-review-rel-');
+    dirs.push(dir);
+    const relative = path.relative(process.cwd(), path.join(dir, 'store'));
+    expect(path.isAbsolute(relative)).toBe(false);
+    const pipeline = await createPipeline({ store: relative });
+    try {
+      // A worker (or another process) in another folder must reopen this store, not another.
+      expect(pipeline.blueprint().storeUri).toBe(path.join(dir, 'store'));
+    } finally {
+      await pipeline.close();
+    }
+  });
+});
