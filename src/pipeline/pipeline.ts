@@ -5,6 +5,8 @@
  *
  * @module
  */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { initBackend } from '../models/backend.js';
 import { BUILT_IN_MODELS } from '../models/builtin.js';
 import { ModelRegistry } from '../models/registry.js';
@@ -205,6 +207,9 @@ export class Pipeline {
   }
 }
 
+/** A plugin module given as a path, as a file URL: workers and other processes may run in another folder. */
+const moduleUrl = (module: string): string => (module.startsWith('.') || path.isAbsolute(module) ? pathToFileURL(path.resolve(module)).href : module);
+
 /** Why a pipeline cannot be rebuilt from plain data, or its blueprint. */
 function blueprint(preprocessor: Preprocessor, storeUri: string, plugins: readonly PipelinePlugin[], models: readonly ModelFactory[] | undefined): PipelineBlueprint | Error {
   const moduleless = plugins.filter((p) => !p.module).map((p) => p.name);
@@ -227,7 +232,7 @@ function blueprint(preprocessor: Preprocessor, storeUri: string, plugins: readon
   }
   return {
     storeUri,
-    plugins: plugins.map((p) => p.module as string),
+    plugins: plugins.map((p) => moduleUrl(p.module as string)),
     modelKinds: models ? models.map((m) => m.kind) : null,
     preprocessing,
   };

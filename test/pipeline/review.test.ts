@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
 import { redactUri, scrubSecrets } from '../../src/stores/uri.js';
@@ -99,6 +100,16 @@ describe('blueprint', () => {
     try {
       // A worker (or another process) in another folder must reopen this store, not another.
       expect(pipeline.blueprint().storeUri).toBe(path.join(dir, 'store'));
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  it('names a plugin object\'s relative module by its file URL', async () => {
+    const fixture = (await import('../fixtures/plugin.js')).default;
+    const pipeline = await createPipeline({ store: 'memory://review-module', plugins: [{ ...fixture, module: './test/fixtures/plugin.ts' }] });
+    try {
+      expect(pipeline.blueprint().plugins).toEqual([pathToFileURL(path.resolve('test/fixtures/plugin.ts')).href]);
     } finally {
       await pipeline.close();
     }
