@@ -194,7 +194,7 @@ export class Pipeline {
   /**
    * The plain-data description a job worker rebuilds this pipeline from (see
    * {@link PipelineBlueprint}); throws, saying why, when this pipeline cannot be rebuilt elsewhere
-   * (a plugin object without `module`, a model factory given as an object, a store without its URI).
+   * (a plugin object without `module`, a model factory given as an object, a store without its URI, an in-memory store).
    */
   blueprint(): PipelineBlueprint {
     if (this.blueprintOf instanceof Error) throw this.blueprintOf;
@@ -211,7 +211,7 @@ export class Pipeline {
 const moduleUrl = (module: string): string => (module.startsWith('.') || path.isAbsolute(module) ? pathToFileURL(path.resolve(module)).href : module);
 
 /** Why a pipeline cannot be rebuilt from plain data, or its blueprint. */
-function blueprint(preprocessor: Preprocessor, storeUri: string, plugins: readonly PipelinePlugin[], models: readonly ModelFactory[] | undefined): PipelineBlueprint | Error {
+function blueprint(preprocessor: Preprocessor, store: Store, storeUri: string, plugins: readonly PipelinePlugin[], models: readonly ModelFactory[] | undefined): PipelineBlueprint | Error {
   const moduleless = plugins.filter((p) => !p.module).map((p) => p.name);
   if (moduleless.length) {
     return new Error(`plugin ${moduleless.join(', ')} has no module: job workers cannot load it (set module: import.meta.url in the plugin, pass its module specifier, or run jobs inline)`);
@@ -226,6 +226,9 @@ function blueprint(preprocessor: Preprocessor, storeUri: string, plugins: readon
     preprocessing = preprocessor.spec;
   } catch (e) {
     return new Error(`job workers cannot rebuild the preprocessing: ${(e as Error).message} (register it in a plugin's textSteps)`);
+  }
+  if (store.driver === 'memory') {
+    return new Error(`the store ${storeUri} is in this thread's memory: job workers cannot reach it (a worker thread has memory stores of its own); run jobs inline`);
   }
   if (storeUri.includes('***')) {
     return new Error(`the store's URI is redacted (${storeUri}): job workers cannot reopen it; create the pipeline from the connection string`);
@@ -280,7 +283,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     if (driver === embeddedDriver) uri = store.uri;
   }
   // Workers rebuild from specifiers: the models list is recorded as kinds only when one was given.
-  const plan = blueprint(preprocessor, uri, plugins, options.models ? models : undefined);
+  const plan = blueprint(preprocessor, store, uri, plugins, options.models ? models : undefined);
   return new Pipeline(store, models, plugins, plan, options.backend ?? (() => initBackend()), preprocessor, owns);
 }
 

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createServer } from '../../src/http/server.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
 import { redactUri, scrubSecrets } from '../../src/stores/uri.js';
 import { cli } from '../support/cli.js';
@@ -107,11 +108,27 @@ describe('blueprint', () => {
 
   it('names a plugin object\'s relative module by its file URL', async () => {
     const fixture = (await import('../fixtures/plugin.js')).default;
-    const pipeline = await createPipeline({ store: 'memory://review-module', plugins: [{ ...fixture, module: './test/fixtures/plugin.ts' }] });
+    const dir = await tempDir('rp-review-module-');
+    dirs.push(dir);
+    const pipeline = await createPipeline({ store: path.join(dir, 'store'), plugins: [{ ...fixture, module: './test/fixtures/plugin.ts' }] });
     try {
       expect(pipeline.blueprint().plugins).toEqual([pathToFileURL(path.resolve('test/fixtures/plugin.ts')).href]);
     } finally {
       await pipeline.close();
     }
+  });
+});
+
+describe('an in-memory store and job workers', () => {
+  it('is refused for worker jobs, saying to run them inline: a worker thread has a memory store of its own', async () => {
+    const pipeline = await createPipeline({ store: 'memory://review-workers' });
+    try {
+      expect(() => pipeline.blueprint()).toThrow(/memory:\/\/review-workers is in this thread's memory: job workers cannot reach it/);
+    } finally {
+      await pipeline.close();
+    }
+    await expect(createServer({ storeUri: 'memory://review-workers', logger: false })).rejects.toThrow(/jobs: "worker" cannot run this pipeline in worker threads: .*run jobs inline/);
+    const app = await createServer({ storeUri: 'memory://review-workers', logger: false, jobs: 'inline' });
+    await app.close();
   });
 });
