@@ -242,6 +242,27 @@ function blueprint(preprocessor: Preprocessor, store: Store, storeUri: string, p
 }
 
 /**
+ * Throws when a plugin's model kind is already taken (by a built-in, `options.models` or another
+ * plugin): the first factory of a kind wins, so the plugin's would silently never be used. The
+ * same plugin module named twice (each import a module instance of its own) is one plugin.
+ */
+function checkPluginKinds(plugins: readonly PipelinePlugin[], given: readonly ModelFactory[]): void {
+  const owners = new Map<string, { factory: ModelFactory; owner: string; by: string }>();
+  for (const f of BUILT_IN_MODELS) owners.set(f.kind, { factory: f, owner: 'a built-in model kind', by: '' });
+  for (const f of given) if (!owners.has(f.kind)) owners.set(f.kind, { factory: f, owner: 'a model kind of options.models', by: '' });
+  for (const p of plugins) {
+    const by = p.module ?? p.name;
+    for (const f of p.models ?? []) {
+      const taken = owners.get(f.kind);
+      if (!taken) owners.set(f.kind, { factory: f, owner: `a model kind of plugin ${p.name}`, by });
+      else if (taken.factory !== f && taken.by !== by) {
+        throw new TypeError(`model kind ${JSON.stringify(f.kind)} of plugin ${p.name} is already ${taken.owner}: give it a kind of its own`);
+      }
+    }
+  }
+}
+
+/**
  * Builds a {@link Pipeline}: loads the plugins, opens the store (with the plugins' drivers first)
  * and wires every stage once.
  *
@@ -269,6 +290,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     for (const m of p.models ?? []) checkSpecificationVersion('ModelFactory', `model factory ${JSON.stringify(m.kind)} of plugin ${p.name}`, m.specificationVersion, MODEL_FACTORY_SPEC_VERSION);
   }
   for (const m of models) checkSpecificationVersion('ModelFactory', `model factory ${JSON.stringify(m.kind)}`, m.specificationVersion, MODEL_FACTORY_SPEC_VERSION);
+  checkPluginKinds(plugins, options.models ?? []);
   let store: Store;
   let uri: string;
   const owns = typeof options.store !== 'object';

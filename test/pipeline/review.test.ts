@@ -132,3 +132,23 @@ describe('an in-memory store and job workers', () => {
     await app.close();
   });
 });
+
+describe('plugin model kinds', () => {
+  const model = (kind: string) => `{ kind: ${JSON.stringify(kind)}, specificationVersion: 'v1', train() { throw new Error('fake'); }, load() { throw new Error('fake'); } }`;
+
+  it('refuses a plugin model whose kind is taken by a built-in or another plugin, instead of silently dropping it', async () => {
+    const dir = await tempDir('rp-review-kinds-');
+    dirs.push(dir);
+    const store = path.join(dir, 'store');
+    const builtIn = await pluginFile('shadow', `export default { name: 'shadow', models: [${model('naive-bayes-v1')}] };`);
+    await expect(createPipeline({ store, plugins: [builtIn] })).rejects.toThrow(/model kind "naive-bayes-v1" of plugin shadow is already a built-in model kind/);
+    const first = await pluginFile('first', `export default { name: 'first', models: [${model('shared-v1')}] };`);
+    const second = await pluginFile('second', `export default { name: 'second', models: [${model('shared-v1')}] };`);
+    await expect(createPipeline({ store, plugins: [first, second] })).rejects.toThrow(/model kind "shared-v1" of plugin second is already a model kind of plugin first/);
+    // The same plugin named twice (each import a fresh module instance) is one plugin.
+    const twice = await createPipeline({ store, plugins: ['./test/fixtures/plugin.ts', './test/fixtures/plugin.ts'] });
+    expect(twice.models.map((m) => m.kind)).toEqual(['text-image-v1', 'naive-bayes-v1', 'mock-v1']);
+    await twice.close();
+  });
+});
+
