@@ -152,3 +152,26 @@ describe('plugin model kinds', () => {
   });
 });
 
+describe('library calls check the prediction options as the CLI and HTTP do', () => {
+  it('refuses a bad model reference or topK with a RangeError naming the entry point and the field', async () => {
+    const dir = await tempDir('rp-review-predict-');
+    dirs.push(dir);
+    const pipeline = await createPipeline({ store: path.join(dir, 'store') });
+    try {
+      const ref = 'must be one of an integer from 1, "champion", "latest"';
+      await expect(pipeline.predict({ model: 0 })).rejects.toThrow(new RangeError(`Predictor.predictStoredTest: options.model ${ref}, got 0`));
+      await expect(pipeline.predict({ model: 'best' as never })).rejects.toThrow(new RangeError(`Predictor.predictStoredTest: options.model ${ref}, got "best"`));
+      await expect(pipeline.predictProduct({ designation: 'Lampe' }, { topK: 0 })).rejects.toThrow(
+        new RangeError('Predictor.predictProduct: options.topK must be an integer from 1 to 27, got 0'),
+      );
+      await expect(pipeline.predictProduct({ designation: 'Lampe' }, { topK: -1 })).rejects.toThrow(RangeError);
+      await expect(pipeline.predictProduct({ designation: 'Lampe' }, { model: 1.5 })).rejects.toThrow(new RangeError(`Predictor.predictProduct: options.model ${ref}, got 1.5`));
+      await expect(pipeline.predictCsv({ input: path.join(dir, 'x.csv'), output: path.join(dir, 'y.csv'), model: -1 })).rejects.toThrow(
+        new RangeError(`Predictor.predictCsv: options.model ${ref}, got -1`),
+      );
+    } finally {
+      await pipeline.close();
+    }
+  });
+});
+
