@@ -21,6 +21,8 @@ import { registerPredictProductRoute } from './routes/predict-product.js';
 import { registerStateRoutes } from './routes/read.js';
 import { pathRedactor } from './redact.js';
 import { ErrorReply, NOT_BLANK } from './schemas.js';
+import type { TSchema } from '@sinclair/typebox';
+import { describeSchema } from '../stages/options.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -81,7 +83,8 @@ function authCheck(auth: AuthOptions | false | undefined) {
 // body (`curl -X POST`) is validated as `{}`: every body field of the job and promotion routes
 // is optional, and a missing required field is still named.
 function validatorCompiler() {
-  const options = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false } as const;
+  // verbose: errors carry their schema, so that a union is described as a whole (formatValidationErrors).
+  const options = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true } as const;
   const ajv = new Ajv({ ...options, coerceTypes: true });
   const bodyAjv = new Ajv({ ...options, coerceTypes: false });
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
@@ -123,9 +126,14 @@ function multipartFieldTypes(request: FastifyRequest): void {
 
 /** One readable sentence naming the field: `body/epoch: unknown field`, `body/designation is required`. */
 function formatValidationErrors(errors: readonly FastifySchemaValidationError[], dataVar: string): Error {
-  const messages = errors.map((e) => {
+  // A union (a model reference, a policy) fails each branch, then itself: said once, with what it may be.
+  const unions = errors.filter((e) => e.keyword === 'anyOf');
+  const kept = errors.filter((e) => e.keyword === 'anyOf' || !unions.some((u) => u.instancePath === e.instancePath && e.schemaPath.startsWith(`${u.schemaPath}/`)));
+  const messages = kept.map((e) => {
     const at = `${dataVar}${e.instancePath}`;
     const params = e.params as Record<string, unknown>;
+    const union = (e as { parentSchema?: TSchema }).parentSchema;
+    if (e.keyword === 'anyOf' && union) return `${at} must be ${describeSchema(union)}`;
     if (e.keyword === 'additionalProperties') return `${at}/${String(params.additionalProperty)}: unknown field`;
     if (e.keyword === 'required') return `${at}/${String(params.missingProperty)} is required`;
     if (e.keyword === 'pattern' && params.pattern === NOT_BLANK) return `${at} must not be empty or blank`;

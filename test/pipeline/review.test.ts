@@ -175,3 +175,27 @@ describe('library calls check the prediction options as the CLI and HTTP do', ()
   });
 });
 
+describe('HTTP bodies', () => {
+  it('name what a union field (model reference, promotion policy) may be, once, as the CLI and library do', async () => {
+    const dir = await tempDir('rp-review-http-');
+    dirs.push(dir);
+    const key = 'review-key-0123456789';
+    const app = await createServer({ storeUri: path.join(dir, 'store'), logger: false, auth: { keys: [key] }, jobs: 'inline' });
+    try {
+      const post = async (url: string, body: unknown) => {
+        const r = await app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${key}` }, payload: body as object });
+        return { status: r.statusCode, message: (r.json() as { message: string }).message };
+      };
+      const ref = 'must be one of an integer from 1, "champion", "latest"';
+      expect(await post('/train-model', { promote: 'bogus' })).toEqual({ status: 400, message: 'body/promote must be one of "auto", "always", "never"' });
+      expect(await post('/predict', { model: 0 })).toEqual({ status: 400, message: `body/model ${ref}` });
+      expect(await post('/predict', { model: 'v1' })).toEqual({ status: 400, message: `body/model ${ref}` });
+      expect(await post('/evaluate-model', { model: 1.5 })).toEqual({ status: 400, message: `body/model ${ref}` });
+      // Other fields keep their messages.
+      expect(await post('/train-model', { epochs: 0 })).toEqual({ status: 400, message: 'body/epochs must be >= 1' });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
