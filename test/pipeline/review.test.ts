@@ -67,6 +67,19 @@ describe('credentials in connection strings', () => {
     expect(redactUri('/srv/store')).toBe('/srv/store');
   });
 
+  it('redactUri and scrubSecrets hide secrets of the query string too (TLS key password, AWS session token)', async () => {
+    const uri = 'mongodb://u:pw@127.0.0.1:1/db?tls=true&tlsCertificateKeyFilePassword=TLS%2FKEYPW&authMechanismProperties=AWS_SESSION_TOKEN:SESSIONTOK&serverSelectionTimeoutMS=200';
+    const shown = 'mongodb://u:***@127.0.0.1:1/db?tls=true&tlsCertificateKeyFilePassword=***&authMechanismProperties=AWS_SESSION_TOKEN:***&serverSelectionTimeoutMS=200';
+    expect(redactUri(uri)).toBe(shown);
+    expect(scrubSecrets('key TLS/KEYPW, token SESSIONTOK', uri)).toBe('key ***, token ***');
+    // The store's URI (run records, /data-status) and the error of a store that cannot be reached.
+    const error = await createPipeline({ store: uri }).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    expect(error).toContain(shown);
+  });
+
   it('the CLI does not print a raw password the driver refused', async () => {
     for (const [uri, password] of raw.slice(0, 2)) {
       const r = await cli('status', '--store', uri);
