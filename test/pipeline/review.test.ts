@@ -2,8 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { workerExecutor } from '../../src/http/jobs/executor.js';
 import { createServer } from '../../src/http/server.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
+import { Preprocessor } from '../../src/stages/preprocess/preprocessor.js';
 import { redactUri, scrubSecrets } from '../../src/stores/uri.js';
 import { cli } from '../support/cli.js';
 import { tempDir } from '../support/data.js';
@@ -209,6 +211,24 @@ describe('HTTP bodies', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('job workers', () => {
+  it('hide the password in the error of a worker that died of an uncaught exception', async () => {
+    // A driver whose connection fails outside any awaited call (an unhandled 'error' event, say).
+    const file = await pluginFile(
+      'leaky',
+      `export default { name: 'leaky', storeDrivers: [{ name: 'leaky', specificationVersion: 'v1', accepts: (u) => u.startsWith('leaky://'),
+        open: (uri) => new Promise(() => { setTimeout(() => { throw new Error('connection to ' + uri + ' lost'); }, 10); }) }] };`,
+    );
+    const plan = { storeUri: 'leaky://user:s3cretpw@db.example/x', plugins: [pathToFileURL(file).href], modelKinds: null, preprocessing: new Preprocessor().spec };
+    const error = await workerExecutor(plan).execute('prepare', {}, {}).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    expect(error).toMatch(/connection to leaky:\/\/user:\*\*\*@db\.example\/x lost/);
+    expect(error).not.toContain('s3cretpw');
   });
 });
 
