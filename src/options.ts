@@ -154,8 +154,8 @@ export function isAllowed(o: NumericRange, value: unknown): value is number {
   return true;
 }
 
-// Decimal notation only: Number() would also take '', ' ', '0x10' and 'Infinity'.
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+/** Numbers as text in decimal notation only: `Number()` would also take '', ' ', '0x10' and 'Infinity'. @internal */
+export const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /** Parses the text of a flag; throws commander's `InvalidArgumentError` naming the flag and the range. */
 export function parseFlagValue(o: NumericOption, text: string): number {

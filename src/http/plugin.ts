@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
 import { PACKAGE_VERSION } from '../version.js';
+import { DECIMAL } from '../options.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -108,8 +109,9 @@ function validatorCompiler() {
 }
 
 /**
- * Multipart fields arrive as text: those the route's body schema types as numbers or booleans
- * are converted before validation (`topK=2`); anything else is left for validation to refuse.
+ * Multipart fields arrive as text: those the route's body schema types as numbers (in decimal
+ * notation, as on the command line) or booleans are converted before validation (`topK=2`);
+ * anything else is left for validation to refuse.
  */
 function multipartFieldTypes(request: FastifyRequest): void {
   const body = request.body;
@@ -119,7 +121,7 @@ function multipartFieldTypes(request: FastifyRequest): void {
   for (const [name, value] of Object.entries(fields)) {
     if (typeof value !== 'string') continue;
     const type = schema?.properties?.[name]?.type;
-    if ((type === 'integer' || type === 'number') && value.trim() !== '' && Number.isFinite(Number(value))) fields[name] = Number(value);
+    if ((type === 'integer' || type === 'number') && DECIMAL.test(value.trim())) fields[name] = Number(value);
     else if (type === 'boolean' && (value === 'true' || value === 'false')) fields[name] = value === 'true';
   }
 }
