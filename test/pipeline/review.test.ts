@@ -106,6 +106,19 @@ describe('createPipeline', () => {
   });
 });
 
+describe('file: URIs', () => {
+  it('refuse a file URL with a host (file://my-store is not a relative path): it opened the filesystem root', async () => {
+    for (const uri of ['file://my-store', 'file://./my-store']) {
+      await expect(createPipeline({ store: uri, create: false }), uri).rejects.toThrow(/file URL .* absolute path \(file:\/\/\/path\/to\/store\) or a folder path/);
+    }
+    const dir = await tempDir('rp-review-file-');
+    dirs.push(dir);
+    const pipeline = await createPipeline({ store: pathToFileURL(path.join(dir, 'store')).href });
+    expect(pipeline.store.uri).toBe(path.join(dir, 'store'));
+    await pipeline.close();
+  });
+});
+
 describe('blueprint', () => {
   it('names the store by absolute path when it was given relative to the working folder', async () => {
     const dir = await tempDir('rp-review-rel-');
