@@ -244,7 +244,7 @@ function blueprint(preprocessor: Preprocessor, store: Store, storeUri: string, p
 /**
  * Throws when a plugin's model kind is already taken (by a built-in, `options.models` or another
  * plugin): the first factory of a kind wins, so the plugin's would silently never be used. The
- * same plugin module named twice (each import a module instance of its own) is one plugin.
+ * same plugin module named twice is one plugin.
  */
 function checkPluginKinds(plugins: readonly PipelinePlugin[], given: readonly ModelFactory[]): void {
   const owners = new Map<string, { factory: ModelFactory; owner: string; by: string }>();

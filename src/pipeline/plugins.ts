@@ -78,14 +78,30 @@ export function resolvePluginSpecifier(specifier: string, cwd = process.cwd()): 
 
 const TYPESCRIPT = /\.[cm]?tsx?$/;
 
-async function importModule(url: string): Promise<Record<string, unknown>> {
+// tsx evaluates a module again on each tsImport: kept by URL, so that a TypeScript plugin is one
+// module instance per thread as a JavaScript one is (its text steps and model factories the same
+// functions each time it is named).
+const typescriptModules = new Map<string, Promise<Record<string, unknown>>>();
+
+async function importTypeScript(url: string): Promise<Record<string, unknown>> {
+  const tsx = (await import('tsx/esm/api').catch(() => undefined)) as { tsImport?: (u: string, parent: string) => Promise<Record<string, unknown>> } | undefined;
+  if (!tsx?.tsImport) throw new Error('it is TypeScript and tsx is not installed: compile it to JavaScript or add tsx');
+  return tsx.tsImport(url, import.meta.url);
+}
+
+function importModule(url: string): Promise<Record<string, unknown>> {
   // TypeScript plugins (a user's sources, our tests) load through tsx when it is installed.
   if (TYPESCRIPT.test(new URL(url).pathname)) {
-    const tsx = (await import('tsx/esm/api').catch(() => undefined)) as { tsImport?: (u: string, parent: string) => Promise<Record<string, unknown>> } | undefined;
-    if (!tsx?.tsImport) throw new Error('it is TypeScript and tsx is not installed: compile it to JavaScript or add tsx');
-    return tsx.tsImport(url, import.meta.url);
+    let loaded = typescriptModules.get(url);
+    if (!loaded) {
+      loaded = importTypeScript(url);
+      typescriptModules.set(url, loaded);
+      // A failed import is tried again next time (the file may have been fixed).
+      loaded.catch(() => typescriptModules.delete(url));
+    }
+    return loaded;
   }
-  return (await import(url)) as Record<string, unknown>;
+  return import(url) as Promise<Record<string, unknown>>;
 }
 
 function isPlugin(value: unknown): value is PipelinePlugin {

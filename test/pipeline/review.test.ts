@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { workerExecutor } from '../../src/http/jobs/executor.js';
 import { createServer } from '../../src/http/server.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
+import { loadPlugin } from '../../src/pipeline/plugins.js';
 import { Preprocessor } from '../../src/stages/preprocess/preprocessor.js';
 import { redactUri, scrubSecrets } from '../../src/stores/uri.js';
 import { cli } from '../support/cli.js';
@@ -173,7 +174,7 @@ describe('plugin model kinds', () => {
     const first = await pluginFile('first', `export default { name: 'first', models: [${model('shared-v1')}] };`);
     const second = await pluginFile('second', `export default { name: 'second', models: [${model('shared-v1')}] };`);
     await expect(createPipeline({ store, plugins: [first, second] })).rejects.toThrow(/model kind "shared-v1" of plugin second is already a model kind of plugin first/);
-    // The same plugin named twice (each import a fresh module instance) is one plugin.
+    // The same plugin named twice is one plugin.
     const twice = await createPipeline({ store, plugins: ['./test/fixtures/plugin.ts', './test/fixtures/plugin.ts'] });
     expect(twice.models.map((m) => m.kind)).toEqual(['text-image-v1', 'naive-bayes-v1', 'mock-v1']);
     await twice.close();
@@ -265,6 +266,21 @@ describe('job workers', () => {
     );
     expect(error).toMatch(/connection to leaky:\/\/user:\*\*\*@db\.example\/x lost/);
     expect(error).not.toContain('s3cretpw');
+  });
+});
+
+describe('TypeScript plugin modules', () => {
+  it('are imported once per thread, as JavaScript ones: a second pipeline with a plugin shipping text steps is not refused', async () => {
+    const dir = await tempDir('rp-review-ts-');
+    dirs.push(dir);
+    const file = path.join(dir, 'steps-plugin.ts');
+    await writeFile(file, `const shout = (s: string): string => s.toUpperCase();\nexport default { name: 'steps', textSteps: { 'review.shout': shout } };\n`);
+    const store = path.join(dir, 'store');
+    for (let i = 0; i < 2; i++) {
+      const pipeline = await createPipeline({ store, plugins: [file], preprocessing: { text: { steps: ['review.shout'] } } });
+      await pipeline.close();
+    }
+    expect((await loadPlugin(file)).textSteps).toBe((await loadPlugin(file)).textSteps);
   });
 });
 
