@@ -127,10 +127,29 @@ export async function loadPlugin(specifier: string, cwd?: string): Promise<Pipel
   return { ...plugin, module: url };
 }
 
+/** Throws a `TypeError` naming the plugin and the field when `plugin` is not shaped as a {@link PipelinePlugin}. */
+function checkPluginShape(plugin: PipelinePlugin): void {
+  const fail = (message: string) => {
+    throw new TypeError(`plugin ${plugin.name}: ${message}`);
+  };
+  const { storeDrivers, models, textSteps } = plugin as { storeDrivers?: unknown; models?: unknown; textSteps?: unknown };
+  if (storeDrivers !== undefined && !Array.isArray(storeDrivers)) fail('storeDrivers must be an array of store drivers');
+  for (const d of (storeDrivers ?? []) as Partial<StoreDriver>[]) {
+    if (typeof d?.accepts !== 'function' || typeof d.open !== 'function') fail(`store driver ${JSON.stringify(d?.name)} has no accepts(uri) or open(uri) function`);
+  }
+  if (models !== undefined && !Array.isArray(models)) fail('models must be an array of model factories');
+  for (const m of (models ?? []) as Partial<ModelFactory>[]) if (typeof m?.kind !== 'string' || m.kind === '') fail('a model factory has no kind');
+  if (textSteps !== undefined && (typeof textSteps !== 'object' || textSteps === null || Array.isArray(textSteps))) fail('textSteps must be an object of text steps by name');
+}
+
 /** The plugins of a list of plugins and specifiers, specifiers loaded in order. */
 export async function resolvePlugins(plugins: readonly (PipelinePlugin | string)[], cwd?: string): Promise<PipelinePlugin[]> {
   const out: PipelinePlugin[] = [];
-  for (const p of plugins) out.push(typeof p === 'string' ? await loadPlugin(p, cwd) : p);
+  for (const p of plugins) {
+    const plugin = typeof p === 'string' ? await loadPlugin(p, cwd) : p;
+    checkPluginShape(plugin);
+    out.push(plugin);
+  }
   return out;
 }
 

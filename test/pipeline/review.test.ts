@@ -162,6 +162,25 @@ describe('an in-memory store and job workers', () => {
   });
 });
 
+describe('malformed plugins', () => {
+  it('are refused naming the plugin and the field, not with "object is not iterable"', async () => {
+    const dir = await tempDir('rp-review-shape-');
+    dirs.push(dir);
+    const store = path.join(dir, 'store');
+    const cases: [string, RegExp][] = [
+      [`{ name: 'bad', models: { kind: 'x-v1' } }`, /^plugin bad: models must be an array of model factories/],
+      [`{ name: 'bad', storeDrivers: 'nope' }`, /^plugin bad: storeDrivers must be an array of store drivers/],
+      [`{ name: 'bad', storeDrivers: [{ name: 'half', specificationVersion: 'v1' }] }`, /^plugin bad: store driver "half" has no accepts\(uri\) or open\(uri\) function/],
+      [`{ name: 'bad', models: [{ specificationVersion: 'v1' }] }`, /^plugin bad: a model factory has no kind/],
+      [`{ name: 'bad', textSteps: ['lowerCase'] }`, /^plugin bad: textSteps must be an object of text steps by name/],
+    ];
+    for (const [i, [plugin, message]] of cases.entries()) {
+      const file = await pluginFile(`bad-${i}`, `export default ${plugin};`);
+      await expect(createPipeline({ store, plugins: [file] }), plugin).rejects.toThrow(message);
+    }
+  });
+});
+
 describe('plugin model kinds', () => {
   const model = (kind: string) => `{ kind: ${JSON.stringify(kind)}, specificationVersion: 'v1', train() { throw new Error('fake'); }, load() { throw new Error('fake'); } }`;
 
