@@ -38,5 +38,8 @@ export default defineConfig({
   // Optional and native packages stay external: they are resolved at run time. vitest is the
   // optional peer of the testing entry only.
   external: ['@tensorflow/tfjs-node', 'better-sqlite3', 'sharp', 'mongodb', 'tsx', 'vitest'],
+  // ESM-only with a default export: required by the CommonJS build, its namespace would stand in
+  // for the function (esbuild's interop), so it is bundled.
+  noExternal: ['p-limit'],
   esbuildPlugins: [testingKitUsesRoot],
 });

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,7 +12,8 @@ import { loadPlugin } from '../../src/pipeline/plugins.js';
 import { Preprocessor } from '../../src/stages/preprocess/preprocessor.js';
 import { redactUri, scrubSecrets } from '../../src/stores/uri.js';
 import { cli } from '../support/cli.js';
-import { tempDir } from '../support/data.js';
+import { REPO_ROOT, tempDir } from '../support/data.js';
+import { generateDemoCatalogue } from '../../src/demo/generate-catalogue.js';
 
 // Defects found in review of the composition root, plugins, job workers and schema-derived
 // options: each test failed before its fix.
@@ -300,6 +304,34 @@ describe('TypeScript plugin modules', () => {
       await pipeline.close();
     }
     expect((await loadPlugin(file)).textSteps).toBe((await loadPlugin(file)).textSteps);
+  });
+});
+
+// The CommonJS build (package export `require`), when it is built from the current sources.
+const DIST_CJS = path.join(REPO_ROOT, 'dist/index.cjs');
+const distFresh = (() => {
+  if (!existsSync(DIST_CJS)) return false;
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
+  return statSync(DIST_CJS).mtimeMs >= Math.max(newest(path.join(REPO_ROOT, 'src')), statSync(path.join(REPO_ROOT, 'tsup.config.ts')).mtimeMs);
+})();
+
+describe.skipIf(!distFresh)('the CommonJS build', () => {
+  it('prepares: an ESM-only dependency (p-limit) imported by default was not a function', async () => {
+    const dir = await tempDir('rp-review-cjs-');
+    dirs.push(dir);
+    await generateDemoCatalogue({ outDir: path.join(dir, 'data'), rows: 60, testRows: 5, imageFraction: 0 });
+    const script = `
+      const { createPipeline } = require(${JSON.stringify(DIST_CJS)});
+      (async () => {
+        const p = await createPipeline({ store: 'memory://cjs' });
+        await p.load({ dataDir: ${JSON.stringify(path.join(dir, 'data'))} });
+        const run = await p.prepare({ seed: 1 });
+        await p.close();
+        console.log(run.status);
+      })().catch((e) => { console.error(e.message); process.exit(1); });`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: dir });
+    expect(stdout.trim()).toBe('completed');
   });
 });
 
