@@ -161,6 +161,9 @@ export function isAllowed(o: NumericRange, value: unknown): value is number {
   return true;
 }
 
+/** Numbers as text in decimal notation only: `Number()` would also take '', ' ', '0x10' and 'Infinity'. @internal */
+export const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
 /**
  * The JSON schema of `o` for request validation and the OpenAPI document. The default is only
  * documented unless `applyDefault` (then validation fills it in), since most stages apply their

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { describeRange, isAllowed, type NumericOption } from '../options.js';
+import { DECIMAL, describeRange, isAllowed, type NumericOption } from '../options.js';
 import { describeSchema } from '../stages/options.js';
 
 /** Flag names that are not the kebab-case of the field (`guardrailMargin` is `--guardrail`). */
@@ -15,8 +15,6 @@ export type FlagNames<P extends TProperties> = { readonly [K in keyof P]?: `--${
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const camel = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-// Decimal notation only: Number() would also take '', ' ', '0x10' and 'Infinity'.
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /** Parses a flag's text as the field's schema asks; throws commander's error naming the flag and what it must be. */
 function parser(flag: string, field: TSchema): (text: string) => unknown {

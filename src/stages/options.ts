@@ -101,6 +101,9 @@ export const PredictParams = Type.Object({
 /** See {@link PredictParams}. */
 export type PredictParams = Static<typeof PredictParams>;
 
+/** Options of a single-product prediction (`Predictor.predictProduct`, `POST /predict/product`). @internal */
+export const PredictProductParams = Type.Object({ model: Type.Optional(ModelRefSchema), topK: Type.Optional(schema(N.topK)) });
+
 /** The default of each field of `schema` that declares one (`{ seed: 42, ... }`). */
 export function defaultsOf<P extends TProperties>(schema: TObject<P>): Partial<Static<TObject<P>>> {
   const out: Record<string, unknown> = {};

@@ -21,6 +21,7 @@ import { atomicWriteStream, checkOutputFile } from '../../util/output-file.js';
 import { preparedImageKey } from '../prepare/stage.js';
 import { Preprocessor, type ProductInput } from '../preprocess/preprocessor.js';
 import { categoryNames, type CategoryNames } from '../../categories.js';
+import { checkOptions, PredictParams, PredictProductParams } from '../options.js';
 
 /** One class and its probability. */
 export interface ScoredClass {
@@ -199,6 +200,7 @@ export class Predictor {
 
   /** Predicts one product (designation, description, optional image bytes). */
   async predictProduct(product: ProductInput, options: { model?: ModelRef; topK?: number } = {}): Promise<ProductPrediction> {
+    checkOptions('Predictor.predictProduct', PredictProductParams, options);
     const loaded = await this.resolve(options.model);
     const text = loaded.preprocessor.text.prepare(product);
     const image = product.image ? await loaded.preprocessor.prepareImagePixels(product.image) : null;
@@ -231,6 +233,7 @@ export class Predictor {
 
   /** Predicts every stored test row (`preprocessed_x_test`) into `predictions`. */
   async predictStoredTest(options: StageRunOptions & { model?: ModelRef } = {}): Promise<BatchPredictionSummary> {
+    checkOptions('Predictor.predictStoredTest', PredictParams, options);
     const started = Date.now();
     const loaded = await this.resolve(options.model);
     const rows = (await currentData(this.store)).rows.xTest;
@@ -293,6 +296,7 @@ export class Predictor {
   async predictCsv(
     options: StageRunOptions & { input: string; output: string; imagesDir?: string; model?: ModelRef },
   ): Promise<BatchPredictionSummary> {
+    checkOptions('Predictor.predictCsv', PredictParams, options);
     const started = Date.now();
     const loaded = await this.resolve(options.model);
     await checkOutputFile(options.output, 'output');
