@@ -4,7 +4,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { generateDemoCatalogue, type ProgressEvent } from 'rakuten-pipeline';
+import type { ProgressEvent } from 'rakuten-pipeline';
+import { generateDemoCatalogue } from 'rakuten-pipeline/demo';
 
 /**
  * Runs an example's `main`, printing a failure as one readable message and exiting with 1.

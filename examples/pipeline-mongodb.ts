@@ -15,7 +15,7 @@
  * The examples import 'rakuten-pipeline', i.e. this package's build (dist/ and weights/, made by
  * `npm run build` or `npm start`), as your own code would.
  */
-import { redact } from 'rakuten-pipeline';
+import { redactUri as redact } from 'rakuten-pipeline';
 import { dataDirFromArg, runMain } from './common.js';
 import { runPipeline } from './pipeline.js';
 

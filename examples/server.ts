@@ -18,7 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
-import { apiKeysFromEnv, ApiKeys, createPipeline, pluginsFromEnv, rakutenApi } from 'rakuten-pipeline';
+import { createPipeline, pluginsFromEnv } from 'rakuten-pipeline';
+import { apiKeysFromEnv, ApiKeys, rakutenApi } from 'rakuten-pipeline/http';
 import { runMain } from './common.js';
 
 runMain(async () => {

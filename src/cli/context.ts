@@ -1,4 +1,4 @@
-import { createPipeline, type Pipeline } from '../pipeline/pipeline.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import { pluginsFromEnv } from '../pipeline/plugins.js';
 import type { PreprocessorOptions } from '../stages/preprocess/preprocessor.js';
 import { resolveStoreUri } from '../stores/registry.js';
@@ -39,6 +39,8 @@ export interface PipelineUse extends StoreUse {
 async function open(uri: string | undefined, use: PipelineUse): Promise<Pipeline> {
   if (uri !== undefined && uri.trim() === '') throw new Error('--store: empty; give a folder path or mongodb://host:port/db');
   try {
+    // The pipeline (and what it loads) is imported when a command runs, not for `--help`.
+    const { createPipeline } = await import('../pipeline/pipeline.js');
     return await createPipeline({
       ...(uri !== undefined ? { store: uri } : {}),
       create: use.create ?? false,

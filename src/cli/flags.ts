@@ -6,6 +6,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { DECIMAL, describeRange, isAllowed, type NumericOption } from '../options.js';
 import { describeSchema } from '../stages/options.js';
 
 /** Flag names that are not the kebab-case of the field (`guardrailMargin` is `--guardrail`). */
@@ -14,8 +15,6 @@ export type FlagNames<P extends TProperties> = { readonly [K in keyof P]?: `--${
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const camel = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-// Decimal notation only: Number() would also take '', ' ', '0x10' and 'Infinity'.
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /** Parses a flag's text as the field's schema asks; throws commander's error naming the flag and what it must be. */
 function parser(flag: string, field: TSchema): (text: string) => unknown {
@@ -78,4 +77,20 @@ export function schemaValues<P extends TProperties, K extends keyof P & string>(
   const picked = Type.Partial(schema);
   if (!Value.Check(picked, out)) throw new Error(`invalid options: ${[...Value.Errors(picked, out)].map((e) => `${e.path} ${e.message}`).join('; ')}`);
   return out;
+}
+
+/** Parses the text of a flag; throws commander's `InvalidArgumentError` naming the flag and the range. */
+export function parseFlagValue(o: NumericOption, text: string): number {
+  const value = DECIMAL.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!isAllowed(o, value)) throw new InvalidArgumentError(`${o.flag} must be ${describeRange(o)}, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/**
+ * A commander option for `o`, with its parser, default and the range in its help text.
+ * `description` overrides the shared one where a command means something narrower ("split seed").
+ */
+export function flag(o: NumericOption, description = o.description): Option {
+  const option = new Option(`${o.flag} ${o.placeholder}`, `${description} (${describeRange(o)})`).argParser((text) => parseFlagValue(o, text));
+  return o.default !== undefined ? option.default(o.default) : option;
 }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
 import { PACKAGE_VERSION } from '../version.js';
+import { DECIMAL } from '../options.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -21,6 +22,8 @@ import { registerPredictProductRoute } from './routes/predict-product.js';
 import { registerStateRoutes } from './routes/read.js';
 import { pathRedactor } from './redact.js';
 import { ErrorReply, NOT_BLANK } from './schemas.js';
+import type { TSchema } from '@sinclair/typebox';
+import { describeSchema } from '../stages/options.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -81,7 +84,8 @@ function authCheck(auth: AuthOptions | false | undefined) {
 // body (`curl -X POST`) is validated as `{}`: every body field of the job and promotion routes
 // is optional, and a missing required field is still named.
 function validatorCompiler() {
-  const options = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false } as const;
+  // verbose: errors carry their schema, so that a union is described as a whole (formatValidationErrors).
+  const options = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true } as const;
   const ajv = new Ajv({ ...options, coerceTypes: true });
   const bodyAjv = new Ajv({ ...options, coerceTypes: false });
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
@@ -105,8 +109,9 @@ function validatorCompiler() {
 }
 
 /**
- * Multipart fields arrive as text: those the route's body schema types as numbers or booleans
- * are converted before validation (`topK=2`); anything else is left for validation to refuse.
+ * Multipart fields arrive as text: those the route's body schema types as numbers (in decimal
+ * notation, as on the command line) or booleans are converted before validation (`topK=2`);
+ * anything else is left for validation to refuse.
  */
 function multipartFieldTypes(request: FastifyRequest): void {
   const body = request.body;
@@ -116,16 +121,21 @@ function multipartFieldTypes(request: FastifyRequest): void {
   for (const [name, value] of Object.entries(fields)) {
     if (typeof value !== 'string') continue;
     const type = schema?.properties?.[name]?.type;
-    if ((type === 'integer' || type === 'number') && value.trim() !== '' && Number.isFinite(Number(value))) fields[name] = Number(value);
+    if ((type === 'integer' || type === 'number') && DECIMAL.test(value.trim())) fields[name] = Number(value);
     else if (type === 'boolean' && (value === 'true' || value === 'false')) fields[name] = value === 'true';
   }
 }
 
 /** One readable sentence naming the field: `body/epoch: unknown field`, `body/designation is required`. */
 function formatValidationErrors(errors: readonly FastifySchemaValidationError[], dataVar: string): Error {
-  const messages = errors.map((e) => {
+  // A union (a model reference, a policy) fails each branch, then itself: said once, with what it may be.
+  const unions = errors.filter((e) => e.keyword === 'anyOf');
+  const kept = errors.filter((e) => e.keyword === 'anyOf' || !unions.some((u) => u.instancePath === e.instancePath && e.schemaPath.startsWith(`${u.schemaPath}/`)));
+  const messages = kept.map((e) => {
     const at = `${dataVar}${e.instancePath}`;
     const params = e.params as Record<string, unknown>;
+    const union = (e as { parentSchema?: TSchema }).parentSchema;
+    if (e.keyword === 'anyOf' && union) return `${at} must be ${describeSchema(union)}`;
     if (e.keyword === 'additionalProperties') return `${at}/${String(params.additionalProperty)}: unknown field`;
     if (e.keyword === 'required') return `${at}/${String(params.missingProperty)} is required`;
     if (e.keyword === 'pattern' && params.pattern === NOT_BLANK) return `${at} must not be empty or blank`;

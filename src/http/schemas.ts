@@ -119,10 +119,22 @@ export const PredictProductBody = Obj(
   },
   'One product to classify',
 );
+/** A category's names (`categoryNames`): left out for a code outside the 27. */
+const CategoryNamesSchema = Type.Optional(
+  Type.Object({ fr: Type.String(), en: Type.String() }, { description: 'Category name in French and English (names published by challenge participants)' }),
+);
+/** A category's English name: left out for a code outside the 27. */
+const CategoryNameSchema = Type.Optional(Type.String({ description: 'English category name, e.g. "Used books"' }));
+
 /** Answer of `POST /predict/product`. */
 export const PredictProductReply = Type.Object({
   prdtypecode: Type.Integer({ description: 'Most probable product type code' }),
-  top: Type.Array(Type.Object({ prdtypecode: Type.Integer(), probability: Type.Number() }), { description: 'Best classes first' }),
+  name: CategoryNameSchema,
+  names: CategoryNamesSchema,
+  top: Type.Array(
+    Type.Object({ prdtypecode: Type.Integer(), probability: Type.Number(), name: CategoryNameSchema, names: CategoryNamesSchema }),
+    { description: 'Best classes first' },
+  ),
   modelVersion: Type.Integer(),
   usedImage: Type.Boolean({ description: 'Whether an image was given and decoded' }),
   ms: Type.Number({ description: 'Server-side time in milliseconds' }),

@@ -146,6 +146,17 @@ const RESERVATION_TTL_MS = 24 * 3600_000;
  * Versioned model registry over any store: metadata in `model_metadata`, weight files through
  * the store's blob interface (files in the embedded store, GridFS on MongoDB). Loaded models are
  * cached, so prediction never reloads a model per call.
+ *
+ * @example
+ * ```ts
+ * import { BUILT_IN_MODELS, ModelRegistry, openStore } from 'rakuten-pipeline';
+ *
+ * const store = await openStore('mongodb://user:password@db/rakuten_db');
+ * const registry = new ModelRegistry(store, BUILT_IN_MODELS);
+ * for (const v of await registry.list()) console.log(v.version, v.kind, v.validation.weightedF1);
+ * await registry.promote(3, 'rolled back after a bad release');
+ * await store.close();
+ * ```
  */
 export class ModelRegistry {
   private readonly factories = new Map<string, ModelFactory>();

@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { TEXT_IMAGE_KIND } from './kinds.js';
 import { ownArrayBuffer } from '../util/bytes.js';
 import type { JsonValue } from '../stores/types.js';
 import { initBackend } from './backend.js';
@@ -50,8 +51,6 @@ import type {
 } from './types.js';
 import { argmax, validationScorer } from './util.js';
 
-/** Kind of the built-in model. */
-export const TEXT_IMAGE_KIND = 'text-image-v1';
 
 /** Hyper-parameters of the built-in model (pass any subset as `TrainModelOptions.params`). */
 export interface TextImageParams extends TextVectorizerConfig {
@@ -270,6 +269,16 @@ function imageVectors(
 /**
  * A trained `text-image-v1` classifier: the `TextImageModel` of the design, trained and loaded by
  * the {@link textImageModel} factory.
+ *
+ * @example
+ * ```ts
+ * import { textImageModel } from 'rakuten-pipeline/models/text-image';
+ *
+ * const model = await textImageModel.train(inputs, labels, { seed: 42, validation: { inputs: valInputs, labels: valLabels, score } });
+ * const probabilities = await model.predict(inputs.slice(0, 10)); // one Float32Array per input, in model.classes order
+ * const artifact = await model.save(); // manifest + weight files; textImageModel.load(artifact) predicts identically
+ * model.dispose();
+ * ```
  */
 export class TextImageModel implements ProductClassifier {
   /** Always `text-image-v1`. */
@@ -781,6 +790,8 @@ export const TextImageClassifier = TextImageModel;
 export type TextImageClassifier = TextImageModel;
 
 /** {@link ModelFactory} of the built-in model, with its concrete classifier type. */
+export { TEXT_IMAGE_KIND };
+
 export interface TextImageModelFactory extends ModelFactory {
   /** Always `text-image-v1`. */
   readonly kind: typeof TEXT_IMAGE_KIND;

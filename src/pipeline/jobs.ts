@@ -23,10 +23,15 @@ export const JOB_KINDS: readonly JobKind[] = ['load', 'prepare', 'train', 'evalu
  * bounds and an evaluation's report path stay the server's business).
  */
 export const JOB_PARAMS = {
+  /** A load: the data folder. */
   load: Type.Pick(LoadParams, ['dataDir']),
+  /** A prepare: seed and fractions. */
   prepare: Type.Pick(PrepareParams, ['seed', 'val', 'test']),
+  /** A training: every option of {@link TrainParams}. */
   train: TrainParams,
+  /** An evaluation: the model and, optionally, a labelled folder. */
   evaluate: Type.Pick(EvaluateParams, ['model', 'dataDir']),
+  /** A batch prediction: the model. */
   predict: PredictParams,
 };
 

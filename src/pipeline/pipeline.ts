@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { initBackend } from '../models/backend.js';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BUILT_IN_MODELS } from '../models/builtin.js';
 import { ModelRegistry } from '../models/registry.js';
 import type { ModelFactory } from '../models/types.js';
@@ -24,7 +25,7 @@ import { getDataStatus, type DataStatus } from '../stages/status.js';
 import { Trainer, type TrainOptions, type TrainResult } from '../stages/train/stage.js';
 import { findStoreDriver, resolveStoreUri } from '../stores/registry.js';
 import type { Store } from '../stores/types.js';
-import { checkSpecificationVersion, STORE_DRIVER_SPEC_VERSION } from '../specification.js';
+import { checkSpecificationVersion, MODEL_FACTORY_SPEC_VERSION, STORE_DRIVER_SPEC_VERSION } from '../specification.js';
 import { resolvePlugins, type PipelinePlugin } from './plugins.js';
 
 /** Options of {@link createPipeline}. */
@@ -90,6 +91,9 @@ export interface PredictCsvOptions extends PredictParams, StageRunOptions {
   /** Folder of the rows' images (`image_<imageid>_product_<productid>.jpg`). */
   imagesDir?: string;
 }
+
+/** tfjs-node when installed, else wasm, else cpu; TensorFlow.js is imported only when a model needs it. */
+const defaultBackend = async (): Promise<string> => (await import('../models/backend.js')).initBackend();
 
 /** A recorded spec (it has a format version) rather than options. */
 const isSpec = (p: PreprocessorOptions | PreprocessingSpec): p is PreprocessingSpec => 'version' in p && typeof p.version === 'number';
@@ -191,7 +195,7 @@ export class Pipeline {
   /**
    * The plain-data description a job worker rebuilds this pipeline from (see
    * {@link PipelineBlueprint}); throws, saying why, when this pipeline cannot be rebuilt elsewhere
-   * (a plugin object without `module`, a model factory given as an object, a store without its URI).
+   * (a plugin object without `module`, a model factory given as an object, a store without its URI, an in-memory store).
    */
   blueprint(): PipelineBlueprint {
     if (this.blueprintOf instanceof Error) throw this.blueprintOf;
@@ -204,14 +208,18 @@ export class Pipeline {
   }
 }
 
+/** A plugin module given as a path, as a file URL: workers and other processes may run in another folder. */
+const moduleUrl = (module: string): string => (module.startsWith('.') || path.isAbsolute(module) ? pathToFileURL(path.resolve(module)).href : module);
+
 /** Why a pipeline cannot be rebuilt from plain data, or its blueprint. */
-function blueprint(preprocessor: Preprocessor, storeUri: string, plugins: readonly PipelinePlugin[], models: readonly ModelFactory[] | undefined): PipelineBlueprint | Error {
+function blueprint(preprocessor: Preprocessor, store: Store, storeUri: string, plugins: readonly PipelinePlugin[], models: readonly ModelFactory[] | undefined): PipelineBlueprint | Error {
   const moduleless = plugins.filter((p) => !p.module).map((p) => p.name);
   if (moduleless.length) {
     return new Error(`plugin ${moduleless.join(', ')} has no module: job workers cannot load it (set module: import.meta.url in the plugin, pass its module specifier, or run jobs inline)`);
   }
-  const known = new Set([...BUILT_IN_MODELS, ...plugins.flatMap((p) => p.models ?? [])]);
-  const foreign = (models ?? []).filter((m) => !known.has(m));
+  const builtIn = new Set(BUILT_IN_MODELS.map((m) => m.kind));
+  const fromPlugins = new Set(plugins.flatMap((p) => p.models ?? []));
+  const foreign = (models ?? []).filter((m) => !fromPlugins.has(m) && !builtIn.has(m.kind));
   if (foreign.length) {
     return new Error(`model kind ${foreign.map((m) => m.kind).join(', ')} is not from a plugin: job workers cannot load it (ship it in a plugin module, or run jobs inline)`);
   }
@@ -221,15 +229,39 @@ function blueprint(preprocessor: Preprocessor, storeUri: string, plugins: readon
   } catch (e) {
     return new Error(`job workers cannot rebuild the preprocessing: ${(e as Error).message} (register it in a plugin's textSteps)`);
   }
+  if (store.driver === 'memory') {
+    return new Error(`the store ${storeUri} is in this thread's memory: job workers cannot reach it (a worker thread has memory stores of its own); run jobs inline`);
+  }
   if (storeUri.includes('***')) {
     return new Error(`the store's URI is redacted (${storeUri}): job workers cannot reopen it; create the pipeline from the connection string`);
   }
   return {
     storeUri,
-    plugins: plugins.map((p) => p.module as string),
+    plugins: plugins.map((p) => moduleUrl(p.module as string)),
     modelKinds: models ? models.map((m) => m.kind) : null,
     preprocessing,
   };
+}
+
+/**
+ * Throws when a plugin's model kind is already taken (by a built-in, `options.models` or another
+ * plugin): the first factory of a kind wins, so the plugin's would silently never be used. The
+ * same plugin module named twice is one plugin.
+ */
+function checkPluginKinds(plugins: readonly PipelinePlugin[], given: readonly ModelFactory[]): void {
+  const owners = new Map<string, { factory: ModelFactory; owner: string; by: string }>();
+  for (const f of BUILT_IN_MODELS) owners.set(f.kind, { factory: f, owner: 'a built-in model kind', by: '' });
+  for (const f of given) if (!owners.has(f.kind)) owners.set(f.kind, { factory: f, owner: 'a model kind of options.models', by: '' });
+  for (const p of plugins) {
+    const by = p.module ?? p.name;
+    for (const f of p.models ?? []) {
+      const taken = owners.get(f.kind);
+      if (!taken) owners.set(f.kind, { factory: f, owner: `a model kind of plugin ${p.name}`, by });
+      else if (taken.factory !== f && taken.by !== by) {
+        throw new TypeError(`model kind ${JSON.stringify(f.kind)} of plugin ${p.name} is already ${taken.owner}: give it a kind of its own`);
+      }
+    }
+  }
 }
 
 /**
@@ -254,9 +286,13 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   for (const p of plugins) for (const [name, step] of Object.entries(p.textSteps ?? {})) registerTextStep(name, step);
   const preprocessing = options.preprocessing ?? {};
   const preprocessor = isSpec(preprocessing) ? Preprocessor.fromSpec(preprocessing) : new Preprocessor(preprocessing);
+  // Every plugin checked before the store is opened: a refusal must not leave it open.
   for (const p of plugins) {
     for (const d of p.storeDrivers ?? []) checkSpecificationVersion('StoreDriver', `store driver ${JSON.stringify(d.name)} of plugin ${p.name}`, d.specificationVersion, STORE_DRIVER_SPEC_VERSION);
+    for (const m of p.models ?? []) checkSpecificationVersion('ModelFactory', `model factory ${JSON.stringify(m.kind)} of plugin ${p.name}`, m.specificationVersion, MODEL_FACTORY_SPEC_VERSION);
   }
+  for (const m of models) checkSpecificationVersion('ModelFactory', `model factory ${JSON.stringify(m.kind)}`, m.specificationVersion, MODEL_FACTORY_SPEC_VERSION);
+  checkPluginKinds(plugins, options.models ?? []);
   let store: Store;
   let uri: string;
   const owns = typeof options.store !== 'object';
@@ -265,11 +301,14 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     uri = store.uri;
   } else {
     uri = resolveStoreUri(options.store);
-    store = await findStoreDriver(uri, drivers).open(uri, { create: options.create ?? true });
+    const driver = findStoreDriver(uri, drivers);
+    store = await driver.open(uri, { create: options.create ?? true });
+    // The folder's absolute path: a worker or another process in another folder reopens this store.
+    if (driver.name === 'embedded') uri = store.uri;
   }
   // Workers rebuild from specifiers: the models list is recorded as kinds only when one was given.
-  const plan = blueprint(preprocessor, uri, plugins, options.models ? models : undefined);
-  return new Pipeline(store, models, plugins, plan, options.backend ?? (() => initBackend()), preprocessor, owns);
+  const plan = blueprint(preprocessor, store, uri, plugins, options.models ? models : undefined);
+  return new Pipeline(store, models, plugins, plan, options.backend ?? defaultBackend, preprocessor, owns);
 }
 
 /** Rebuilds a pipeline from its {@link PipelineBlueprint} (in a job worker or another process). */

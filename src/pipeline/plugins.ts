@@ -78,14 +78,30 @@ export function resolvePluginSpecifier(specifier: string, cwd = process.cwd()): 
 
 const TYPESCRIPT = /\.[cm]?tsx?$/;
 
-async function importModule(url: string): Promise<Record<string, unknown>> {
+// tsx evaluates a module again on each tsImport: kept by URL, so that a TypeScript plugin is one
+// module instance per thread as a JavaScript one is (its text steps and model factories the same
+// functions each time it is named).
+const typescriptModules = new Map<string, Promise<Record<string, unknown>>>();
+
+async function importTypeScript(url: string): Promise<Record<string, unknown>> {
+  const tsx = (await import('tsx/esm/api').catch(() => undefined)) as { tsImport?: (u: string, parent: string) => Promise<Record<string, unknown>> } | undefined;
+  if (!tsx?.tsImport) throw new Error('it is TypeScript and tsx is not installed: compile it to JavaScript or add tsx');
+  return tsx.tsImport(url, import.meta.url);
+}
+
+function importModule(url: string): Promise<Record<string, unknown>> {
   // TypeScript plugins (a user's sources, our tests) load through tsx when it is installed.
   if (TYPESCRIPT.test(new URL(url).pathname)) {
-    const tsx = (await import('tsx/esm/api').catch(() => undefined)) as { tsImport?: (u: string, parent: string) => Promise<Record<string, unknown>> } | undefined;
-    if (!tsx?.tsImport) throw new Error('it is TypeScript and tsx is not installed: compile it to JavaScript or add tsx');
-    return tsx.tsImport(url, import.meta.url);
+    let loaded = typescriptModules.get(url);
+    if (!loaded) {
+      loaded = importTypeScript(url);
+      typescriptModules.set(url, loaded);
+      // A failed import is tried again next time (the file may have been fixed).
+      loaded.catch(() => typescriptModules.delete(url));
+    }
+    return loaded;
   }
-  return (await import(url)) as Record<string, unknown>;
+  return import(url) as Promise<Record<string, unknown>>;
 }
 
 function isPlugin(value: unknown): value is PipelinePlugin {
@@ -111,10 +127,29 @@ export async function loadPlugin(specifier: string, cwd?: string): Promise<Pipel
   return { ...plugin, module: url };
 }
 
+/** Throws a `TypeError` naming the plugin and the field when `plugin` is not shaped as a {@link PipelinePlugin}. */
+function checkPluginShape(plugin: PipelinePlugin): void {
+  const fail = (message: string) => {
+    throw new TypeError(`plugin ${plugin.name}: ${message}`);
+  };
+  const { storeDrivers, models, textSteps } = plugin as { storeDrivers?: unknown; models?: unknown; textSteps?: unknown };
+  if (storeDrivers !== undefined && !Array.isArray(storeDrivers)) fail('storeDrivers must be an array of store drivers');
+  for (const d of (storeDrivers ?? []) as Partial<StoreDriver>[]) {
+    if (typeof d?.accepts !== 'function' || typeof d.open !== 'function') fail(`store driver ${JSON.stringify(d?.name)} has no accepts(uri) or open(uri) function`);
+  }
+  if (models !== undefined && !Array.isArray(models)) fail('models must be an array of model factories');
+  for (const m of (models ?? []) as Partial<ModelFactory>[]) if (typeof m?.kind !== 'string' || m.kind === '') fail('a model factory has no kind');
+  if (textSteps !== undefined && (typeof textSteps !== 'object' || textSteps === null || Array.isArray(textSteps))) fail('textSteps must be an object of text steps by name');
+}
+
 /** The plugins of a list of plugins and specifiers, specifiers loaded in order. */
 export async function resolvePlugins(plugins: readonly (PipelinePlugin | string)[], cwd?: string): Promise<PipelinePlugin[]> {
   const out: PipelinePlugin[] = [];
-  for (const p of plugins) out.push(typeof p === 'string' ? await loadPlugin(p, cwd) : p);
+  for (const p of plugins) {
+    const plugin = typeof p === 'string' ? await loadPlugin(p, cwd) : p;
+    checkPluginShape(plugin);
+    out.push(plugin);
+  }
   return out;
 }
 

@@ -5,8 +5,8 @@
  *
  * @module
  */
+import { loadSharp } from '../util/sharp.js';
 import pLimit from 'p-limit';
-import sharp from 'sharp';
 import type { ModelImage, ModelInput } from '../models/types.js';
 import type { ImageStore } from '../stores/types.js';
 import type { LabeledProduct } from './prepare/types.js';
@@ -14,7 +14,7 @@ import type { PreparedProduct } from './preprocess/preprocessor.js';
 
 /** Decodes a stored preprocessed PNG back to the raw RGB pixels the model reads. */
 export async function decodePreparedPng(png: Uint8Array): Promise<ModelImage> {
-  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await (await loadSharp())(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), size: info.width };
 }
 

@@ -25,13 +25,21 @@ const DataDir = (description: string) => Type.String({ minLength: 1, description
 
 /** Options of a load (`DataLoader.load`, `POST /load-data`, `rakuten-pipeline load`). */
 export const LoadParams = Type.Object({
+  /** Data folder in the challenge layout. */
   dataDir: DataDir('Data folder in the challenge layout (X_train_update.csv, Y_train_CVw08PX.csv, X_test_update.csv, image_train/, image_test/)'),
+  /** Rows written per store call (default 500). */
   batchSize: Type.Optional(schema(N.batchSize)),
+  /** Images read, checked and stored at once (default 8). */
   imageConcurrency: Type.Optional(schema(N.imageConcurrency, 'images read, checked and stored at once (default 8)')),
+  /** Most quarantine entries kept in the run document; counts stay exact (default 10,000). */
   quarantineLimit: Type.Optional(schema(N.quarantineLimit)),
+  /** Largest image file read, in bytes (default 10 MiB). */
   maxImageFileBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'Largest image file read, in bytes; larger ones are quarantined unread (default 10 MiB)' })),
+  /** Largest CSV record, in bytes (default 1 MiB). */
   maxCsvRecordBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'Largest CSV record, in bytes; a larger one stops the file with a clear error (default 1 MiB)' })),
+  /** Largest image in pixels, read from its header (default 40 MP). */
   maxImagePixels: Type.Optional(Type.Integer({ minimum: 1, description: 'Largest image in pixels, read from its header; larger ones are quarantined undecoded (default 40 MP)' })),
+  /** Accept `prdtypecode` values outside the 27 challenge codes (default false). */
   allowUnknownClasses: Type.Optional(
     Type.Boolean({ description: 'Accept prdtypecode values outside the 27 challenge codes (default false: quarantined as unknown_label, since a typo would otherwise become a class)' }),
   ),
@@ -41,9 +49,13 @@ export type LoadParams = Static<typeof LoadParams>;
 
 /** Options of a prepare (`PrepareStage.run`, `POST /prepare-data`, `rakuten-pipeline prepare`). */
 export const PrepareParams = Type.Object({
+  /** Seed of the split (default 42): same seed and data, same splits. */
   seed: Type.Optional(schema(N.seed, 'split seed: same seed and data, same splits')),
+  /** Validation fraction (default 0.15). */
   val: Type.Optional(schema(N.val)),
+  /** Held-out test fraction (default 0.15). */
   test: Type.Optional(schema(N.test)),
+  /** Images preprocessed at once (default 6). */
   imageConcurrency: Type.Optional(schema(N.imageConcurrency, 'images preprocessed at once (default 6)')),
 });
 /** See {@link PrepareParams}. */
@@ -51,12 +63,19 @@ export type PrepareParams = Static<typeof PrepareParams>;
 
 /** Options of a training (`Trainer.run`, `POST /train-model`, `rakuten-pipeline train`). */
 export const TrainParams = Type.Object({
+  /** Seed of every random choice of the model (default 42). */
   seed: Type.Optional(schema(N.seed)),
+  /** Model kind (default: the pipeline's first). */
   kind: Type.Optional(Type.String({ minLength: 1, description: 'Model kind (default: the pipeline\'s first, the built-in text-image model)' })),
+  /** Most epochs (early stopping may end sooner). */
   epochs: Type.Optional(schema(N.epochs)),
+  /** Epochs without validation improvement before stopping. */
   patience: Type.Optional(schema(N.patience)),
+  /** Weight classes inversely to their frequency (default false). */
   classWeighting: Type.Optional(Type.Boolean({ description: 'Weight classes inversely to their frequency (default false)' })),
+  /** Champion policy (default `auto`). */
   promote: Type.Optional(PromotionPolicySchema),
+  /** Largest per-class F1 drop allowed for an automatic promotion (default 0.05). */
   guardrailMargin: Type.Optional(schema(N.guardrailMargin)),
 });
 /** See {@link TrainParams}. */
@@ -64,17 +83,26 @@ export type TrainParams = Static<typeof TrainParams>;
 
 /** Options of an evaluation (`Evaluator.run`, `POST /evaluate-model`, `rakuten-pipeline evaluate`). */
 export const EvaluateParams = Type.Object({
+  /** Model version, `champion` (default) or `latest`. */
   model: Type.Optional(ModelRefSchema),
+  /** A labelled folder in the challenge layout instead of the held-out split. */
   dataDir: Type.Optional(DataDir('A labelled folder in the challenge layout instead of the held-out split')),
+  /** Products timed one by one for the latency figures (default 200). */
   latencySamples: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'Products timed one by one for the latency figures (default 200)' })),
 });
 /** See {@link EvaluateParams}. */
 export type EvaluateParams = Static<typeof EvaluateParams>;
 
 /** Options of a batch prediction of the stored test rows (`Predictor.predictStoredTest`, `POST /predict`, `rakuten-pipeline predict`). */
-export const PredictParams = Type.Object({ model: Type.Optional(ModelRefSchema) });
+export const PredictParams = Type.Object({
+  /** Model version, `champion` (default) or `latest`. */
+  model: Type.Optional(ModelRefSchema),
+});
 /** See {@link PredictParams}. */
 export type PredictParams = Static<typeof PredictParams>;
+
+/** Options of a single-product prediction (`Predictor.predictProduct`, `POST /predict/product`). @internal */
+export const PredictProductParams = Type.Object({ model: Type.Optional(ModelRefSchema), topK: Type.Optional(schema(N.topK)) });
 
 /** The default of each field of `schema` that declares one (`{ seed: 42, ... }`). */
 export function defaultsOf<P extends TProperties>(schema: TObject<P>): Partial<Static<TObject<P>>> {

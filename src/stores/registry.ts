@@ -1,15 +1,31 @@
 import { redactUri } from './uri.js';
 import { checkSpecificationVersion, STORE_DRIVER_SPEC_VERSION } from '../specification.js';
-import { embeddedDriver } from './embedded/index.js';
 import { memoryDriver } from './memory/index.js';
-import { mongoDriver } from './mongodb/index.js';
 import type { OpenStoreOptions, Store, StoreDriver } from './types.js';
 
 /** Folder of the embedded store when no store is given and `RAKUTEN_STORE` is unset. */
 export const DEFAULT_STORE_DIR = '.rakuten-store';
 
+/**
+ * A driver whose implementation is imported on its first `open`: the built-in MongoDB and embedded
+ * drivers stay registered (a URI picks them) without loading `mongodb` or `better-sqlite3` for
+ * users of the other one, or of none.
+ */
+function lazyDriver(name: string, accepts: (uri: string) => boolean, load: () => Promise<StoreDriver>): StoreDriver {
+  return { specificationVersion: STORE_DRIVER_SPEC_VERSION, name, accepts, open: async (uri, options) => (await load()).open(uri, options) };
+}
+
+/** Whether the MongoDB driver handles `uri`. */
+export const isMongoUri = (uri: string): boolean => /^mongodb(\+srv)?:\/\//.test(uri);
+/** Whether the embedded driver handles `uri`: `file://` URIs and paths (anything without a scheme). */
+export const isEmbeddedUri = (uri: string): boolean => uri.startsWith('file://') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri);
+
 // Asked in order: the memory driver last (`memory://` URIs, which no other built-in accepts).
-const drivers: StoreDriver[] = [mongoDriver, embeddedDriver, memoryDriver];
+const drivers: StoreDriver[] = [
+  lazyDriver('mongodb', isMongoUri, async () => (await import('./mongodb/index.js')).mongoDriver),
+  lazyDriver('embedded', isEmbeddedUri, async () => (await import('./embedded/index.js')).embeddedDriver),
+  memoryDriver,
+];
 
 /**
  * Adds a storage backend. Drivers registered later are asked first, so a plugin can take over

@@ -13,5 +13,4 @@
 export { MOCK_MODEL_KIND, mockModel } from '../models/mock-model.js';
 export { IntegrityError, StoreNotFoundError } from '../stores/errors.js';
 export { dropMemoryStore, memoryDriver, openMemoryStore } from '../stores/memory/index.js';
-export { mulberry32 } from '../util/random.js';
 export { weightedF1Scorer } from '../stages/evaluate/score.js';

@@ -1,5 +1,6 @@
 import type { LabelledInputs, ModelImage, ModelInput } from '../models/types.js';
-import { mulberry32 } from './root.js';
+// A pure function: bundled into the kit rather than exported by the root entry.
+import { mulberry32 } from '../util/random.js';
 
 /** Options of {@link syntheticProducts}. */
 export interface SyntheticProductsOptions {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCatalogue, tempDir } from '../support/data.js';
 import { storeBackends } from '../support/stores.js';
 import { cli } from '../support/cli.js';
+import { CATEGORIES } from '../../src/categories.js';
 
 describe('rakuten-pipeline run / train / evaluate / predict / models', () => {
   let data: string;
@@ -43,6 +44,8 @@ describe('rakuten-pipeline run / train / evaluate / predict / models', () => {
         const evaluation = await cli('evaluate', '--store', harness.uri, '--model', '1', '--report', report, '--json');
         expect(evaluation.code, evaluation.stderr).toBe(0);
         expect(JSON.parse(evaluation.stdout)).toMatchObject({ modelVersion: 1, report });
+        // The report names the classes: "code — name" on the matrix axes.
+        expect(await readFile(report, 'utf8')).toContain('>10 — Used books<title>');
         const trained = await cli('train', '--store', harness.uri, '--kind', 'naive-bayes-v1', '--promote', 'never', '--json');
         expect(JSON.parse(trained.stdout)).toMatchObject({ model: { version: 2 }, champion: { promoted: false } });
         const models = JSON.parse((await cli('models', '--store', harness.uri, '--promote', '2', '--json')).stdout) as {
@@ -51,8 +54,11 @@ describe('rakuten-pipeline run / train / evaluate / predict / models', () => {
         };
         expect(models.champion).toBe(2);
         expect(models.versions.map((v) => v.version)).toEqual([1, 2]);
-        const predicted = await cli('predict', '--store', harness.uri, '--json');
-        expect(JSON.parse(predicted.stdout)).toMatchObject({ modelVersion: 2, count: 30 });
+        // The text summary, with the most predicted classes by code and category name.
+        const predicted = await cli('predict', '--store', harness.uri);
+        expect(predicted.code, predicted.stderr).toBe(0);
+        expect(predicted.stdout).toMatch(/^predicted 30 products \(\d+ with image\) with model v2 /);
+        expect(predicted.stdout).toMatch(new RegExp(`\n  most predicted: (?:\\d+ — (?:${CATEGORIES.map((c) => literal(c.en)).join('|')}) \\(\\d+\\)(?:, |\n))+`));
         const bad = await cli('predict', '--store', harness.uri, '--model', 'best');
         expect(bad.code).toBe(1);
         expect(bad.stderr).toMatch(/--model must be one of an integer from 1, "champion", "latest", got "best"/);
@@ -62,3 +68,8 @@ describe('rakuten-pipeline run / train / evaluate / predict / models', () => {
     });
   }
 });
+
+/** A regular expression source matching `s` literally. */
+function literal(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { classificationMetrics, type ClassificationMetrics } from '../../src/stages/evaluate/metrics.js';
 import { escapeHtml, renderEvaluationReport, type ReportInfo } from '../../src/stages/evaluate/report.js';
 import { mulberry32 } from '../../src/util/random.js';
+import { CATEGORIES, categoryNameMap } from '../../src/categories.js';
 
 /** The 27 Rakuten product type codes with an (unofficial) short name and a rough class weight. */
 const CLASSES: readonly [code: number, name: string, weight: number][] = [
@@ -225,6 +226,32 @@ describe('renderEvaluationReport', () => {
     expect(() => renderEvaluationReport({ ...m, perClass: m.perClass.slice(1) }, INFO)).toThrow(RangeError);
   });
 
+  it('shows the category names as "code — name" in the table, on the matrix axes and in the confusions', () => {
+    const m = example27();
+    const html = renderEvaluationReport(m, { ...INFO, classNames: categoryNameMap() });
+    const svg = html.slice(html.indexOf('<svg'), html.indexOf('</svg>'));
+    const rows = html.slice(html.indexOf('<tbody>'), html.indexOf('</tbody>'));
+    for (const c of CATEGORIES) {
+      expect(rows).toContain(`<td class="l name" title="${escapeHtml(c.en)}">${escapeHtml(c.en)}</td>`);
+      // Both axes, each with the whole name in its tooltip.
+      expect(count(svg, new RegExp(`>${c.prdtypecode} — [^<]+<title>${literal(`${c.prdtypecode} — ${escapeHtml(c.en)}`)}</title>`, 'g'))).toBe(2);
+    }
+    expect(svg).toContain('>10 — Used books<title>');
+    // Long names are cut on the axes, not in the tooltips.
+    expect(svg).toContain('>2403 — Lots of books, comics and…<title>2403 — Lots of books, comics and magazines</title>');
+    // The most frequent confusion of a row names its class.
+    expect(rows).toMatch(/<td class="l">\d+ — [^<(]+ \(\d+\)<\/td><\/tr>/);
+    // The margins grow with the labels: the grid starts to the right of and below the longest one.
+    const grid = /<rect x="(\d+)" y="(\d+)" width="594" height="594" fill="none"/.exec(svg);
+    expect(Number(grid?.[1])).toBeGreaterThan(6 * '2403 — Lots of books, comics and…'.length);
+    expect(Number(grid?.[2])).toBeGreaterThan(6 * '2403 — Lots of books, comics and…'.length);
+    expect(Buffer.byteLength(html)).toBeLessThan(100_000);
+    // Without names the axes show the bare codes, in the original margins.
+    const bare = renderEvaluationReport(m, { ...INFO, classNames: undefined });
+    expect(bare).toContain('<rect x="62" y="58" width="594" height="594" fill="none"');
+    expect(bare.slice(bare.indexOf('<svg'), bare.indexOf('</svg>'))).not.toContain(' — ');
+  });
+
   it('omits the name column when no class names are given', () => {
     const html = renderEvaluationReport(small(), { ...INFO, classNames: undefined });
     expect(html).not.toContain('<th class="l">Name</th>');
@@ -234,3 +261,8 @@ describe('renderEvaluationReport', () => {
     expect(named).toContain('<td class="l">0</td><td class="l name"></td>');
   });
 });
+
+/** A regular expression source matching `s` literally. */
+function literal(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/http/jobs/types.js';
 import { createServer } from '../../src/http/server.js';
+import { categoryName, categoryNames, type CategoryNames } from '../../src/categories.js';
+import { NAIVE_BAYES_KIND } from '../../src/models/naive-bayes.js';
+import type { ScoredClass } from '../../src/stages/predict/predictor.js';
 import { makeCatalogue, tempDir } from '../support/data.js';
 import { storeBackends } from '../support/stores.js';
 import { API_KEY, jpeg, metricSamples, metricSum, OTHER_KEY, startApi, type ErrorBody, type RunningApi } from './support.js';
@@ -357,6 +360,35 @@ describe('HTTP API configuration', () => {
         }
       }
     } finally {
+      await rm(catalogue.outDir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the categories of a /predict/product answer, in French and English', async () => {
+    const catalogue = await makeCatalogue({ rows: 120, testRows: 5, imageFraction: 0 });
+    const api = await startApi(embedded!, { jobs: 'inline', dataDir: catalogue.outDir });
+    try {
+      await api.client.runJob('/load-data');
+      await api.client.runJob('/prepare-data', { seed: 1 });
+      await api.client.runJob('/train-model', { kind: NAIVE_BAYES_KIND });
+      const reply = await api.anonymous.post<{ prdtypecode: number; name?: string; names?: CategoryNames; top: ScoredClass[] }>('/predict/product', {
+        designation: 'Lampe de chevet en laiton',
+        topK: 4,
+      });
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      const { prdtypecode, name, names, top } = reply.body;
+      // The reply schema keeps the fields (responses are serialised with it).
+      expect(name).toBe(categoryName(prdtypecode));
+      expect(names).toEqual({ fr: categoryName(prdtypecode, 'fr'), en: categoryName(prdtypecode, 'en') });
+      expect(name).toEqual(expect.stringMatching(/\S/));
+      expect(top).toHaveLength(4);
+      for (const t of top) expect(t).toEqual({ prdtypecode: t.prdtypecode, probability: t.probability, name: categoryName(t.prdtypecode), names: categoryNames(t.prdtypecode) });
+      expect(top[0]!.name).toBe(name);
+      const doc = (await api.anonymous.get<{ paths: Record<string, { post?: { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, unknown> } }> }> } }> }>('/docs/json')).body;
+      const schema = doc.paths['/predict/product']?.post?.responses['200']?.content['application/json']?.schema;
+      expect(Object.keys(schema?.properties ?? {})).toEqual(expect.arrayContaining(['prdtypecode', 'name', 'names', 'top']));
+    } finally {
+      await api.close();
       await rm(catalogue.outDir, { recursive: true, force: true });
     }
   });

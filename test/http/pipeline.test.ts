@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PRDTYPECODES, type DemoCatalogueSummary } from '../../src/demo/generate-catalogue.js';
+import { categoryName, categoryNames } from '../../src/categories.js';
 import type { JobView } from '../../src/http/jobs/types.js';
 import { NAIVE_BAYES_KIND } from '../../src/models/naive-bayes.js';
 import { TEXT_IMAGE_KIND } from '../../src/models/text-image-model.js';
@@ -18,7 +19,9 @@ import { jpeg, metricSamples, metricSum, startApi, type ErrorBody, type RunningA
 
 interface Prediction {
   prdtypecode: number;
-  top: { prdtypecode: number; probability: number }[];
+  name?: string;
+  names?: { fr: string; en: string };
+  top: { prdtypecode: number; probability: number; name?: string; names?: { fr: string; en: string } }[];
   modelVersion: number;
   usedImage: boolean;
   ms: number;
@@ -156,6 +159,8 @@ for (const backend of storeBackends()) {
       expect(probabilities).toEqual([...probabilities].sort((a, b) => b - a));
       expect(probabilities.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1.0001);
       expect(DEMO_PRDTYPECODES).toContain(text.body.prdtypecode);
+      expect(text.body).toMatchObject({ name: categoryName(text.body.prdtypecode), names: categoryNames(text.body.prdtypecode) });
+      expect(text.body.top.map((t) => t.name)).toEqual(text.body.top.map((t) => categoryName(t.prdtypecode)));
       expect(text.body.ms).toBeGreaterThan(0);
 
       const image = await jpeg(96);

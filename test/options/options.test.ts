@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { naiveBayesModel } from '../../src/models/naive-bayes.js';
-import { describeRange, NUMERIC_OPTIONS, parseFlagValue, schema } from '../../src/options.js';
+import { describeRange, NUMERIC_OPTIONS, schema } from '../../src/options.js';
+import { parseFlagValue } from '../../src/cli/flags.js';
 import { ChallengeDataLoader } from '../../src/stages/load/loader.js';
 import { PrepareStage } from '../../src/stages/prepare/stage.js';
 import { Preprocessor } from '../../src/stages/preprocess/preprocessor.js';

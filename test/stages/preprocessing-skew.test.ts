@@ -17,6 +17,7 @@ import type { ProductRow } from '../../src/stages/load/types.js';
 import { ChallengeDataLoader } from '../../src/stages/load/loader.js';
 import { inputFromPrepared, inputsFromLabeled } from '../../src/stages/model-inputs.js';
 import { Predictor, type ScoredClass, type StoredPrediction } from '../../src/stages/predict/predictor.js';
+import { categoryNames } from '../../src/categories.js';
 import { PrepareStage } from '../../src/stages/prepare/stage.js';
 import { Preprocessor, type PreprocessorOptions } from '../../src/stages/preprocess/preprocessor.js';
 import { collapseWhitespace, decodeEntities, stripTags } from '../../src/stages/preprocess/text.js';
@@ -51,7 +52,11 @@ async function topOf(model: ProductClassifier, inputs: readonly ModelInput[], k:
     Array.from(p.keys())
       .sort((a, b) => (p[b] as number) - (p[a] as number))
       .slice(0, k)
-      .map((i) => ({ prdtypecode: model.classes[i] as number, probability: p[i] as number })),
+      .map((i) => {
+        const prdtypecode = model.classes[i] as number;
+        const names = categoryNames(prdtypecode);
+        return { prdtypecode, probability: p[i] as number, ...(names ? { name: names.en, names } : {}) };
+      }),
   );
 }
 
@@ -88,12 +93,16 @@ for (const backend of storeBackends()) {
         const image = row.image ? await ctx.store.images.get(row.image) : null;
         const online = await predictor.predictProduct({ designation: row.designation, description: row.description, image }, { model: version.version });
         expect(online.top, `row ${row.index}`).toEqual(expected[i]);
+        expect(online.names).toEqual(categoryNames(online.prdtypecode));
+        expect(online.name).toBe(categoryNames(online.prdtypecode)?.en ?? 'a demo code without a name');
       }
 
       // Batch, stored test rows.
       await predictor.predictStoredTest({ model: version.version });
       const stored = await all(ctx.store.documents.collection<StoredPrediction>(COLLECTIONS.predictions).find({}, { sort: { field: 'index' } }));
-      expect(stored.map((p) => p.top)).toEqual(expected);
+      // Stored documents carry the English name only (`names` would double their size).
+      expect(stored.map((p) => p.top)).toEqual(expected.map((top) => top.map(({ names: _names, ...scored }) => scored)));
+      expect(stored.map((p) => p.name)).toEqual(expected.map((top) => top[0]?.name));
 
       // Batch, CSV in the challenge layout.
       const output = path.join(await tempDir('rp-skew-'), 'y_pred.csv');

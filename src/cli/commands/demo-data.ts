@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { generateDemoCatalogue, type DemoFaults } from '../../demo/generate-catalogue.js';
-import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
+import type { DemoFaults } from '../../demo/generate-catalogue.js';
+import { NUMERIC_OPTIONS as N } from '../../options.js';
+import { flag } from '../flags.js';
 import { emit, n, progressBars, type OutputOptions } from '../output.js';
 
 interface DemoCliOptions extends OutputOptions {
@@ -43,6 +44,8 @@ export function registerDemoData(program: Command): void {
     .action(async (opts: DemoCliOptions) => {
       const bars = progressBars();
       try {
+        // Imported here: sharp and the generator load only for this command, not for `--help`.
+        const { generateDemoCatalogue } = await import('../../demo/generate-catalogue.js');
         const summary = await generateDemoCatalogue({
           outDir: opts.out,
           rows: opts.rows,

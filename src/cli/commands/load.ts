@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { LoadError } from '../../stages/load/loader.js';
 import { LoadParams } from '../../stages/options.js';
 import { addSchemaFlags, schemaValues } from '../flags.js';
 import { formatEntry } from '../../stages/load/quarantine.js';
@@ -45,6 +44,9 @@ export function describeLoad(run: LoadRun, maxEntries = 20): string[] {
 
 const LOAD_FLAGS = ['batchSize', 'quarantineLimit', 'imageConcurrency', 'maxImageFileBytes', 'maxCsvRecordBytes', 'maxImagePixels', 'allowUnknownClasses'] as const;
 
+/** The loader module, imported when a command runs (not for `--help`). */
+export const loaderModule = () => import('../../stages/load/loader.js');
+
 /** Registers `load`. */
 export function registerLoad(program: Command): void {
   const command = program
@@ -55,6 +57,7 @@ export function registerLoad(program: Command): void {
   addSchemaFlags(command, LoadParams, LOAD_FLAGS)
     .option('--json', 'print the run document as JSON on stdout')
     .action(async (opts: LoadCliOptions & Record<string, unknown>) => {
+      const { LoadError } = await loaderModule();
       const run = await withPipeline(
         opts.store,
         (pipeline, onProgress, signal) =>

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { categoryLabel } from '../../categories.js';
 import type { ModelRef } from '../../models/registry.js';
 import type { EvaluationRecord } from '../../stages/evaluate/stage.js';
 import { EvaluateParams, PredictParams, TrainParams } from '../../stages/options.js';
@@ -28,14 +29,24 @@ export function describeTrain(r: TrainResult): string[] {
     `  validation weighted F1 ${f4(v.weightedF1)} (text only ${f4(v.textOnlyWeightedF1)}); ` +
       `products with image: ${f4(v.withImageWeightedF1)} with it, ${f4(v.withImageTextOnlyWeightedF1)} without`,
     `  champion: ${r.champion.promoted ? `now v${m.version}` : `stays v${r.champion.previous}`} (${r.champion.reason})`,
+    ...r.champion.regressions.map((g) => `    ${categoryLabel(g.prdtypecode)}: F1 ${f4(g.before)} -> ${f4(g.after)}`),
   ];
 }
 
+/** How many classes the text summaries name (weakest evaluated, most predicted). */
+const LISTED_CLASSES = 3;
+
 /** Text summary of an evaluation. */
 export function describeEvaluation(e: EvaluationRecord): string[] {
+  // Classes without support have an F1 of 0 that says nothing about the model.
+  const weakest = e.metrics.perClass
+    .filter((c) => c.support > 0)
+    .sort((a, b) => a.f1 - b.f1 || a.label - b.label)
+    .slice(0, LISTED_CLASSES);
   return [
     `model v${e.modelVersion} on ${e.dataset}: ${n(e.metrics.count)} products`,
     `  weighted F1 ${f4(e.metrics.weightedF1)}, macro F1 ${f4(e.metrics.macroF1)}, accuracy ${f4(e.metrics.accuracy)}`,
+    ...(weakest.length ? [`  weakest classes: ${weakest.map((c) => `${categoryLabel(c.label)} (F1 ${f4(c.f1)})`).join(', ')}`] : []),
     `  text only: weighted F1 ${f4(e.textOnlyWeightedF1)}; products with image (${n(e.withImage.count)}): ${f4(e.withImage.weightedF1)} with it, ${f4(e.withImage.textOnlyWeightedF1)} without`,
     `  latency p50/p95: text only ${e.latencyTextOnly.p50Ms}/${e.latencyTextOnly.p95Ms} ms` +
       (e.latencyWithImage ? `, with image ${e.latencyWithImage.p50Ms}/${e.latencyWithImage.p95Ms} ms` : '') +
@@ -47,9 +58,14 @@ export function describeEvaluation(e: EvaluationRecord): string[] {
 
 /** Text summary of a batch prediction. */
 export function describePrediction(p: BatchPredictionSummary): string[] {
+  const most = Object.entries(p.perClass)
+    .map(([code, count]) => [Number(code), count] as const)
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, LISTED_CLASSES);
   return [
     `predicted ${n(p.count)} products (${n(p.withImage)} with image) with model v${p.modelVersion} in ${p.seconds.toFixed(1)} s ` +
       `(${n(Math.round(p.productsPerSecond))}/s) -> ${p.output}`,
+    ...(most.length ? [`  most predicted: ${most.map(([code, count]) => `${categoryLabel(code)} (${n(count)})`).join(', ')}`] : []),
   ];
 }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { PrepareRun } from '../../stages/prepare/types.js';
-import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
+import { NUMERIC_OPTIONS as N } from '../../options.js';
+import { flag } from '../flags.js';
 import { PrepareParams } from '../../stages/options.js';
 import { withPipeline } from '../context.js';
 import { addSchemaFlags, schemaValues } from '../flags.js';

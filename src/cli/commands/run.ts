@@ -1,12 +1,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { LoadError } from '../../stages/load/loader.js';
 import { emit, escapeControl, n, type OutputOptions } from '../output.js';
-import { describeLoad } from './load.js';
+import { describeLoad, loaderModule } from './load.js';
 import { describePrepare } from './prepare.js';
 import { withPipeline } from '../context.js';
 import { checkOutputFile } from '../../util/output-file.js';
-import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
+import { NUMERIC_OPTIONS as N } from '../../options.js';
+import { flag } from '../flags.js';
 import { describeEvaluation, describePrediction, describeTrain } from './model.js';
 
 /** Registers `run`: the whole pipeline in one command. */
@@ -34,9 +34,10 @@ export function registerRun(program: Command): void {
           timings[name] = (Date.now() - t0) / 1000;
           return result;
         };
+        const loaded = await loaderModule();
         const load = await step('load', () =>
           pipeline.load({ dataDir: opts.data, onProgress, signal }).catch((e: unknown) => {
-            if (e instanceof LoadError) process.stderr.write(`${describeLoad(e.run).map((l) => escapeControl(l)).join('\n')}\n`);
+            if (e instanceof loaded.LoadError) process.stderr.write(`${describeLoad(e.run).map((l) => escapeControl(l)).join('\n')}\n`);
             throw e;
           }),
         );

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { apiKeysFromEnv } from '../../http/auth.js';
-import { createServer } from '../../http/server.js';
-import { flag, NUMERIC_OPTIONS as N } from '../../options.js';
+import { NUMERIC_OPTIONS as N } from '../../options.js';
+import { flag } from '../flags.js';
 import { cliPlugins } from '../context.js';
 
 
@@ -31,6 +30,8 @@ export function registerServe(program: Command): void {
         inlineJobs?: boolean;
         quiet?: boolean;
       }) => {
+        // The HTTP stack (fastify, prom-client, ...) loads for this command only, not for `--help`.
+        const [{ apiKeysFromEnv }, { createServer }] = await Promise.all([import('../../http/auth.js'), import('../../http/server.js')]);
         const keys = apiKeysFromEnv(process.env, opts.apiKeysFile ?? process.env.RAKUTEN_API_KEYS_FILE);
         if (keys.size === 0) process.stderr.write('serve: no API keys configured (RAKUTEN_API_KEYS): routes that start work or change state will answer 401\n');
         const app = await createServer({

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { ProgressEvent, StageRunOptions } from '../../progress.js';
 import type { JsonValue } from '../../stores/types.js';
 import { runJob, type JobKind, type JobParamsByKind } from '../../pipeline/jobs.js';
+import { scrubSecrets } from '../../stores/uri.js';
 import type { Pipeline, PipelineBlueprint } from '../../pipeline/pipeline.js';
 
 /** Runs the work of a job somewhere: on this thread, in a worker thread, ... */
@@ -44,12 +45,12 @@ export interface JobWorkerData {
   cancelFlag: SharedArrayBuffer;
 }
 
-// The worker's code is a bundle entry of its own (dist/job-worker.{js,cjs}). From the sources
+// The worker's code is a bundle entry of its own (dist/job-worker.js, beside the chunk this code is in). From the sources
 // (tests, tsx) it is the TypeScript file, imported through tsx's API: Node 20 does not pass
 // `--import` loaders on to worker threads.
 function startWorker(data: JobWorkerData): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL(here.endsWith('.cjs') ? './job-worker.cjs' : './job-worker.js', here), { workerData: data });
+  if (!here.endsWith('.ts')) return new Worker(new URL('./job-worker.js', here), { workerData: data });
   const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const entry = new URL('./worker.ts', here).href;
   const source = `import { tsImport } from ${JSON.stringify(tsx)}; await tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)});`;
@@ -98,7 +99,8 @@ export function workerExecutor(pipeline: PipelineBlueprint, options: { graceMs?:
           else outcome = { ok: false, error: signal?.aborted ? (signal.reason ?? new Error(m.message)) : new Error(m.message) };
           if (m.type !== 'progress') setTimeout(() => void worker.terminate(), 10_000).unref();
         });
-        worker.on('error', (e) => (outcome ??= { ok: false, error: e }));
+        // An uncaught exception of the worker (a driver's unhandled 'error' event) may show the connection string.
+        worker.on('error', (e) => (outcome ??= { ok: false, error: new Error(scrubSecrets(e.message, pipeline.storeUri)) }));
         worker.on('exit', (code) =>
           settle(() => {
             if (outcome?.ok) resolve(outcome.result);

@@ -24,7 +24,7 @@ const checkCancelled = () => {
 // Also between progress events (a stage's last check before its commit has none).
 setInterval(checkCancelled, 100).unref();
 
-// No top-level await: the worker is also bundled as CommonJS.
+// No top-level await: the package's modules stay loadable with require() (Node >= 20.19).
 void (async () => {
   const pipeline = await pipelineFromBlueprint(data.pipeline);
   try {

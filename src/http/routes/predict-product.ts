@@ -19,7 +19,7 @@ export function registerPredictProductRoute(fastify: FastifyInstance, ctx: ApiCo
         summary: 'Classify one product',
         description:
           'Title, optional description and optional image (JSON with the image in base64, or multipart/form-data with the image as a file part). ' +
-          'Answers with the top-k codes and probabilities and the champion version that predicted.',
+          'Answers with the top-k codes, their probabilities and category names, and the champion version that predicted.',
         tags: ['predict'],
         consumes: ['application/json', 'multipart/form-data'],
         body: PredictProductBody,

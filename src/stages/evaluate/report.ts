@@ -25,7 +25,10 @@ export interface ReportInfo {
    * 4 decimals.
    */
   extras?: Record<string, string | number>;
-  /** Human-readable class names by class code, shown in the table and in tooltips. */
+  /**
+   * Human-readable class names by class code, shown as `code — name` on the matrix axes and in the
+   * per-class table; `categoryNameMap()` gives the 27 category names.
+   */
   classNames?: Record<number, string>;
   /**
    * A class with support is flagged weak when its F1 is below the weighted F1 by more than this
@@ -155,11 +158,31 @@ const CELL = 22;
 /** Above this many non-zero cells the per-cell tooltips are left out, to keep the page small. */
 const MAX_CELL_TOOLTIPS = 400;
 
+/** Longest class name shown on a matrix axis; longer ones are cut (the tooltip has them whole). */
+const MAX_AXIS_NAME = 28;
+
+/** Axis label of a class: `code — name`, or the bare code when it has no name. */
+function axisLabel(label: number, names: Record<number, string>): string {
+  const name = names[label];
+  if (name === undefined || name === '') return String(label);
+  return `${label} — ${name.length > MAX_AXIS_NAME ? shorten(name) : name}`;
+}
+
+/** `name` cut to {@link MAX_AXIS_NAME} characters with an ellipsis, at a word boundary when one is near. */
+function shorten(name: string): string {
+  const cut = name.slice(0, MAX_AXIS_NAME - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > MAX_AXIS_NAME / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:]+$/, '')}…`;
+}
+
 /** The confusion-matrix heatmap as inline SVG. */
 function renderMatrix(m: ClassificationMetrics, weak: ReadonlySet<number>, names: Record<number, string>): string {
   const k = m.labels.length;
-  const left = 62;
-  const top = 58;
+  const axisLabels = m.labels.map((label) => axisLabel(label, names));
+  // Room for the longest axis label (about 6 px a character at 11 px), so named axes are not clipped.
+  const longest = Math.max(0, ...axisLabels.map((l) => l.length)) * 6;
+  const left = Math.max(62, 25 + longest);
+  const top = Math.max(58, 22 + longest);
   const grid = k * CELL;
   const legendX = left + grid + 18;
   const legendH = Math.max(120, Math.min(grid, 240));
@@ -183,13 +206,12 @@ function renderMatrix(m: ClassificationMetrics, weak: ReadonlySet<number>, names
   m.labels.forEach((label, i) => {
     const cls = weak.has(label) ? 'cl weak' : 'cl';
     const name = names[label];
-    const tip = name === undefined ? '' : `<title>${escapeHtml(`${label} ${name}`)}</title>`;
+    const tip = name === undefined ? '' : `<title>${escapeHtml(`${label} — ${name}`)}</title>`;
+    const text = escapeHtml(axisLabels[i] ?? label);
     const c = left + i * CELL + CELL / 2;
+    out.push(`<text class="${cls}" transform="translate(${c + 4} ${top - 4}) rotate(-90)">${text}${tip}</text>`);
     out.push(
-      `<text class="${cls}" transform="translate(${c + 4} ${top - 4}) rotate(-90)">${escapeHtml(label)}${tip}</text>`,
-    );
-    out.push(
-      `<text class="${cls}" x="${left - 5}" y="${top + i * CELL + CELL / 2 + 4}" text-anchor="end">${escapeHtml(label)}${tip}</text>`,
+      `<text class="${cls}" x="${left - 5}" y="${top + i * CELL + CELL / 2 + 4}" text-anchor="end">${text}${tip}</text>`,
     );
   });
   const tooltips = m.confusion.reduce((a, r) => a + r.filter((n) => n > 0).length, 0) <= MAX_CELL_TOOLTIPS;
@@ -243,8 +265,8 @@ function renderMatrix(m: ClassificationMetrics, weak: ReadonlySet<number>, names
   return out.join('\n');
 }
 
-/** The most frequent wrong prediction of row `i`, as `code (count)`, or an empty string. */
-function topConfusion(m: ClassificationMetrics, i: number): string {
+/** The most frequent wrong prediction of row `i`, as `code — name (count)`, or an empty string. */
+function topConfusion(m: ClassificationMetrics, i: number, names: Record<number, string>): string {
   const row = m.confusion[i] ?? [];
   let best = -1;
   let bestN = 0;
@@ -254,7 +276,10 @@ function topConfusion(m: ClassificationMetrics, i: number): string {
       bestN = n;
     }
   });
-  return best < 0 ? '' : `${m.labels[best]} (${bestN})`;
+  if (best < 0) return '';
+  const label = m.labels[best] as number;
+  const name = names[label];
+  return `${label}${name ? ` — ${name}` : ''} (${bestN})`;
 }
 
 /** The per-class table. */
@@ -279,7 +304,7 @@ function renderTable(
     out.push(
       `<tr${cls}><td class="l">${escapeHtml(c.label)}${isWeak ? '<span class="tag">weak</span>' : ''}</td>${nameCell}` +
         `<td>${fmt3(c.precision)}</td><td>${fmt3(c.recall)}</td><td class="l f1">${bar}${fmt3(c.f1)}</td>` +
-        `<td>${fmtInt(c.support)}</td><td class="l">${escapeHtml(topConfusion(m, i))}</td></tr>`,
+        `<td>${fmtInt(c.support)}</td><td class="l">${escapeHtml(topConfusion(m, i, names))}</td></tr>`,
     );
   });
   out.push('</tbody></table>');

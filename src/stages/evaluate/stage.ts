@@ -18,6 +18,7 @@ import { currentSplits, dataView, readCommittedSplit } from '../views.js';
 import { completePreprocessingSpec, Preprocessor } from '../preprocess/preprocessor.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import { renderEvaluationReport } from './report.js';
+import { categoryNameMap } from '../../categories.js';
 import { checkOutputFile, writeFileAtomic } from '../../util/output-file.js';
 import { predictLabels } from './score.js';
 
@@ -95,6 +96,16 @@ async function latency(model: ProductClassifier, inputs: readonly ModelInput[], 
  * Evaluator stage: scores a model version on `labeled_test` (or any labelled folder in the
  * challenge layout) — weighted and macro F1, accuracy, per-class scores, confusion matrix,
  * latency and throughput — stores the result in `model_evaluation` and writes an HTML report.
+ *
+ * @example
+ * ```ts
+ * import { BUILT_IN_MODELS, Evaluator, ModelRegistry, openStore } from 'rakuten-pipeline';
+ *
+ * const store = await openStore('.rakuten-store');
+ * const evaluation = await new Evaluator(store, new ModelRegistry(store, BUILT_IN_MODELS)).run({ model: 'champion', report: 'reports/champion.html' });
+ * console.log(evaluation.metrics.weightedF1, evaluation.metrics.perClass);
+ * await store.close();
+ * ```
  */
 export class Evaluator {
   /** Creates an evaluator over a store and its registry. */
@@ -160,6 +171,8 @@ export class Evaluator {
           modelKind: version.kind,
           dataset: `${dataset}, ${inputs.length} products (${imaged.length} with image)`,
           createdAt: record.createdAt,
+          // The page is in English: `code — English name` on the axes and in the table.
+          classNames: categoryNameMap('en'),
           extras: {
             'weighted F1, text only': f(record.textOnlyWeightedF1),
             'weighted F1 on products with image': f(record.withImage.weightedF1),

@@ -1,5 +1,5 @@
+import { loadSharp } from '../../util/sharp.js';
 import { readdir } from 'node:fs/promises';
-import sharp from 'sharp';
 import { DEFAULT_MAX_INPUT_PIXELS, explainPixelLimit } from '../preprocess/image.js';
 import { parseId, type RowId } from './ids.js';
 
@@ -65,7 +65,7 @@ export interface ImageCheck {
  * @throws `ImageTooLargeError` when the header announces more pixels; an `Error` saying why otherwise.
  */
 export async function checkImage(bytes: Buffer, maxPixels = DEFAULT_MAX_INPUT_PIXELS): Promise<ImageCheck> {
-  const meta = await sharp(bytes, { limitInputPixels: maxPixels })
+  const meta = await (await loadSharp())(bytes, { limitInputPixels: maxPixels })
     .metadata()
     .catch(async (e: unknown) => {
       throw await explainPixelLimit(e, bytes, maxPixels);

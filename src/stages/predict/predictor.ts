@@ -20,6 +20,8 @@ import type { ProductRow } from '../load/types.js';
 import { atomicWriteStream, checkOutputFile } from '../../util/output-file.js';
 import { preparedImageKey } from '../prepare/stage.js';
 import { Preprocessor, type ProductInput } from '../preprocess/preprocessor.js';
+import { categoryNames, type CategoryNames } from '../../categories.js';
+import { checkOptions, PredictParams, PredictProductParams } from '../options.js';
 
 /** One class and its probability. */
 export interface ScoredClass {
@@ -27,12 +29,20 @@ export interface ScoredClass {
   prdtypecode: number;
   /** Probability. */
   probability: number;
+  /** English category name (`categoryName`); absent for a code outside the 27. */
+  name?: string;
+  /** French and English category names; absent for a code outside the 27. */
+  names?: CategoryNames;
 }
 
 /** Prediction for one product. */
 export interface ProductPrediction {
   /** Most probable code. */
   prdtypecode: number;
+  /** Its English category name; absent for a code outside the 27 (a model trained on other codes). */
+  name?: string;
+  /** Its French and English category names; absent for a code outside the 27. */
+  names?: CategoryNames;
   /** The `topK` most probable codes, best first. */
   top: ScoredClass[];
   /** Model version that predicted. */
@@ -51,7 +61,9 @@ export interface StoredPrediction extends BaseDocument {
   index: RowId;
   /** Predicted code. */
   prdtypecode: number;
-  /** Top 3 codes with probabilities. */
+  /** Its English category name (absent for a code outside the 27, and in documents written before names existed). */
+  name?: string;
+  /** Top 3 codes with probabilities (and English names, not `names`: stored documents stay small). */
   top: ScoredClass[];
   /** Model version. */
   modelVersion: number;
@@ -89,6 +101,12 @@ export interface LoadedModel {
   preprocessor: Preprocessor;
 }
 
+/** `{ name, names }` of a code, or nothing (no `undefined` keys) for a code outside the 27. */
+function named(code: number): { name?: string; names?: CategoryNames } {
+  const names = categoryNames(code);
+  return names ? { name: names.en, names } : {};
+}
+
 const BATCH = 256;
 /** Columns after the index column of a CSV {@link Predictor.predictCsv} reads. */
 const X_COLUMNS = ['designation', 'description', 'productid', 'imageid'] as const;
@@ -121,6 +139,18 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
  * `predictions`, or a CSV in the challenge layout into a submission file. Every path runs the
  * model's own preprocessing, rebuilt from the spec saved with its version
  * ({@link Preprocessor.fromSpec}); models are loaded once and cached.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * import { BUILT_IN_MODELS, ModelRegistry, openStore, Predictor } from 'rakuten-pipeline';
+ *
+ * const store = await openStore('.rakuten-store');
+ * const predictor = new Predictor(store, new ModelRegistry(store, BUILT_IN_MODELS));
+ * const answer = await predictor.predictProduct({ designation: 'Lot de 4 verres à pied', image: await readFile('verres.jpg') }, { topK: 3 });
+ * console.log(answer.prdtypecode, answer.top);
+ * await store.close();
+ * ```
  */
 export class Predictor {
   private readonly loaded = new Map<number, LoadedModel>();
@@ -153,9 +183,14 @@ export class Predictor {
     const probabilities = await loaded.model.predict(inputs);
     return probabilities.map((p, i) => {
       const order = Array.from(p.keys()).sort((a, b) => (p[b] as number) - (p[a] as number));
-      const top = order.slice(0, topK).map((k) => ({ prdtypecode: loaded.model.classes[k] as number, probability: p[k] as number }));
+      const top = order.slice(0, topK).map((k): ScoredClass => {
+        const prdtypecode = loaded.model.classes[k] as number;
+        return { prdtypecode, probability: p[k] as number, ...named(prdtypecode) };
+      });
+      const prdtypecode = top[0]?.prdtypecode ?? -1;
       return {
-        prdtypecode: top[0]?.prdtypecode ?? -1,
+        prdtypecode,
+        ...named(prdtypecode),
         top,
         modelVersion: loaded.version.version,
         usedImage: inputs[i]?.image !== null,
@@ -165,6 +200,7 @@ export class Predictor {
 
   /** Predicts one product (designation, description, optional image bytes). */
   async predictProduct(product: ProductInput, options: { model?: ModelRef; topK?: number } = {}): Promise<ProductPrediction> {
+    checkOptions('Predictor.predictProduct', PredictProductParams, options);
     const loaded = await this.resolve(options.model);
     const text = loaded.preprocessor.text.prepare(product);
     const image = product.image ? await loaded.preprocessor.prepareImagePixels(product.image) : null;
@@ -197,6 +233,7 @@ export class Predictor {
 
   /** Predicts every stored test row (`preprocessed_x_test`) into `predictions`. */
   async predictStoredTest(options: StageRunOptions & { model?: ModelRef } = {}): Promise<BatchPredictionSummary> {
+    checkOptions('Predictor.predictStoredTest', PredictParams, options);
     const started = Date.now();
     const loaded = await this.resolve(options.model);
     const rows = (await currentData(this.store)).rows.xTest;
@@ -227,7 +264,8 @@ export class Predictor {
             imageid: row.imageid,
             index: row.index,
             prdtypecode: p.prdtypecode,
-            top: p.top,
+            ...(p.name === undefined ? {} : { name: p.name }),
+            top: p.top.map(({ names: _names, ...scored }) => scored),
             modelVersion: p.modelVersion,
             usedImage: p.usedImage,
             predictedAt: now,
@@ -258,6 +296,7 @@ export class Predictor {
   async predictCsv(
     options: StageRunOptions & { input: string; output: string; imagesDir?: string; model?: ModelRef },
   ): Promise<BatchPredictionSummary> {
+    checkOptions('Predictor.predictCsv', PredictParams, options);
     const started = Date.now();
     const loaded = await this.resolve(options.model);
     await checkOutputFile(options.output, 'output');

@@ -69,6 +69,17 @@ function emptySummary(): SplitSummary {
  * hash) together — and writes
  * `labeled_train`, `labeled_val`, `labeled_test` and a `pipeline_metadata` record.
  * Preprocessed images are reused when their source has not changed, so a re-run is cheap.
+ *
+ * @example
+ * ```ts
+ * import { openStore, PrepareStage, Preprocessor, Splitter } from 'rakuten-pipeline';
+ *
+ * const store = await openStore('.rakuten-store');
+ * const stage = new PrepareStage(store, new Preprocessor({ image: { size: 96 } }), new Splitter({ seed: 7 }));
+ * const run = await stage.run();
+ * console.log(run.splits.train.total, run.splits.val.total, run.splits.test.total, run.duplicateGroups);
+ * await store.close();
+ * ```
  */
 export class PrepareStage {
   /** Creates the stage over `store`, with the given preprocessor and splitter (default options otherwise). */

@@ -1,5 +1,5 @@
+import { loadSharp } from '../../util/sharp.js';
 import { DEFAULTS } from '../../options.js';
-import sharp from 'sharp';
 
 /** Options of {@link prepareImage}. */
 export interface ImagePrepOptions {
@@ -94,7 +94,7 @@ export const DEFAULT_MAX_INPUT_PIXELS = 40_000_000;
  */
 export async function explainPixelLimit(error: unknown, bytes: Uint8Array, maxPixels: number): Promise<unknown> {
   if (!(error instanceof Error) || !/pixel limit/i.test(error.message)) return error;
-  const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => undefined);
+  const meta = await (await loadSharp())(bytes, { limitInputPixels: false }).metadata().catch(() => undefined);
   const size = meta?.width && meta.height ? `${meta.width} x ${meta.height} = ${(meta.width * meta.height).toLocaleString('en-US')} pixels` : 'more pixels';
   return new ImageTooLargeError(
     `image is ${size}, above the limit of ${maxPixels.toLocaleString('en-US')} pixels (maxInputPixels); refused without decoding`,
@@ -124,7 +124,7 @@ export async function decodeRgb(bytes: Uint8Array, maxInputPixels = DEFAULT_MAX_
   if (bytes.byteLength === 0) throw new UndecodableImageError('cannot decode image: no bytes');
   try {
     // limitInputPixels is checked against the header before libvips decodes anything.
-    const { data, info } = await sharp(bytes, { failOn: 'warning', limitInputPixels: maxInputPixels })
+    const { data, info } = await (await loadSharp())(bytes, { failOn: 'warning', limitInputPixels: maxInputPixels })
       .flatten({ background: WHITE })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -231,7 +231,7 @@ export async function cropToSquare(image: RgbImage, box: Box, size: number): Pro
   const scale = size / Math.max(box.width, box.height);
   const w = Math.min(size, Math.max(1, Math.round(box.width * scale)));
   const h = Math.min(size, Math.max(1, Math.round(box.height * scale)));
-  let pipeline = sharp(image.pixels, { raw: { width, height, channels: 3 } });
+  let pipeline = (await loadSharp())(image.pixels, { raw: { width, height, channels: 3 } });
   if (box.left !== 0 || box.top !== 0 || box.width !== width || box.height !== height) pipeline = pipeline.extract(box);
   // fit 'fill' to the exact aspect-kept size, then pad here: sharp's fit 'contain' embed costs ~1 ms more.
   const resized = await pipeline.resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
@@ -244,8 +244,8 @@ export async function cropToSquare(image: RgbImage, box: Box, size: number): Pro
 }
 
 /** Encodes raw 8-bit RGB pixels as PNG with sharp (deterministic for the same pixels). */
-export function encodePng(pixels: Uint8Array, width: number, height: number): Promise<Buffer> {
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+export async function encodePng(pixels: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return (await loadSharp())(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
 }
 
 /**
@@ -317,8 +317,8 @@ export function hammingDistance(a: string, b: string): number {
 
 /**
  * Prepares a product image for models and storage: decodes it to RGB, finds the product inside its
- * uniform (usually white) border with {@link findContentBox}, crops to it, pads to a white square
- * and resizes to `size` x `size`, then encodes a PNG and computes the {@link differenceHash}.
+ * uniform (usually white) border with `findContentBox`, crops to it, pads to a white square
+ * and resizes to `size` x `size`, then encodes a PNG and computes the `differenceHash`.
  * Deterministic: the same bytes give the same PNG and hash.
  *
  * @throws {@link UndecodableImageError} when the bytes are not a complete, decodable image.

@@ -7,11 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { decodeHTML } from 'entities';
-import PorterStemmerEn from 'natural/lib/natural/stemmers/porter_stemmer.js';
-import PorterStemmerDe from 'natural/lib/natural/stemmers/porter_stemmer_de.js';
-import PorterStemmerFr from 'natural/lib/natural/stemmers/porter_stemmer_fr.js';
-import { RegexpTokenizer } from 'natural/lib/natural/tokenizers/regexp_tokenizer.js';
-import { deu, eng, fra } from 'stopword';
+import { createRequire } from 'node:module';
+import type PorterStemmer from 'natural/lib/natural/stemmers/porter_stemmer.js';
+import type { RegexpTokenizer } from 'natural/lib/natural/tokenizers/regexp_tokenizer.js';
 import type { TextPreprocessingSpec } from '../../models/preprocessing-spec.js';
 
 /** Languages the preprocessor tells apart (the catalogue is about 61% French, 23% English, 6% German). */
@@ -135,11 +133,36 @@ export function textStepName(step: TextStep): string | undefined {
 /** Joins the cleaned designation and description in {@link PreparedText.text}. */
 export const FIELD_SEPARATOR = ' . ';
 
-const STOP_WORDS: Record<Language, ReadonlySet<string>> = {
-  fr: new Set(fra),
-  en: new Set(eng),
-  de: new Set(deu),
-};
+/** The language resources: natural's stemmers and tokeniser, stopword's lists. */
+interface LanguageTools {
+  stopWords: Record<Language, ReadonlySet<string>>;
+  stemmers: Record<Language, typeof PorterStemmer>;
+  tokenizer: RegexpTokenizer;
+}
+
+let tools: LanguageTools | undefined;
+
+/**
+ * Loaded on first use (synchronously: both packages are CommonJS), so that importing the package
+ * does not pay for them (about a third of its import time) when no text is preprocessed.
+ */
+function languageTools(): LanguageTools {
+  if (tools) return tools;
+  const require = createRequire(import.meta.url);
+  const { deu, eng, fra } = require('stopword') as typeof import('stopword');
+  const natural = (path: string) => require(`natural/lib/natural/${path}`) as unknown;
+  const { RegexpTokenizer: Tokenizer } = natural('tokenizers/regexp_tokenizer.js') as typeof import('natural/lib/natural/tokenizers/regexp_tokenizer.js');
+  tools = {
+    stopWords: { fr: new Set(fra), en: new Set(eng), de: new Set(deu) },
+    stemmers: {
+      fr: natural('stemmers/porter_stemmer_fr.js') as typeof PorterStemmer,
+      en: natural('stemmers/porter_stemmer.js') as typeof PorterStemmer,
+      de: natural('stemmers/porter_stemmer_de.js') as typeof PorterStemmer,
+    },
+    tokenizer: new Tokenizer({ pattern: /[^\p{L}\p{N}]+/u }),
+  };
+  return tools;
+}
 // Letters that only one of the three languages uses: a cheap extra vote for short titles.
 const LETTER_HINTS: [Language, RegExp][] = [
   ['de', /[ßäöü]/],
@@ -153,10 +176,11 @@ const LETTER_HINTS: [Language, RegExp][] = [
  */
 export function detectLanguage(tokens: readonly string[], text = ''): Language {
   const score: Record<Language, number> = { fr: 0, en: 0, de: 0 };
+  const stop = languageTools().stopWords;
   for (const token of tokens) {
-    if (STOP_WORDS.fr.has(token)) score.fr++;
-    if (STOP_WORDS.en.has(token)) score.en++;
-    if (STOP_WORDS.de.has(token)) score.de++;
+    if (stop.fr.has(token)) score.fr++;
+    if (stop.en.has(token)) score.en++;
+    if (stop.de.has(token)) score.de++;
   }
   for (const [language, hint] of LETTER_HINTS) if (hint.test(text)) score[language] += 1;
   let best: Language = 'fr';
@@ -164,11 +188,6 @@ export function detectLanguage(tokens: readonly string[], text = ''): Language {
   return best;
 }
 
-const STEMMERS: Record<Language, { stem(token: string): string }> = {
-  fr: PorterStemmerFr,
-  en: PorterStemmerEn,
-  de: PorterStemmerDe,
-};
 
 /** Options of {@link TextPreprocessor}. */
 export interface TextPreprocessorOptions {
@@ -227,7 +246,6 @@ export class TextPreprocessor {
   private readonly removeStopWords: boolean;
   private readonly stem: boolean;
   private readonly maxDescriptionChars: number;
-  private readonly tokenizer = new RegexpTokenizer({ pattern: /[^\p{L}\p{N}]+/u });
   private readonly stems: Record<Language, Map<string, string>> = { fr: new Map(), en: new Map(), de: new Map() };
 
   /** Creates a text preprocessor. */
@@ -275,7 +293,7 @@ export class TextPreprocessor {
 
   /** Splits cleaned text into tokens (letters and digits of any script). */
   tokenize(text: string): string[] {
-    return text === '' ? [] : this.tokenizer.tokenize(text);
+    return text === '' ? [] : languageTools().tokenizer.tokenize(text);
   }
 
   /** Preprocesses one product's text. */
@@ -302,7 +320,7 @@ export class TextPreprocessor {
   }
 
   private normaliseTokens(tokens: readonly string[], language: Language): string[] {
-    const stop = STOP_WORDS[language];
+    const stop = languageTools().stopWords[language];
     const out: string[] = [];
     for (const token of tokens) {
       if (token.length < this.minTokenLength) continue;
@@ -317,7 +335,7 @@ export class TextPreprocessor {
     let stem = cache.get(token);
     if (stem === undefined) {
       // Digits and mixed tokens (`5kg`, `ps4`) are kept as they are.
-      stem = /\d/.test(token) ? token : STEMMERS[language].stem(token);
+      stem = /\d/.test(token) ? token : languageTools().stemmers[language].stem(token);
       if (cache.size >= STEM_CACHE_LIMIT) cache.clear();
       cache.set(token, stem);
     }

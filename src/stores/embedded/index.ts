@@ -1,5 +1,7 @@
+import { isEmbeddedUri } from '../registry.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { StoreNotFoundError } from '../errors.js';
 import type { OpenStoreOptions, Store, StoreDriver } from '../types.js';
@@ -12,6 +14,15 @@ export { SqliteDocumentStore } from './sqlite-documents.js';
 /** File name of the SQLite database inside an embedded store folder. */
 const DB_FILE = 'store.sqlite';
 
+/** The path of a `file:` URL; `file://my-store` has a host, not a relative path (its path is `/`). */
+function filePath(url: string): string {
+  const u = new URL(url);
+  if (u.host !== '' && u.host !== 'localhost') {
+    throw new TypeError(`store ${JSON.stringify(url)}: a file URL takes an absolute path (file:///path/to/store) or a folder path (${u.host}${u.pathname === '/' ? '' : u.pathname}), not a host`);
+  }
+  return fileURLToPath(u);
+}
+
 /**
  * Opens the embedded store in folder `dir` (created if missing): documents and image metadata
  * in SQLite (WAL journal, so a crash rolls back to the last committed write), image bytes as
@@ -19,7 +30,7 @@ const DB_FILE = 'store.sqlite';
  * without a store is a {@link StoreNotFoundError} rather than a new store.
  */
 export function openEmbeddedStore(dir: string, options: OpenStoreOptions = {}): Store {
-  const root = path.resolve(dir.startsWith('file://') ? new URL(dir).pathname : dir);
+  const root = path.resolve(dir.startsWith('file://') ? filePath(dir) : dir);
   if (options.create === false && !existsSync(path.join(root, DB_FILE))) {
     throw new StoreNotFoundError(root, `no store at ${root}${existsSync(root) ? ' (the folder exists but holds no store)' : ''}`);
   }
@@ -46,6 +57,6 @@ export function openEmbeddedStore(dir: string, options: OpenStoreOptions = {}): 
 export const embeddedDriver: StoreDriver = {
   specificationVersion: 'v1',
   name: 'embedded',
-  accepts: (uri) => uri.startsWith('file://') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(uri),
+  accepts: isEmbeddedUri,
   open: async (uri, options) => openEmbeddedStore(uri, options),
 };

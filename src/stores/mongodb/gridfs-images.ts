@@ -23,6 +23,16 @@ function escapeRegex(s: string): string {
  * The caller's metadata lives under `metadata.user`, indexed on request.
  * A replacement is uploaded in full before the old file is deleted, so a crash never loses the
  * last good image; a leftover older file is removed by the next put of the same key.
+ *
+ * @example
+ * ```ts
+ * import { openMongoStore } from 'rakuten-pipeline/stores/mongodb';
+ *
+ * const store = await openMongoStore('mongodb://user:password@db/rakuten_db'); // store.images is a GridFsImageStore
+ * await store.images.put('raw/train/example.jpg', jpegBytes, { metadata: { productid: '42' } });
+ * const info = await store.images.stat('raw/train/example.jpg'); // size, sha256, metadata
+ * await store.close();
+ * ```
  */
 export class GridFsImageStore implements ImageStore {
   private readonly bucket: GridFSBucket;

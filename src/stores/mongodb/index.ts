@@ -1,3 +1,4 @@
+import { isMongoUri } from '../registry.js';
 import { redactUri } from '../uri.js';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import type { Store, StoreDriver } from '../types.js';
@@ -82,6 +83,6 @@ export const redact = redactUri;
 export const mongoDriver: StoreDriver = {
   specificationVersion: 'v1',
   name: 'mongodb',
-  accepts: (uri) => /^mongodb(\+srv)?:\/\//.test(uri),
+  accepts: isMongoUri,
   open: openMongoStore,
 };

@@ -36,7 +36,16 @@ interface RawDocument {
   [field: string]: unknown;
 }
 
-/** Document collections as MongoDB collections of the same name, keyed by `_id`. */
+/** Document collections as MongoDB collections of the same name, keyed by `_id`. *
+ * @example
+ * ```ts
+ * import { openMongoStore } from 'rakuten-pipeline/stores/mongodb';
+ *
+ * const store = await openMongoStore('mongodb://user:password@db/rakuten_db'); // store.documents is a MongoDocumentStore
+ * for await (const run of store.documents.collection('data_pipeline').find({}, { limit: 5 })) console.log(run._id);
+ * await store.close();
+ * ```
+ */
 export class MongoDocumentStore implements DocumentStore {
   constructor(private readonly db: Db) {}
 
