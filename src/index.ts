@@ -13,7 +13,7 @@
  * - `rakuten-pipeline/demo`: the demo catalogue generator.
  * - `rakuten-pipeline/testing`: contract suites for plugin authors (vitest).
  *
- * @packageDocumentation
+ * @module rakuten-pipeline
  */
 export type {
   BaseDocument,

@@ -2,7 +2,7 @@
  * A synthetic demo catalogue in the challenge layout (CSV + JPEGs), for trying the pipeline without
  * the real data.
  *
- * @module
+ * @module rakuten-pipeline/demo
  */
 export {
   DEMO_PRDTYPECODES,

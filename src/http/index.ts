@@ -9,7 +9,7 @@
  * await app.listen({ port: 8000 });
  * ```
  *
- * @module
+ * @module rakuten-pipeline/http
  */
 export { rakutenApi, DEFAULT_MAX_IMAGE_BYTES } from './plugin.js';
 export type { AuthOptions, RakutenApiOptions } from './options.js';

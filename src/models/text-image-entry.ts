@@ -3,7 +3,7 @@
  * entry already trains and loads this kind (imported on first use); import this entry for its
  * class, its parameters, or to pick the backend yourself.
  *
- * @module
+ * @module rakuten-pipeline/models/text-image
  */
 export {
   DEFAULT_TEXT_IMAGE_PARAMS,

@@ -9,7 +9,7 @@
  * files as ES modules, which load the ESM build; the CommonJS build serves type resolution in
  * CommonJS projects (vitest refuses `require`).
  *
- * @packageDocumentation
+ * @module rakuten-pipeline/testing
  */
 export { testStoreDriver } from './store-driver.js';
 export { testDocumentStore } from './document-store.js';

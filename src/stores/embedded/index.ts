@@ -1,3 +1,8 @@
+/**
+ * rakuten-pipeline/stores/embedded: the embedded store (SQLite documents, content-addressed image files); folder paths and `file://` URIs open it without importing this entry.
+ *
+ * @module rakuten-pipeline/stores/embedded
+ */
 import { isEmbeddedUri } from '../registry.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';

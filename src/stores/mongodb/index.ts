@@ -1,3 +1,8 @@
+/**
+ * rakuten-pipeline/stores/mongodb: the MongoDB store (documents in collections, images in GridFS); `mongodb://` and `mongodb+srv://` URIs open it without importing this entry.
+ *
+ * @module rakuten-pipeline/stores/mongodb
+ */
 import { isMongoUri } from '../registry.js';
 import { redactUri } from '../uri.js';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
