@@ -11,7 +11,7 @@ import { createPipeline } from '../../src/pipeline/pipeline.js';
 import type { PrepareRun } from '../../src/stages/prepare/types.js';
 import { cli } from '../support/cli.js';
 import { makeCatalogue, REPO_ROOT, tempDir } from '../support/data.js';
-import { startMongoEmulator, type MongoEmulator } from '../support/mongo-emulator.js';
+import { emulatorUnavailable, startMongoEmulator, type MongoEmulator } from '../support/mongo-emulator.js';
 import { ApiClient } from '../http/support.js';
 
 // Plugins and credentials cross every boundary: `serve` on a password-protected MongoDB runs each
@@ -24,13 +24,7 @@ const PLUGIN = 'test/fixtures/plugin.ts';
 const USER = 'rakuten';
 const PASSWORD = 's3cr3t:p@ss/w0rd%';
 
-let mongoSkip: string | undefined;
-try {
-  await (await startMongoEmulator()).stop();
-} catch (e) {
-  mongoSkip = `password-protected MongoDB tests SKIPPED: ${(e as Error).message}`;
-  console.warn(mongoSkip);
-}
+const mongoSkip = await emulatorUnavailable('password-protected MongoDB tests');
 
 interface Served {
   child: ChildProcess;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient, MongoServerError } from 'mongodb';
 import { openStore } from '../../src/stores/registry.js';
-import { startMongoEmulator, type MongoEmulator } from '../support/mongo-emulator.js';
+import { emulatorUnavailable, startMongoEmulator, type MongoEmulator } from '../support/mongo-emulator.js';
 import { all } from '../support/stores.js';
 
 // Production MongoDB always requires authentication: the emulator's auth mode (--user/--password)
@@ -11,13 +11,7 @@ const USER = 'rakuten';
 const PASSWORD = 'p@ss:w/rd% 42';
 const BAD_PASSWORD = 'not-the-password';
 
-let skip: string | undefined;
-try {
-  await (await startMongoEmulator()).stop();
-} catch (e) {
-  skip = `MongoDB auth tests SKIPPED: ${(e as Error).message}`;
-  console.warn(skip);
-}
+const skip = await emulatorUnavailable('MongoDB auth tests');
 
 let emulator: MongoEmulator | undefined;
 beforeAll(async () => {

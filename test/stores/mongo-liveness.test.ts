@@ -2,20 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/http/server.js';
 import { openMongoStore } from '../../src/stores/mongodb/index.js';
 import type { Store } from '../../src/stores/types.js';
-import { startMongoEmulator, type MongoEmulator } from '../support/mongo-emulator.js';
+import { emulatorUnavailable, startMongoEmulator, type MongoEmulator } from '../support/mongo-emulator.js';
 import { sleep } from '../http/support.js';
 
 // A frozen server (SIGSTOP: the TCP port still accepts, nothing answers) is the failure a
 // killed one is not: without timeouts every call waits for ever. Each test freezes an emulator
 // of its own (a frozen and thawed emulator may not survive its dropped connections), never the
 // suite's shared one.
-let skip: string | undefined;
-try {
-  await (await startMongoEmulator()).stop();
-} catch (e) {
-  skip = `MongoDB liveness tests SKIPPED: ${(e as Error).message}`;
-  console.warn(skip);
-}
+const skip = await emulatorUnavailable('MongoDB liveness tests');
 
 let emulator: MongoEmulator | undefined;
 let store: Store | undefined;

@@ -161,3 +161,18 @@ export async function startMongoEmulator(
       : undefined;
   return { uri, uriWithCredentials, port, pid: child.pid ?? 0, stop };
 }
+
+/**
+ * Why the emulator cannot run here (`undefined` when it can): starts and stops one. Suites that
+ * start emulators of their own skip with this message (printed once) when it is set.
+ */
+export async function emulatorUnavailable(suite: string): Promise<string | undefined> {
+  try {
+    await (await startMongoEmulator()).stop();
+    return undefined;
+  } catch (e) {
+    const reason = `${suite} SKIPPED: ${(e as Error).message}`;
+    console.warn(reason);
+    return reason;
+  }
+}
