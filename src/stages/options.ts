@@ -7,7 +7,7 @@
  * @module
  */
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { createRequire } from 'node:module';
 import { describeRange, NUMERIC_OPTIONS as N, schema } from '../options.js';
 
 /** A model reference: a version number, `champion` or `latest`. */
@@ -104,6 +104,18 @@ export type PredictParams = Static<typeof PredictParams>;
 /** Options of a single-product prediction (`Predictor.predictProduct`, `POST /predict/product`). @internal */
 export const PredictProductParams = Type.Object({ model: Type.Optional(ModelRefSchema), topK: Type.Optional(schema(N.topK)) });
 
+let value: typeof import('@sinclair/typebox/value').Value | undefined;
+
+/**
+ * TypeBox's value checker, loaded on the first check (synchronously, its CommonJS build): it is a
+ * third of the package's import time, and a schema built by the ES module build checks the same
+ * (kinds are global symbols).
+ */
+function checker(): typeof import('@sinclair/typebox/value').Value {
+  value ??= (createRequire(import.meta.url)('@sinclair/typebox/value') as typeof import('@sinclair/typebox/value')).Value;
+  return value;
+}
+
 /** The default of each field of `schema` that declares one (`{ seed: 42, ... }`). */
 export function defaultsOf<P extends TProperties>(schema: TObject<P>): Partial<Static<TObject<P>>> {
   const out: Record<string, unknown> = {};
@@ -124,7 +136,7 @@ export function checkOptions<P extends TProperties>(where: string, schema: TObje
   const values = options as Record<string, unknown>;
   for (const [key, field] of Object.entries(schema.properties) as [string, TSchema][]) {
     const value = values[key];
-    if (value === undefined || Value.Check(field, value)) continue;
+    if (value === undefined || checker().Check(field, value)) continue;
     const shown = typeof value === 'string' || typeof value === 'object' ? JSON.stringify(value) : String(value);
     throw new RangeError(`${where}: options.${key} must be ${describeSchema(field)}, got ${shown}`);
   }
