@@ -6,7 +6,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { DECIMAL, describeRange, isAllowed, type NumericOption } from '../options.js';
+import { DECIMAL, describeRange, schema, type NumericOption } from '../options.js';
 import { describeSchema } from '../stages/options.js';
 
 /** Flag names that are not the kebab-case of the field (`guardrailMargin` is `--guardrail`). */
@@ -81,9 +81,8 @@ export function schemaValues<P extends TProperties, K extends keyof P & string>(
 
 /** Parses the text of a flag; throws commander's `InvalidArgumentError` naming the flag and the range. */
 export function parseFlagValue(o: NumericOption, text: string): number {
-  const value = DECIMAL.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!isAllowed(o, value)) throw new InvalidArgumentError(`${o.flag} must be ${describeRange(o)}, got ${JSON.stringify(text)}`);
-  return value;
+  // The option's JSON schema, parsed like every schema-derived flag.
+  return parser(o.flag, schema(o))(text) as number;
 }
 
 /**
