@@ -23,6 +23,8 @@ export const COLLECTIONS = {
   modelMetadata: 'model_metadata',
   /** One document per evaluation of a model version. */
   modelEvaluation: 'model_evaluation',
+  /** Image feature vectors, one per preprocessed picture and extractor (content-addressed, reused by every run). */
+  imageFeatures: 'image_features',
   /** Batch predictions, one document per product and model version. */
   predictions: 'predictions',
   /** Jobs started through the HTTP API: state, progress, result or error. */

@@ -28,6 +28,7 @@ import { ownArrayBuffer } from '../util/bytes.js';
 import type { JsonValue } from '../stores/types.js';
 import { initBackend } from './backend.js';
 import { ImageHead } from './image-head.js';
+import { builtInImageExtractor, DEFAULT_IMAGE_BACKBONE, DEFAULT_MOBILENET_SIZE, textImageFeatureExtractor } from './image-extractors.js';
 import { IMAGE_FEATURE_SIZE, imageFeatures } from './image-features.js';
 import { MOBILENET_FEATURE_SIZE, MobileNetFeatures } from './mobilenet-features.js';
 import { DEFAULT_VECTORIZER_CONFIG, type SparseVector, TextVectorizer, type TextVectorizerConfig } from './text-features.js';
@@ -42,6 +43,7 @@ import {
 import type {
   EpochReport,
   HeldOutProbabilities,
+  ImageFeatureExtractor,
   ModelArtifact,
   ModelFactory,
   ModelInput,
@@ -121,8 +123,8 @@ export const DEFAULT_TEXT_IMAGE_PARAMS: Readonly<TextImageParams> = {
   epochs: 20,
   minEpochs: 5,
   image: true,
-  imageBackbone: 'mobilenet',
-  imageSize: 128,
+  imageBackbone: DEFAULT_IMAGE_BACKBONE,
+  imageSize: DEFAULT_MOBILENET_SIZE,
   imageMinExamples: 30,
   imageHidden: 128,
   imageL2: 0.01,
@@ -233,18 +235,24 @@ interface ModelState {
 /** Turns pictures into the feature vectors the image head reads. */
 interface ImageExtractor {
   backbone: string;
+  /** {@link ImageFeatureExtractor.id}: vectors stored under it stand for `compute`'s. */
+  id: string;
   featureSize: number;
   compute(images: readonly { readonly pixels: Uint8Array; readonly size: number }[]): Float32Array[];
 }
 
 async function imageExtractor(params: TextImageParams): Promise<ImageExtractor> {
   if (params.imageBackbone === 'fixed') {
-    return { backbone: 'fixed', featureSize: IMAGE_FEATURE_SIZE, compute: (images) => images.map((i) => imageFeatures(i.pixels, i.size)) };
+    return { backbone: 'fixed', id: builtInImageExtractor('fixed', params.imageSize).id, featureSize: IMAGE_FEATURE_SIZE, compute: (images) => images.map((i) => imageFeatures(i.pixels, i.size)) };
   }
   if (params.imageBackbone === 'mobilenet') {
     await initBackend();
     const network = await MobileNetFeatures.load(params.imageSize);
-    return { backbone: 'mobilenet', featureSize: MOBILENET_FEATURE_SIZE, compute: (images) => network.compute(images) };
+    return {
+      backbone: 'mobilenet',
+      id: builtInImageExtractor('mobilenet', params.imageSize).id,
+      featureSize: MOBILENET_FEATURE_SIZE,
+      compute: (images) => network.compute(images) };
   }
   throw new TypeError(`param imageBackbone: expected 'mobilenet' or 'fixed', got ${JSON.stringify(params.imageBackbone)}`);
 }
@@ -255,8 +263,20 @@ function imageVectors(
   inputs: readonly ModelInput[],
   cache?: WeakMap<object, Float32Array>,
 ): (Float32Array | null)[] {
-  const out: (Float32Array | null)[] = inputs.map((input) => (input.image ? (cache?.get(input.image) ?? null) : null));
+  const out: (Float32Array | null)[] = inputs.map((input) => {
+    if (!input.image) return null;
+    const stored = input.image.features?.[extractor.id];
+    if (stored) {
+      if (stored.length !== extractor.featureSize) throw new RangeError(`image features ${extractor.id}: ${stored.length} values, expected ${extractor.featureSize}`);
+      return stored;
+    }
+    return cache?.get(input.image) ?? null;
+  });
   const missing = inputs.flatMap((input, i) => (input.image && !out[i] ? [i] : []));
+  for (const i of missing) {
+    // Pixels are left out only for the extractor the stages computed vectors for: not ours.
+    if ((inputs[i] as ModelInput).image?.pixels.length === 0) throw new Error(`image of input ${i}: no pixels and no stored ${extractor.id} features`);
+  }
   const computed = extractor.compute(missing.map((i) => (inputs[i] as ModelInput).image as { pixels: Uint8Array; size: number }));
   missing.forEach((i, j) => {
     const vector = computed[j] as Float32Array;
@@ -299,6 +319,12 @@ export class TextImageModel implements ProductClassifier {
     this.classes = state.classes;
     this.params = { ...state.params } as unknown as Record<string, JsonValue>;
     this.history = state.history;
+  }
+
+  /** The extractor whose stored vectors the image branch reads (`null` without an image branch). */
+  get imageFeatures(): ImageFeatureExtractor | null {
+    const { extractor } = this.state;
+    return this.state.image && extractor ? builtInImageExtractor(extractor.backbone, this.state.params.imageSize) : null;
   }
 
   /** Whether the model has an image branch (otherwise images are ignored). */
@@ -799,6 +825,8 @@ export interface TextImageModelFactory extends ModelFactory {
   train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageModel>;
   /** Rebuilds a saved model. */
   load(artifact: ModelArtifact): Promise<TextImageModel>;
+  /** The extractor a model trained with these params reads (`null` when `image` is false). */
+  imageFeatures(params: Readonly<Record<string, JsonValue>> | undefined): ImageFeatureExtractor | null;
 }
 
 /** Factory of the built-in `text-image-v1` model. */
@@ -807,4 +835,5 @@ export const textImageModel: TextImageModelFactory = {
   kind: TEXT_IMAGE_KIND,
   train,
   load,
+  imageFeatures: textImageFeatureExtractor,
 };

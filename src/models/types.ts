@@ -12,6 +12,32 @@ export interface ModelImage {
   readonly pixels: Uint8Array;
   /** Side in pixels. */
   readonly size: number;
+  /**
+   * Feature vectors of this picture computed earlier, by {@link ImageFeatureExtractor.id}. The
+   * stages fill it for the extractor a model declares ({@link ModelFactory.imageFeatures},
+   * {@link ProductClassifier.imageFeatures}) from vectors stored once per picture; `pixels` is then
+   * empty (length 0), so only models that declared that extractor ever receive such an image.
+   */
+  readonly features?: Readonly<Record<string, Float32Array>>;
+}
+
+/**
+ * A fixed function from a picture to a feature vector (a pretrained backbone, say) that a model
+ * reads instead of the pixels. Its vectors belong to the picture and the extractor, not to a
+ * training: the stages compute each one once, store it keyed by the picture's content hash and
+ * {@link ImageFeatureExtractor.id}, and hand it to every later training, evaluation and batch
+ * prediction in {@link ModelImage.features}.
+ */
+export interface ImageFeatureExtractor {
+  /**
+   * Names the function and its weights (e.g. `mobilenet_v2-b10/128@<weights hash>`): change it
+   * whenever the vectors would change, or stored vectors of the old function are reused.
+   */
+  readonly id: string;
+  /** Length of every vector. */
+  readonly featureSize: number;
+  /** Vectors of full-pixel pictures, in order (batches as large as the caller passes). */
+  compute(images: readonly ModelImage[]): Promise<Float32Array[]>;
 }
 
 /** Labelled inputs. */
@@ -131,6 +157,11 @@ export interface ProductClassifier {
   save(): Promise<ModelArtifact>;
   /** Releases tensors or other resources. */
   dispose(): void;
+  /**
+   * The image feature extractor this model reads, when it reads one (optional): evaluation and
+   * batch prediction then pass stored vectors ({@link ModelImage.features}) instead of pixels.
+   */
+  readonly imageFeatures?: ImageFeatureExtractor | null;
 }
 
 /** Trains and loads one kind of model. */
@@ -151,4 +182,10 @@ export interface ModelFactory {
   train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<ProductClassifier>;
   /** Rebuilds a saved model. */
   load(artifact: ModelArtifact): Promise<ProductClassifier>;
+  /**
+   * The image feature extractor a model trained with these params reads, when it reads one
+   * (optional): the trainer then passes images as stored vectors ({@link ModelImage.features},
+   * empty pixels) instead of decoded pixels.
+   */
+  imageFeatures?(params: Readonly<Record<string, JsonValue>> | undefined): ImageFeatureExtractor | null;
 }

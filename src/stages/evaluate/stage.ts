@@ -3,7 +3,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS } from '../../collections.js';
 import { withoutImage } from '../../models/util.js';
-import { decodePreparedPng, inputFromPrepared, inputsFromLabeled } from '../model-inputs.js';
+import { decodePreparedPng, inputFromPrepared, inputsFromLabeled, type StoredFeatures } from '../model-inputs.js';
 import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';
@@ -120,9 +120,10 @@ export class Evaluator {
     const version = await this.registry.require(options.model ?? 'champion');
     const model = await this.registry.load(version);
     const warnings: string[] = [];
-    const { inputs, labels, dataset, generation } = options.dataDir
-      ? { ...(await this.folderInputs(options.dataDir, Preprocessor.fromSpec(version.preprocessing), options)), generation: null }
-      : await this.storedInputs(version, warnings);
+    const samples = options.latencySamples ?? 200;
+    const { inputs, labels, dataset, generation, pixelSample } = options.dataDir
+      ? { ...(await this.folderInputs(options.dataDir, Preprocessor.fromSpec(version.preprocessing), options)), generation: null, pixelSample: undefined }
+      : await this.storedInputs(version, model, warnings, samples, options);
     if (generation !== null && version.prepareRun !== generation) {
       warnings.push(
         `v${version.version} was trained on the splits of ${version.prepareRun ?? 'an unknown prepare'}; the current held-out split ` +
@@ -137,7 +138,6 @@ export class Evaluator {
     const metrics = classificationMetrics(labels, predicted, [...new Set([...version.classes, ...labels])].sort((a, b) => a - b));
     const imaged = inputs.flatMap((input, i) => (input.image ? [i] : []));
     const pick = (values: readonly number[]) => imaged.map((i) => values[i] as number);
-    const samples = options.latencySamples ?? 200;
     const record: EvaluationRecord = {
       _id: `eval-v${version.version}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
       modelVersion: version.version,
@@ -154,7 +154,8 @@ export class Evaluator {
         textOnlyWeightedF1: imaged.length ? classificationMetrics(pick(labels), pick(textOnly)).weightedF1 : null,
       },
       latencyTextOnly: await latency(model, inputs.map(withoutImage), samples),
-      latencyWithImage: imaged.length ? await latency(model, imaged.map((i) => inputs[i] as ModelInput), samples) : null,
+      // Online requests bring pixels: timed on pixels, not on stored vectors.
+      latencyWithImage: imaged.length ? await latency(model, pixelSample ?? imaged.map((i) => inputs[i] as ModelInput), samples) : null,
       productsPerSecond,
       report: null,
     };
@@ -199,8 +200,11 @@ export class Evaluator {
    */
   private async storedInputs(
     version: ModelVersion,
+    model: ProductClassifier,
     warnings: string[],
-  ): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string; generation: string }> {
+    samples: number,
+    options: StageRunOptions,
+  ): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string; generation: string; pixelSample?: ModelInput[] }> {
     const { pointer, splits } = await currentSplits(this.store);
     const docs = await readCommittedSplit(splits.test, pointer);
     const labels = docs.map((d) => d.prdtypecode);
@@ -210,7 +214,18 @@ export class Evaluator {
       run?.preprocessing ?? (run ? { image: { size: run.params.imageSize, tolerance: run.params.tolerance } } : undefined),
     );
     const modelSpec = completePreprocessingSpec(version.preprocessing);
-    if (JSON.stringify(splitSpec) === JSON.stringify(modelSpec)) return { ...base, inputs: await inputsFromLabeled(docs, this.store.images) };
+    if (JSON.stringify(splitSpec) === JSON.stringify(modelSpec)) {
+      const features: StoredFeatures = {
+        store: this.store,
+        extractor: model.imageFeatures,
+        stage: 'evaluate',
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
+      const inputs = await inputsFromLabeled(docs, this.store.images, { features });
+      const pixelSample = model.imageFeatures ? await inputsFromLabeled(docs.filter((d) => d.image).slice(0, samples), this.store.images) : undefined;
+      return { ...base, inputs, ...(pixelSample ? { pixelSample: pixelSample.filter((i) => i.image) } : {}) };
+    }
     const inputs = await this.reprepared(docs, pointer.dataGeneration, Preprocessor.fromSpec(modelSpec), JSON.stringify(splitSpec.image) === JSON.stringify(modelSpec.image));
     if (inputs) return { ...base, inputs };
     warnings.push(

@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import { COLLECTIONS, PREP_IMAGE_PREFIX } from '../../collections.js';
 import { currentData } from '../views.js';
 import { decodePreparedPng, inputFromPrepared } from '../model-inputs.js';
+import { featureImage, storedImageFeatures } from '../image-features.js';
 import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import type { StageRunOptions } from '../../progress.js';
@@ -214,21 +215,35 @@ export class Predictor {
    * model's image options (`prepared`: the stored test images of the model's size), else
    * preprocessed now.
    */
-  private async storedInput(loaded: LoadedModel, row: ProductRow, prepared: ReadonlyMap<string, ImageInfo>): Promise<ModelInput> {
+  private async storedInput(
+    loaded: LoadedModel,
+    row: ProductRow,
+    prepared: ReadonlyMap<string, ImageInfo>,
+    vectors: ReadonlyMap<string, Float32Array>,
+  ): Promise<ModelInput> {
     const text = loaded.preprocessor.text.prepare(row);
     let image: ModelInput['image'] = null;
     if (row.image) {
-      const key = preparedImageKey(row.image, loaded.preprocessor.imageOptions.size, 'test');
-      // A later prepare with another border tolerance may have rewritten it.
-      const current = prepared.get(key)?.metadata['tolerance'] === loaded.preprocessor.imageOptions.tolerance;
-      const png = current ? await this.store.images.get(key) : undefined;
-      if (png) image = await decodePreparedPng(png);
+      const info = this.currentPrepared(loaded, row, prepared);
+      const vector = info && vectors.get(info.sha256);
+      const extractor = loaded.model.imageFeatures;
+      const png = info && !vector ? await this.store.images.get(info.key) : undefined;
+      if (vector && extractor) image = featureImage(extractor, vector, loaded.preprocessor.imageOptions.size);
+      else if (png) image = await decodePreparedPng(png);
       else {
         const bytes = await this.store.images.get(row.image);
         if (bytes) image = await loaded.preprocessor.prepareImagePixels(bytes).catch(() => null);
       }
     }
     return inputFromPrepared({ text, image });
+  }
+
+  /** The stored preprocessed test picture of `row`, when it was made with the model's image options. */
+  private currentPrepared(loaded: LoadedModel, row: ProductRow, prepared: ReadonlyMap<string, ImageInfo>): ImageInfo | undefined {
+    if (!row.image) return undefined;
+    const info = prepared.get(preparedImageKey(row.image, loaded.preprocessor.imageOptions.size, 'test'));
+    // A later prepare with another border tolerance may have rewritten it.
+    return info?.metadata['tolerance'] === loaded.preprocessor.imageOptions.tolerance ? info : undefined;
   }
 
   /** Predicts every stored test row (`preprocessed_x_test`) into `predictions`. */
@@ -250,7 +265,19 @@ export class Predictor {
     const perClass: Record<string, number> = {};
     const flush = async () => {
       options.signal?.throwIfAborted();
-      const inputs = await Promise.all(batch.map((row) => limit(() => this.storedInput(loaded, row, prepared))));
+      // The model's stored image vectors (computed now for pictures that have none): no PNG decoded.
+      const extractor = loaded.model.imageFeatures;
+      const pictures = extractor
+        ? batch.flatMap((row) => {
+            const info = this.currentPrepared(loaded, row, prepared);
+            return info ? [{ key: info.key, sha256: info.sha256 }] : [];
+          })
+        : [];
+      const { vectors } =
+        extractor && pictures.length
+          ? await storedImageFeatures(this.store, pictures, extractor, options.signal ? { signal: options.signal } : {})
+          : { vectors: new Map<string, Float32Array>() };
+      const inputs = await Promise.all(batch.map((row) => limit(() => this.storedInput(loaded, row, prepared, vectors))));
       const predictions = await this.score(loaded, inputs, 3);
       const now = new Date().toISOString();
       await out.upsertMany(

@@ -1,13 +1,13 @@
 import { DEFAULTS } from '../../options.js';
 import { COLLECTIONS } from '../../collections.js';
 import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
-import type { EpochReport, ModelFactory } from '../../models/types.js';
+import type { EpochReport, ModelFactory, ProductClassifier } from '../../models/types.js';
 import { checkOptions, TrainParams } from '../options.js';
 import type { StageRunOptions } from '../../progress.js';
 import type { JsonValue, Store } from '../../stores/types.js';
 import { currentSplits, readCommittedSplit } from '../views.js';
 import { validationScores, weightedF1Scorer } from '../evaluate/score.js';
-import { inputsFromLabeled } from '../model-inputs.js';
+import { inputsFromLabeled, type StoredFeatures } from '../model-inputs.js';
 import { completePreprocessingSpec } from '../preprocess/preprocessor.js';
 import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
 
@@ -89,8 +89,17 @@ export class Trainer {
     }
     const prepare = await this.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).get(pointer.generation);
     const backend = await this.backend();
-    const trainInputs = await inputsFromLabeled(train, this.store.images);
-    const valInputs = await inputsFromLabeled(val, this.store.images);
+    // Image vectors the model reads are computed once per picture and stored: a second training
+    // (or the evaluation and batch prediction after it) reads them instead of the pixels.
+    const features: StoredFeatures = {
+      store: this.store,
+      extractor: factory.imageFeatures?.(options.params),
+      stage: 'train',
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    const trainInputs = await inputsFromLabeled(train, this.store.images, { features });
+    const valInputs = await inputsFromLabeled(val, this.store.images, { features });
     const valLabels = val.map((d) => d.prdtypecode);
     const model = await factory.train(
       trainInputs,
@@ -126,14 +135,29 @@ export class Trainer {
         prepareRun: pointer.generation,
         dataGeneration: pointer.dataGeneration,
       });
-      return { model: version, ...(await this.decide(version, valInputs, valLabels, options)) };
+      return { model: version, ...(await this.decide(version, val, valInputs, valLabels, options)) };
     } finally {
       model.dispose();
     }
   }
 
+  /** Validation scores of another model, on its own image inputs when it reads other vectors or pixels. */
+  private async scoreOn(
+    model: ProductClassifier,
+    val: readonly LabeledProduct[],
+    valInputs: Parameters<typeof validationScores>[1],
+    valLabels: readonly number[],
+  ): Promise<ValidationScores> {
+    const extractor = model.imageFeatures ?? null;
+    const same = extractor !== null && valInputs.every((input) => !input.image || input.image.features?.[extractor.id] !== undefined);
+    const inputs = same ? valInputs : await inputsFromLabeled(val, this.store.images, { features: { store: this.store, extractor } });
+    // Not disposed: the registry caches loaded models for every caller.
+    return validationScores(model, inputs, valLabels);
+  }
+
   private async decide(
     version: ModelVersion,
+    val: readonly LabeledProduct[],
     valInputs: Parameters<typeof validationScores>[1],
     valLabels: readonly number[],
     options: TrainOptions,
@@ -156,7 +180,7 @@ export class Trainer {
         championScores =
           current.prepareRun !== null && current.prepareRun === version.prepareRun
             ? current.validation
-            : await validationScores(await this.registry.load(current), valInputs, valLabels);
+            : await this.scoreOn(await this.registry.load(current), val, valInputs, valLabels);
       }
       const decision = await this.registry.considerForChampion(version, championScores, options.guardrailMargin ?? DEFAULTS.guardrailMargin, champion);
       if (!decision.conflict || attempt >= 5) return { champion: decision, championScores };
