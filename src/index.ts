@@ -156,6 +156,7 @@ export type { LabeledProduct, PrepareFailure, PrepareRun, SplitSummary } from '.
 export type {
   EpochReport,
   HeldOutProbabilities,
+  ImageFeatureExtractor,
   LabelledInputs,
   ModelImage,
   ModelArtifact,

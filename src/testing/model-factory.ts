@@ -253,6 +253,24 @@ export function testModelFactory(factory: ModelFactory, options: ModelFactoryTes
       expect(rows(await loaded.predict(inputs))).toEqual(rows(await model.predict(inputs)));
     });
 
+    test('when it reads an image feature extractor, reads its stored vectors (no pixels) as it reads the pixels', async () => {
+      const model = await trained();
+      const extractor = model.imageFeatures ?? null;
+      // Models that read pixels have nothing more to check here.
+      if (!extractor) return;
+      expect(factory.imageFeatures?.(options.params)?.id, 'factory.imageFeatures(params) declares the trained model\'s extractor').toBe(extractor.id);
+      const pictures = heldOut.inputs.flatMap((input) => (input.image ? [input.image] : []));
+      const vectors = await extractor.compute(pictures);
+      expect(vectors).toHaveLength(pictures.length);
+      for (const v of vectors) expect(v).toHaveLength(extractor.featureSize);
+      let next = 0;
+      const stored = heldOut.inputs.map((input) =>
+        input.image ? { ...input, image: { pixels: new Uint8Array(0), size: input.image.size, features: { [extractor.id]: vectors[next++] as Float32Array } } } : input,
+      );
+      const fromVectors = rows(await model.predict(stored));
+      rows(await model.predict(heldOut.inputs)).forEach((row, i) => row.forEach((p, k) => expect(fromVectors[i]?.[k]).toBeCloseTo(p, 5)));
+    });
+
     test('trains deterministically: the same seed gives bit-exactly the same predictions', async () => {
       const model = await trained();
       const again = await train();

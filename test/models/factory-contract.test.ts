@@ -27,3 +27,11 @@ describe('ModelRegistry', () => {
     expect(() => new ModelRegistry(store, [mockModel, naiveBayesModel, textImageModel])).not.toThrow();
   });
 });
+
+// The MobileNet backbone through the same suite (small pictures and input side: quick), so its
+// stored vectors are checked against the pixels it would read.
+testModelFactory(textImageModel, {
+  name: 'text-image-v1 (MobileNet features)',
+  trainingSize: 60,
+  params: { minEpochs: 1, ftDim: 8, imageBackbone: 'mobilenet', imageSize: 32, imageMinExamples: 20, imageHidden: 16, imageEpochs: 3 },
+});
