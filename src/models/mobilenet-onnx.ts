@@ -35,7 +35,14 @@ export interface OrtModule {
   InferenceSession: {
     create(
       model: Uint8Array,
-      options?: { intraOpNumThreads?: number; interOpNumThreads?: number; executionMode?: 'sequential' | 'parallel'; graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all' },
+      options?: {
+        intraOpNumThreads?: number;
+        interOpNumThreads?: number;
+        executionMode?: 'sequential' | 'parallel';
+        graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+        /** Session configuration entries, nested by the dots of their keys. */
+        extra?: Record<string, unknown>;
+      },
     ): Promise<OrtSession>;
   };
   Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
@@ -144,6 +151,11 @@ export function buildMobileNetOnnx(steps: readonly FoldedStep[], size: number): 
 export interface OnnxMobileNetOptions {
   /** Threads of ONNX Runtime's operator pool (default: `os.availableParallelism()`). */
   threads?: number;
+  /**
+   * Whether idle operator threads spin waiting for work (ONNX Runtime's default). Default
+   * false: on a machine shared with other work the spinning burns the cores it waits for.
+   */
+  spinning?: boolean;
 }
 
 /** {@link MobileNetFeatures} on an ONNX Runtime session: the same 672 features. */
@@ -170,7 +182,14 @@ export class OnnxMobileNet {
     await tf.ready();
     const model = buildMobileNetOnnx(await loadFoldedMobileNet(), size);
     // One operator at a time, each split over the threads: the graph is a chain.
-    const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+    const spinning = options.spinning ? '1' : '0';
+    const session = await ort.InferenceSession.create(model, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: spinning }, inter_op: { allow_spinning: spinning } } },
+    });
     return new OnnxMobileNet(ort, session, size, threads);
   }
 
