@@ -94,10 +94,10 @@ function inProcess(network: MobileNetFeatures, backend: 'tensorflow' | 'cpu', th
  * Loads the MobileNetV2 feature extractor on the first runtime that works, from
  * `options.backend` (or {@link IMAGE_BACKEND_ENV}) on down {@link IMAGE_BACKEND_ORDER}.
  *
- * Without a forced choice, `tensorflow`, `wasm` and `cpu` follow the calling thread's
- * TensorFlow.js backend ({@link initBackend}, which honours `RAKUTEN_TF_BACKEND`): the pool of
- * `wasm` workers when it is `wasm`. Forcing `tensorflow` or `cpu` selects that backend for the
- * calling thread too.
+ * Initialises the calling thread's TensorFlow.js backend ({@link initBackend}, which honours
+ * `RAKUTEN_TF_BACKEND`; forcing `tensorflow` or `cpu` here selects that backend). Without
+ * onnxruntime-node the features follow it: in process on `tensorflow` (native threads), in the
+ * pool of `wasm` workers on `wasm`, in process on `cpu`.
  *
  * @param size - Side the pictures are resized to (default 128).
  * @throws When the shipped weights are missing or damaged, or ONNX Runtime rejects the graph.
@@ -109,6 +109,10 @@ export async function loadImageBackbone(size = DEFAULT_MOBILENET_SIZE, options: 
   const importModule = options.importModule ?? ((name: string) => import(name) as Promise<unknown>);
   const candidates = IMAGE_BACKEND_ORDER.slice(preferred ? IMAGE_BACKEND_ORDER.indexOf(preferred) : 0);
 
+  // This thread's TensorFlow.js backend: asked for explicitly only when forced (else
+  // RAKUTEN_TF_BACKEND decides). Needed on every path: the folding of the shipped Keras model runs on it.
+  const forced = preferred === 'tensorflow' || preferred === 'cpu' ? preferred : undefined;
+  const tfBackend = await initBackend(forced, options.importModule ? { importModule: options.importModule } : {});
   if (candidates.includes('onnxruntime')) {
     const ort = await importOrt(importModule);
     if (ort) {
@@ -116,11 +120,9 @@ export async function loadImageBackbone(size = DEFAULT_MOBILENET_SIZE, options: 
       return { backend: 'onnxruntime', threads: network.threads, size, compute: (images) => network.compute(images), close: () => network.close() };
     }
   }
-  // The calling thread's backend: asked for explicitly only when forced (else RAKUTEN_TF_BACKEND decides).
-  const forced = preferred === 'tensorflow' || preferred === 'cpu' ? preferred : undefined;
-  const tfBackend = candidates.includes('tensorflow') || forced ? await initBackend(forced, options.importModule ? { importModule: options.importModule } : {}) : null;
-  if (tfBackend === 'tensorflow') return inProcess(await MobileNetFeatures.load(size), 'tensorflow', os.availableParallelism());
-  if (candidates.includes('wasm') && (tfBackend === null || tfBackend === 'wasm')) {
+  if (tfBackend === 'tensorflow' && candidates.includes('tensorflow')) return inProcess(await MobileNetFeatures.load(size), 'tensorflow', os.availableParallelism());
+  // A `cpu` backend here (forced, or RAKUTEN_TF_BACKEND) keeps the features on it unless wasm is forced.
+  if (candidates.includes('wasm') && (tfBackend !== 'cpu' || preferred === 'wasm')) {
     const pool = await MobileNetPool.start(size, { threads });
     if (pool.backend === 'wasm') return { backend: 'wasm', threads: pool.threads, size, compute: (images) => pool.compute(images), close: () => pool.close() };
     await pool.close();

@@ -15,7 +15,7 @@
  */
 import os from 'node:os';
 import { encodeOnnxModel, OnnxType, type OnnxInitializer, type OnnxNode } from './onnx-proto.js';
-import { tf } from './backend.js';
+import { tf, type initBackend } from './backend.js';
 import { DEFAULT_MOBILENET_SIZE, loadFoldedMobileNet, MOBILENET_FEATURE_SIZE, MOBILENET_LAYERS, samePadding, type FoldedConvolution, type FoldedStep } from './mobilenet-features.js';
 
 /** Name of the graph input (NHWC float32 pixel values 0–255). */
@@ -170,7 +170,8 @@ export class OnnxMobileNet {
   ) {}
 
   /**
-   * Builds the ONNX graph from the shipped weights and opens a session on it.
+   * Builds the ONNX graph from the shipped weights and opens a session on it. Initialise the
+   * TensorFlow.js backend first ({@link initBackend}): the folding of the Keras model runs on it.
    *
    * @param ort - The `onnxruntime-node` module (imported by the caller: it is optional).
    * @param size - Side the pictures are resized to.
@@ -178,7 +179,8 @@ export class OnnxMobileNet {
    */
   static async load(ort: OrtModule, size = DEFAULT_MOBILENET_SIZE, options: OnnxMobileNetOptions = {}): Promise<OnnxMobileNet> {
     const threads = Math.max(1, options.threads ?? os.availableParallelism());
-    // The folding reads the Keras model through TensorFlow.js: any backend serves (a few products).
+    // The folding reads the Keras model through TensorFlow.js: any backend serves (a few
+    // products); the caller's (initBackend), else the best registered one.
     await tf.ready();
     const model = buildMobileNetOnnx(await loadFoldedMobileNet(), size);
     // One operator at a time, each split over the threads: the graph is a chain.
