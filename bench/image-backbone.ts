@@ -40,7 +40,7 @@ async function time(name: string, compute: (images: Picture[]) => Promise<Float3
   const cpuMs = (used.user + used.system) / 1000;
   if (done !== N) throw new Error(`${name}: ${done} features for ${N} pictures`);
   console.log(
-    `${name.padEnd(28)} ${((N / wall) * 1000).toFixed(0).padStart(5)} pictures/s | ${(cpuMs / N).toFixed(2).padStart(6)} ms CPU/picture | ${(wall / 1000).toFixed(1)} s wall | load average ${before} -> ${load()}`,
+    `${name.padEnd(34)} ${((N / wall) * 1000).toFixed(0).padStart(5)} pictures/s | ${(cpuMs / N).toFixed(2).padStart(6)} ms CPU/picture | ${(wall / 1000).toFixed(1)} s wall | RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB | load average ${before} -> ${load()}`,
   );
 }
 

@@ -27,8 +27,11 @@ export const ONNX_OUTPUT = 'features';
 const OPSET = 18;
 /** IR version of opset 18. */
 const IR_VERSION = 8;
-/** Pictures per inference run: large enough to amortise the call, small enough for the cache. */
-const BATCH = 32;
+/**
+ * Pictures per inference run. Measured at 512 pictures, 128 px, 1 thread: 1.4 ms CPU per picture
+ * at 8, 1.5 at 1 and 32, 3.7 at 128 (the maps outgrow the caches), RSS 290 MiB at 8, 880 at 128.
+ */
+const BATCH = 8;
 
 /** The parts of `onnxruntime-node` this module uses (the package is optional: no type import). */
 export interface OrtModule {
