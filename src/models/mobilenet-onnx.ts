@@ -16,7 +16,16 @@
 import os from 'node:os';
 import { encodeOnnxModel, OnnxType, type OnnxInitializer, type OnnxNode } from './onnx-proto.js';
 import { tf, type initBackend } from './backend.js';
-import { DEFAULT_MOBILENET_SIZE, loadFoldedMobileNet, MOBILENET_FEATURE_SIZE, MOBILENET_LAYERS, samePadding, type FoldedConvolution, type FoldedStep } from './mobilenet-features.js';
+import {
+  DEFAULT_MOBILENET_SIZE,
+  loadFoldedMobileNet,
+  MOBILENET_FEATURE_SIZE,
+  MOBILENET_LAYERS,
+  samePadding,
+  type FoldedConvolution,
+  type FoldedStep,
+  type MobileNetFeatures,
+} from './mobilenet-features.js';
 
 /** Name of the graph input (NHWC float32 pixel values 0–255). */
 export const ONNX_INPUT = 'pixels';

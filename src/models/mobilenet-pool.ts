@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startEntryWorker } from '../util/worker-entry.js';
 import type { BackendName } from './backend.js';
-import { DEFAULT_MOBILENET_SIZE } from './mobilenet-features.js';
+import { DEFAULT_MOBILENET_SIZE, type MobileNetFeatures } from './mobilenet-features.js';
 
 /** Pictures per message to a worker: the network's own batch, and small enough to balance. */
 const CHUNK = 16;

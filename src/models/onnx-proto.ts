@@ -1,6 +1,6 @@
 /**
  * A minimal writer of ONNX models (protocol buffers), for the few messages and fields that
- * {@link buildMobileNetOnnx} needs: model, graph, node, attribute, tensor, value info.
+ * `buildMobileNetOnnx` (mobilenet-onnx.ts) needs: model, graph, node, attribute, tensor, value info.
  *
  * Hand-written rather than a protobuf library: none is installed (onnxruntime-node ships no
  * `onnx.proto` bindings and no dependency pulls protobufjs in), and writing is a few dozen lines

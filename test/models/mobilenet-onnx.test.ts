@@ -53,8 +53,8 @@ async function compare(images: Picture[], size: number): Promise<number> {
 describe('MobileNetV2 on ONNX Runtime', () => {
   // 128: the model's size (resize x2); 100: a fractional resize and odd maps (25 px: explicit pads); 64: no resize.
   it.each([128, 100, 64])('computes the features of the folded tfjs network within 1e-4 on random pixels (%i px)', async (size) => {
-    // 40 pictures: two batches of the session, the second one partial.
-    expect(await compare(randomPictures(40, 64, size), size)).toBeLessThan(1e-4);
+    // 21 pictures: three runs of the session, the last one partial.
+    expect(await compare(randomPictures(21, 64, size), size)).toBeLessThan(1e-4);
   });
 
   it('keeps pictures of different sides apart (one batch per side)', async () => {
