@@ -67,6 +67,10 @@ export class MobileNetPool {
       worker.on('message', (m: MobileNetWorkerReply) => this.settle(worker, m));
       worker.on('error', (e) => this.fail(e));
       worker.on('exit', (code) => this.fail(new Error(`MobileNet worker exited (code ${code})`)));
+      // Idle workers do not keep the process alive (a caller that forgets close() still exits);
+      // a worker with a batch in hand does, until it answers. After the listeners: adding a
+      // 'message' listener refs the worker's port again.
+      worker.unref();
     }
   }
 
@@ -130,6 +134,7 @@ export class MobileNetPool {
       const task = this.queue.shift();
       if (!task) return;
       this.busy.set(worker, task);
+      worker.ref();
       // Pixels are copied, not transferred: they belong to the caller.
       worker.postMessage({ id: task.id, images: task.images } satisfies MobileNetWorkerRequest);
     }
@@ -139,6 +144,7 @@ export class MobileNetPool {
     const task = this.busy.get(worker);
     if (!task || m.type === 'ready' || m.id !== task.id) return;
     this.busy.delete(worker);
+    worker.unref();
     if (m.type === 'done') task.resolve(m.features);
     else task.reject(new Error(`MobileNet worker: ${m.message}`));
     this.dispatch();
