@@ -110,12 +110,15 @@ export interface FoldedConvolution {
   filter: Float32Array;
   /** Folded bias, one per output channel. */
   bias: Float32Array;
+  /** Strides `[rows, columns]`. */
   strides: [number, number];
+  /** Kernel size `[rows, columns]`. */
   kernel: [number, number];
   /** Keras padding mode of the convolution itself. */
   padding: 'same' | 'valid';
   /** Zero padding of a `ZeroPadding2D` layer folded in front of the convolution. */
   prePad: Padding2 | null;
+  /** Activation folded after the batch normalisation (`relu6`: clipped to [0, 6]). */
   activation: 'linear' | 'relu' | 'relu6';
 }
 
