@@ -18,8 +18,8 @@ const entry = {
 };
 
 export default defineConfig({
-  // Flat names: chunks land in dist/ beside the entries, where the job worker is looked up.
-  entry: { ...entry, cli: 'src/cli/main.ts', 'job-worker': 'src/http/jobs/worker.ts' },
+  // Flat names: chunks land in dist/ beside the entries, where the worker entries are looked up.
+  entry: { ...entry, cli: 'src/cli/main.ts', 'job-worker': 'src/http/jobs/worker.ts', 'mobilenet-worker': 'src/models/mobilenet-worker.ts' },
   format: ['esm'],
   dts: { entry },
   splitting: true,
@@ -31,5 +31,5 @@ export default defineConfig({
   shims: true,
   // Optional and native packages stay external: they are resolved at run time. vitest is the
   // optional peer of the testing entry only.
-  external: ['@tensorflow/tfjs-node', 'better-sqlite3', 'sharp', 'mongodb', 'tsx', 'vitest'],
+  external: ['@tensorflow/tfjs-node', 'onnxruntime-node', 'better-sqlite3', 'sharp', 'mongodb', 'tsx', 'vitest'],
 });

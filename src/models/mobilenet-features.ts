@@ -90,25 +90,45 @@ async function readShippedModel(): Promise<{ json: ModelJson; weights: Buffer }>
   return { json, weights: Buffer.concat(shards) };
 }
 
-type Padding2 = [[number, number], [number, number]];
+/** Zero padding of the two spatial dimensions: `[[top, bottom], [left, right]]`. */
+export type Padding2 = [[number, number], [number, number]];
 
-/** One step of the folded network; `output` names the last Keras layer it stands for. */
+/**
+ * One convolution of the folded network (batch normalisation and activation absorbed), its
+ * weights as plain arrays so that other runtimes (ONNX) can be built from the same steps.
+ */
+export interface FoldedConvolution {
+  /** `conv` (full) or `depthwise` (one filter per channel, multiplier 1 here). */
+  op: 'conv' | 'depthwise';
+  /** Name of the value it reads (`input_1` for the picture). */
+  input: string;
+  /** Name of the last Keras layer it stands for. */
+  output: string;
+  /** TensorFlow layout: `[kernelH, kernelW, inChannels, outChannels]` (depthwise: `[kH, kW, channels, multiplier]`). */
+  filterShape: [number, number, number, number];
+  /** Folded filter weights, row-major in {@link FoldedConvolution.filterShape}. */
+  filter: Float32Array;
+  /** Folded bias, one per output channel. */
+  bias: Float32Array;
+  /** Strides `[rows, columns]`. */
+  strides: [number, number];
+  /** Kernel size `[rows, columns]`. */
+  kernel: [number, number];
+  /** Keras padding mode of the convolution itself. */
+  padding: 'same' | 'valid';
+  /** Zero padding of a `ZeroPadding2D` layer folded in front of the convolution. */
+  prePad: Padding2 | null;
+  /** Activation folded after the batch normalisation (`relu6`: clipped to [0, 6]). */
+  activation: 'linear' | 'relu' | 'relu6';
+}
+
+/** One step of the folded network: a fused convolution or the sum of earlier values. */
+export type FoldedStep = FoldedConvolution | { op: 'add'; inputs: string[]; output: string };
+
+/** A {@link FoldedConvolution} with its weights as tensors, as {@link MobileNetFeatures} runs it. */
 type Step =
-  | {
-      op: 'conv' | 'depthwise';
-      input: string;
-      output: string;
-      filter: tf.Tensor4D;
-      bias: tf.Tensor1D;
-      strides: [number, number];
-      kernel: [number, number];
-      /** Keras padding mode of the convolution itself. */
-      padding: 'same' | 'valid';
-      /** Zero padding of a `ZeroPadding2D` layer folded in front of the convolution. */
-      prePad: Padding2 | null;
-      activation: 'linear' | 'relu' | 'relu6';
-    }
-  | { op: 'add'; inputs: string[]; output: string };
+  | (Omit<FoldedConvolution, 'filter' | 'bias'> & { filter: tf.Tensor4D; bias: tf.Tensor1D })
+  | Extract<FoldedStep, { op: 'add' }>;
 
 interface LayerConfig {
   padding?: unknown;
@@ -126,10 +146,10 @@ function inboundNames(layer: tf.layers.Layer): string[] {
 }
 
 /**
- * Folds the Keras layers into {@link Step}s. Only the layer types of this MobileNetV2 are
+ * Folds the Keras layers into {@link FoldedStep}s. Only the layer types of this MobileNetV2 are
  * supported; anything else throws (the topology comes from a pinned dependency).
  */
-function foldLayers(model: tf.LayersModel, outputs: ReadonlySet<string>): Step[] {
+function foldLayers(model: tf.LayersModel, outputs: ReadonlySet<string>): FoldedStep[] {
   const layers = model.layers;
   const consumers = new Map<string, string[]>();
   for (const layer of layers) for (const from of inboundNames(layer)) consumers.set(from, [...(consumers.get(from) ?? []), layer.name]);
@@ -140,7 +160,7 @@ function foldLayers(model: tf.LayersModel, outputs: ReadonlySet<string>): Step[]
     if (outputs.has(name) || next?.length !== 1) return null;
     return byName.get(next[0] as string) ?? null;
   };
-  const steps: Step[] = [];
+  const steps: FoldedStep[] = [];
   const done = new Set<string>();
   for (const layer of layers) {
     if (done.has(layer.name)) continue;
@@ -206,20 +226,27 @@ function foldLayers(model: tf.LayersModel, outputs: ReadonlySet<string>): Step[]
       op: depthwise ? 'depthwise' : 'conv',
       input,
       output,
-      filter,
-      bias,
+      filterShape: [...filter.shape],
+      filter: filter.dataSync() as Float32Array,
+      bias: bias.dataSync() as Float32Array,
       strides: convConfig.strides ?? [1, 1],
       kernel: convConfig.kernelSize ?? [kernel.shape[0], kernel.shape[1]],
       padding: convConfig.padding === 'same' ? 'same' : 'valid',
       prePad,
       activation,
     });
+    filter.dispose();
+    bias.dispose();
   }
   return steps;
 }
 
-/** TensorFlow's `same` padding of one dimension (the smaller half first). */
-function samePadding(size: number, kernel: number, stride: number): [number, number] {
+/**
+ * TensorFlow's `same` padding of one dimension (the smaller half first).
+ *
+ * @internal Shared with the ONNX export of the folded network.
+ */
+export function samePadding(size: number, kernel: number, stride: number): [number, number] {
   const total = Math.max((Math.ceil(size / stride) - 1) * stride + kernel - size, 0);
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
@@ -265,6 +292,22 @@ export async function loadKerasMobileNet(size: number): Promise<tf.LayersModel> 
   );
 }
 
+/**
+ * The shipped MobileNetV2 truncated after the {@link MOBILENET_LAYERS}, folded into fused
+ * convolutions with plain weights (independent of the input size). A TensorFlow.js backend must
+ * be ready (any: the folding is a few element-wise products).
+ *
+ * @throws When the shipped weights are missing or damaged (see {@link mobileNetDirectory}).
+ */
+export async function loadFoldedMobileNet(): Promise<FoldedStep[]> {
+  const model = await loadKerasMobileNet(DEFAULT_MOBILENET_SIZE);
+  try {
+    return foldLayers(model, new Set(MOBILENET_LAYERS));
+  } finally {
+    model.dispose();
+  }
+}
+
 const cache = new Map<number, Promise<MobileNetFeatures>>();
 
 /** A MobileNetV2 feature extractor (one per input size, shared by every model in the process). */
@@ -292,13 +335,10 @@ export class MobileNetFeatures {
   }
 
   private static async build(size: number): Promise<MobileNetFeatures> {
-    const model = await loadKerasMobileNet(size);
-    let network: MobileNetFeatures;
-    try {
-      network = new MobileNetFeatures(foldLayers(model, new Set(MOBILENET_LAYERS)), size);
-    } finally {
-      model.dispose();
-    }
+    const steps = (await loadFoldedMobileNet()).map((step): Step =>
+      step.op === 'add' ? step : { ...step, filter: tf.tensor4d(step.filter, step.filterShape), bias: tf.tensor1d(step.bias) },
+    );
+    const network = new MobileNetFeatures(steps, size);
     // Warm up: the first passes allocate wasm memory and JIT the glue (about 100 ms, then 30 ms),
     // which would otherwise land on the first online request.
     const blank = { pixels: new Uint8Array(size * size * 3), size };
