@@ -18,8 +18,8 @@ const entry = {
 };
 
 export default defineConfig({
-  // Flat names: chunks land in dist/ beside the entries, where the job worker is looked up.
-  entry: { ...entry, cli: 'src/cli/main.ts', 'job-worker': 'src/http/jobs/worker.ts' },
+  // Flat names: chunks land in dist/ beside the entries, where the job and demo image workers are looked up.
+  entry: { ...entry, cli: 'src/cli/main.ts', 'job-worker': 'src/http/jobs/worker.ts', 'demo-image-worker': 'src/demo/image-worker.ts' },
   format: ['esm'],
   dts: { entry },
   splitting: true,
