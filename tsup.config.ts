@@ -19,7 +19,13 @@ const entry = {
 
 export default defineConfig({
   // Flat names: chunks land in dist/ beside the entries, where the worker entries are looked up.
-  entry: { ...entry, cli: 'src/cli/main.ts', 'job-worker': 'src/http/jobs/worker.ts', 'mobilenet-worker': 'src/models/mobilenet-worker.ts' },
+  entry: {
+    ...entry,
+    cli: 'src/cli/main.ts',
+    'job-worker': 'src/http/jobs/worker.ts',
+    'mobilenet-worker': 'src/models/mobilenet-worker.ts',
+    'demo-image-worker': 'src/demo/image-worker.ts',
+  },
   format: ['esm'],
   dts: { entry },
   splitting: true,

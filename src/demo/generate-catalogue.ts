@@ -16,9 +16,10 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify/sync';
-import sharp from 'sharp';
 import { mulberry32, shuffleInPlace } from '../util/random.js';
 import { PRDTYPECODES } from '../stages/load/classes.js';
+import { writeImagesInWorkers } from './image-pool.js';
+import { intBetween, mixSeed, STREAM, writeImage, type ImageJob, type Rng } from './render.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -45,7 +46,16 @@ export interface DemoCatalogueOptions {
   faults?: DemoFaults;
   /** Called after each file or image written (CSV files, README and images), for progress bars. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Worker threads drawing and encoding the pictures (default: one per core, up to 8, when there
+   * are at least {@link DEMO_WORKER_MIN_IMAGES} pictures; 0 renders them on the calling thread).
+   * The output is the same whatever the number.
+   */
+  workers?: number;
 }
+
+/** Fewest pictures for which {@link generateDemoCatalogue} starts worker threads by default (starting them costs more than it saves below). */
+export const DEMO_WORKER_MIN_IMAGES = 200;
 
 /** Number of faulty items of each kind to inject (all default to 0). */
 export interface DemoFaults {
@@ -149,10 +159,16 @@ export async function generateDemoCatalogue(opts: DemoCatalogueOptions): Promise
   await writeXFile(path.join(outDir, 'X_test_update.csv'), plan.test, o.seed);
   tick();
 
-  await runPool(imageJobs, imageConcurrency(), async (job) => {
-    await writeFile(path.join(outDir, job.file), await renderImage(job, o.imageSize, o.seed));
-    tick();
-  });
+  const workers = o.workers ?? (imageJobs.length >= DEMO_WORKER_MIN_IMAGES ? Math.min(8, availableParallelism()) : 0);
+  if (workers > 0) {
+    await writeImagesInWorkers(imageJobs, workers, { outDir, size: o.imageSize, seed: o.seed }, tick);
+  } else {
+    // A few at once: sharp encodes on libuv's thread pool while the next picture is drawn.
+    await runPool(imageJobs, 4, async (job) => {
+      await writeImage(job, outDir, o.imageSize, o.seed);
+      tick();
+    });
+  }
 
   const summary: DemoCatalogueSummary = {
     outDir,
@@ -181,6 +197,7 @@ interface ResolvedOptions {
   imageFraction: number;
   imageSize: number;
   faults: Required<DemoFaults>;
+  workers: number | undefined;
 }
 
 function intOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -216,42 +233,18 @@ function resolveOptions(opts: DemoCatalogueOptions): ResolvedOptions {
   if (faults.missingImage + faults.corruptImage > rows - faults.missingId) {
     throw new RangeError('faults.missingImage + faults.corruptImage must be <= rows - faults.missingId');
   }
-  return { outDir: opts.outDir, rows, testRows, seed, imageFraction, imageSize, faults };
+  const workers = opts.workers === undefined ? undefined : intOption('workers', opts.workers, 0, 0, 64);
+  return { outDir: opts.outDir, rows, testRows, seed, imageFraction, imageSize, faults, workers };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Pseudo-random numbers
 // ---------------------------------------------------------------------------------------------
 
-/** A function returning uniform numbers in [0, 1). */
-type Rng = () => number;
-
-/** Mix integers into one 32-bit seed (murmur3 finaliser steps), for independent sub-streams. */
-function mixSeed(...parts: number[]): number {
-  let h = 0x9e3779b9;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    // Numbers above 2^32 (ids) also contribute their high part.
-    const hi = Math.floor(p / 4294967296);
-    if (hi !== 0) h = Math.imul(h ^ hi, 0x27d4eb2f);
-  }
-  return h >>> 0;
-}
-
-/** Sub-stream tags. */
-const STREAM = { plan: 1, faults: 2, text: 3, image: 4, testText: 5 } as const;
-
 function pick<T>(r: Rng, items: readonly T[]): T {
   const v = items[Math.floor(r() * items.length)];
   if (v === undefined) throw new Error('pick from an empty list');
   return v;
-}
-
-function intBetween(r: Rng, lo: number, hi: number): number {
-  return lo + Math.floor(r() * (hi - lo + 1));
 }
 
 function shuffle<T>(r: Rng, items: T[]): T[] {
@@ -675,14 +668,6 @@ interface RowPlan {
   imageid: number;
 }
 
-interface ImageJob {
-  /** Path relative to outDir with `/` separators. */
-  file: string;
-  code: number;
-  imageid: number;
-  corrupt: 'none' | 'truncated' | 'random';
-}
-
 interface Plan {
   train: RowPlan[];
   test: RowPlan[];
@@ -882,10 +867,6 @@ async function writeYFile(file: string, plan: Plan): Promise<void> {
 // Images
 // ---------------------------------------------------------------------------------------------
 
-function imageConcurrency(): number {
-  return Math.min(4, Math.max(2, availableParallelism()));
-}
-
 async function runPool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -895,86 +876,6 @@ async function runPool<T>(items: readonly T[], limit: number, fn: (item: T) => P
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-function hslToRgb(h: number, s: number, l: number): [number, number, number] {
-  const k = (n: number): number => (n + h / 30) % 12;
-  const a = s * Math.min(l, 1 - l);
-  const f = (n: number): number => Math.round(255 * (l - a * Math.max(-1, Math.min(k(n) - 3, Math.min(9 - k(n), 1)))));
-  return [f(0), f(8), f(4)];
-}
-
-/** Raw RGB pixels of one product picture: white margins, class-dependent shape and colour, noise. */
-function drawPixels(size: number, code: number, r: Rng): Buffer {
-  const ci = Math.max(0, DEMO_PRDTYPECODES.indexOf(code));
-  const px = Buffer.alloc(size * size * 3, 255);
-  const margin = (): number => Math.round(size * (0.1 + 0.15 * r()));
-  const x0 = margin();
-  const x1 = size - margin();
-  const y0 = margin();
-  const y1 = size - margin();
-  const hue = (ci * 137.508 + (r() - 0.5) * 12 + 360) % 360;
-  const [cr, cg, cb] = hslToRgb(hue, 0.55 + 0.25 * r(), 0.35 + 0.2 * r());
-  const [ar, ag, ab] = hslToRgb((hue + 180) % 360, 0.6, 0.5);
-  const shape = ci % 3; // 0 rectangle, 1 ellipse, 2 stripes
-  const vertical = Math.floor(ci / 3) % 2 === 0;
-  const stripe = Math.max(2, Math.round(size * (0.02 + 0.01 * (ci % 4))));
-  const cx = (x0 + x1 - 1) / 2;
-  const cy = (y0 + y1 - 1) / 2;
-  const rx = (x1 - x0) / 2;
-  const ry = (y1 - y0) / 2;
-  // Accent block (complementary colour) in a class-dependent corner of the shape.
-  const accW = Math.round((x1 - x0) * 0.25);
-  const accH = Math.round((y1 - y0) * 0.25);
-  const accX = ci % 2 === 0 ? Math.round(cx - accW / 2) : Math.round(cx - rx * 0.5);
-  const accY = ci % 4 < 2 ? Math.round(cy - accH / 2) : Math.round(cy + ry * 0.1);
-  let s = Math.floor(r() * 4294967296) >>> 0;
-  for (let y = y0; y < y1; y++) {
-    let xa = x0;
-    let xb = x1;
-    if (shape === 1) {
-      const dy = (y - cy) / ry;
-      const half = rx * Math.sqrt(Math.max(0, 1 - dy * dy));
-      xa = Math.max(x0, Math.round(cx - half));
-      xb = Math.min(x1, Math.round(cx + half) + 1);
-    }
-    const inAccY = y >= accY && y < accY + accH;
-    let o = (y * size + xa) * 3;
-    for (let x = xa; x < xb; x++, o += 3) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      const noise = ((s >>> 24) & 31) - 16;
-      let pr = cr;
-      let pg = cg;
-      let pb = cb;
-      if (inAccY && x >= accX && x < accX + accW) {
-        pr = ar;
-        pg = ag;
-        pb = ab;
-      } else if (shape === 2 && Math.floor((vertical ? x - x0 : y - y0) / stripe) % 2 === 1) {
-        pr = 255 - ((255 - cr) >> 2);
-        pg = 255 - ((255 - cg) >> 2);
-        pb = 255 - ((255 - cb) >> 2);
-      }
-      px[o] = Math.min(255, Math.max(0, pr + noise));
-      px[o + 1] = Math.min(255, Math.max(0, pg + noise));
-      px[o + 2] = Math.min(255, Math.max(0, pb + noise));
-    }
-  }
-  return px;
-}
-
-async function renderImage(job: ImageJob, size: number, seed: number): Promise<Buffer> {
-  const r = mulberry32(mixSeed(seed, STREAM.image, job.imageid));
-  if (job.corrupt === 'random') {
-    const bytes = Buffer.alloc(intBetween(r, 1500, 6000));
-    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(r() * 256);
-    bytes[0] = 0x00; // never a JPEG start-of-image marker
-    return bytes;
-  }
-  const jpeg = await sharp(drawPixels(size, job.code, r), { raw: { width: size, height: size, channels: 3 } })
-    .jpeg({ quality: 85, mozjpeg: false })
-    .toBuffer();
-  return job.corrupt === 'truncated' ? jpeg.subarray(0, Math.floor(jpeg.length * 0.4)) : jpeg;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -244,6 +244,27 @@ describe('generateDemoCatalogue', () => {
     const c = await hashTree(other);
     expect(c.get('X_train_update.csv')).not.toBe(a.get('X_train_update.csv'));
     expect(c.get('Y_train_CVw08PX.csv')).not.toBe(a.get('Y_train_CVw08PX.csv'));
+  });
+
+  it('writes the same bytes from worker threads as on the calling thread', async () => {
+    const opts = { ...BASE, rows: 60, imageSize: 48 };
+    const inThread = await tempDir();
+    await generateDemoCatalogue({ ...opts, outDir: inThread, workers: 0 });
+    const inWorkers = await tempDir();
+    const seen: number[] = [];
+    const s = await generateDemoCatalogue({ ...opts, outDir: inWorkers, workers: 2, onProgress: (d) => seen.push(d) });
+    expect([...(await hashTree(inWorkers))]).toEqual([...(await hashTree(inThread))]);
+    expect(seen).toEqual(Array.from({ length: s.files.length }, (_v, i) => i + 1));
+  });
+
+  it('rejects, naming the file, when a worker cannot write a picture', async () => {
+    const opts = { rows: 10, imageSize: 32, imageFraction: 1 };
+    const names = (await generateDemoCatalogue({ ...opts, outDir: await tempDir(), workers: 0 })).files;
+    const picture = names.find((f) => f.startsWith('image_test/')) as string;
+    const d = await tempDir();
+    // A folder where a picture goes: writing it fails with EISDIR in the worker.
+    await mkdir(path.join(d, picture), { recursive: true });
+    await expect(generateDemoCatalogue({ ...opts, outDir: d, workers: 2 })).rejects.toThrow(picture);
   });
 
   it('writes an image for every row with imageFraction 1, and none with 0', async () => {
