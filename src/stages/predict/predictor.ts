@@ -9,7 +9,7 @@ import { currentData } from '../views.js';
 import { decodePreparedPng, inputFromPrepared } from '../model-inputs.js';
 import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
-import type { StageRunOptions } from '../../progress.js';
+import { withRate, type StageRunOptions } from '../../progress.js';
 import type { BaseDocument, ImageInfo, Store } from '../../stores/types.js';
 import { openCsv } from '../load/csv.js';
 import { parseId, type RowId } from '../load/ids.js';
@@ -234,6 +234,7 @@ export class Predictor {
   /** Predicts every stored test row (`preprocessed_x_test`) into `predictions`. */
   async predictStoredTest(options: StageRunOptions & { model?: ModelRef } = {}): Promise<BatchPredictionSummary> {
     checkOptions('Predictor.predictStoredTest', PredictParams, options);
+    const onProgress = withRate(options.onProgress);
     const started = Date.now();
     const loaded = await this.resolve(options.model);
     const rows = (await currentData(this.store)).rows.xTest;
@@ -274,7 +275,7 @@ export class Predictor {
       );
       count += batch.length;
       batch = [];
-      options.onProgress?.({ stage: 'predict', phase: 'test', done: count, total, unit: 'products' });
+      onProgress?.({ stage: 'predict', phase: 'test', done: count, total, unit: 'products' });
     };
     for await (const row of rows.find({}, { sort: { field: 'index' } })) {
       batch.push(row);
@@ -297,6 +298,7 @@ export class Predictor {
     options: StageRunOptions & { input: string; output: string; imagesDir?: string; model?: ModelRef },
   ): Promise<BatchPredictionSummary> {
     checkOptions('Predictor.predictCsv', PredictParams, options);
+    const onProgress = withRate(options.onProgress);
     const started = Date.now();
     const loaded = await this.resolve(options.model);
     await checkOutputFile(options.output, 'output');
@@ -329,7 +331,7 @@ export class Predictor {
       batch = [];
       // events.once rejects on 'error', where waiting for 'drain' alone would hang.
       if (!sink.write(stringify(rows, { record_delimiter: 'unix' }))) await once(sink, 'drain');
-      options.onProgress?.({ stage: 'predict', phase: 'csv', done: count, total: 0, unit: 'products' });
+      onProgress?.({ stage: 'predict', phase: 'csv', done: count, total: 0, unit: 'products' });
     };
     try {
       for await (const record of csv.records) {
