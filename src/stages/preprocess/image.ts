@@ -105,6 +105,13 @@ export async function explainPixelLimit(error: unknown, bytes: Uint8Array, maxPi
   );
 }
 
+/**
+ * Version of the pixels {@link prepareImage} makes (2: box found on the picture shrunk on load).
+ * The prepare stage stores it beside each prepared image and prepares again an image stored by
+ * another version, so a store never mixes pictures of two methods.
+ */
+export const IMAGE_METHOD_VERSION = 2;
+
 /** Default output side of {@link prepareImage}. */
 export const DEFAULT_IMAGE_SIZE = DEFAULTS.imageSize;
 /** Default background tolerance of {@link prepareImage}. */
