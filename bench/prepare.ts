@@ -3,9 +3,10 @@
  *
  * On the real folder (../shared/data/rakuten or RAKUTEN_DATA):
  *  - texts/s of the text preprocessor over every training and test row;
- *  - images/s of decode + trim + resize to 64 px over every original image, at several
- *    concurrencies, beside two references measured in the same run: sharp decode + resize alone
- *    (no trim: the upper bound) and sharp's built-in `.trim()` pipeline;
+ *  - images/s of prepareImage (decode shrunk on load + content box + crop + resize to 64 px + PNG
+ *    + hash) over every original image, at several concurrencies, each beside sharp decode +
+ *    resize alone (no trim: the upper bound) on the same images at the same concurrency, measured
+ *    just before it, and their ratio; sharp's built-in `.trim()` pipeline as another reference;
  *  - the whole prepare stage on a fresh embedded store (images stored, splits written);
  *  - peak RSS.
  */
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     console.log(`real folder not found at ${dataDir}: nothing to measure (set RAKUTEN_DATA)`);
     return;
   }
-  console.log(`prepare benchmark on ${os.cpus().length} cores, Node ${process.version}, libvips threads ${sharp.concurrency()}`);
+  console.log(`prepare benchmark on ${os.cpus().length} cores (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}), Node ${process.version}, libvips threads ${sharp.concurrency()}`);
 
   const rows: string[][] = [];
   for (const file of ['X_train_update.csv', 'X_test_update.csv']) {
@@ -57,15 +58,21 @@ async function main(): Promise<void> {
     for (const name of (await readdir(path.join(dataDir, dir))).sort()) files.push(await readFile(path.join(dataDir, dir, name)));
   }
   console.log(`images: ${files.length} original JPEGs in memory (file reading not timed)`);
+  // The reference: what sharp costs to decode (shrink-on-load) and resize each picture, nothing else.
   const resizeOnly = (b: Buffer) => sharp(b).resize(SIZE, SIZE, { fit: 'contain', background: '#fff' }).raw().toBuffer();
   const builtinTrim = (b: Buffer) => sharp(b).trim().resize(SIZE, SIZE, { fit: 'contain', background: '#fff' }).raw().toBuffer();
   const ours = (b: Buffer) => prepareImage(b, { size: SIZE });
   await timeImages(files.slice(0, 50), 4, ours); // warm-up
+  await timeImages(files.slice(0, 50), 4, resizeOnly);
   for (const c of [1, 2, 4, 8]) {
+    // Alternated in the same run, same images and concurrency: the ratio is what the load on the machine affects least.
+    const reference = await timeImages(files, c, resizeOnly);
     const rate = await timeImages(files, c, ours);
-    console.log(`  prepareImage (decode + own trim + pad + resize ${SIZE} px + hash + PNG), concurrency ${c}: ${rate.toFixed(0)} images/s`);
+    console.log(
+      `  concurrency ${c}: prepareImage (decode shrunk + box + crop + resize ${SIZE} px + PNG + hash) ${rate.toFixed(0)} images/s, ` +
+        `sharp decode + resize only ${reference.toFixed(0)} images/s: ratio ${(rate / reference).toFixed(2)}`,
+    );
   }
-  console.log(`  reference: sharp decode + resize only, concurrency 4: ${(await timeImages(files, 4, resizeOnly)).toFixed(0)} images/s`);
   console.log(`  reference: sharp .trim() + resize, concurrency 4: ${(await timeImages(files, 4, builtinTrim)).toFixed(0)} images/s`);
 
   const storeDir = await mkdtemp(path.join(os.tmpdir(), 'rp-bench-prepare-'));
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
   } finally {
     await rm(storeDir, { recursive: true, force: true });
   }
-  console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+  console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB; load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
 }
 
 await main();

@@ -17,6 +17,12 @@ export const COLLECTIONS = {
   labeledVal: 'labeled_val',
   /** Preprocessed labelled products of the held-out test split. */
   labeledTest: 'labeled_test',
+  /**
+   * Scratch space of a running prepare: each labelled product preprocessed once, before the split
+   * is known; emptied before the splits are committed (part of the prepare generation, so a killed
+   * run's documents are collected with it).
+   */
+  prepareStaging: 'prepare_staging',
   /** One document per prepare run: split sizes and class counts, failures, timings. */
   pipelineMetadata: 'pipeline_metadata',
   /** Model versions (params, metrics, data distribution) and the `champion` alias. */

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { ProgressListener } from '../progress.js';
+import type { ProgressEvent, ProgressListener } from '../progress.js';
 import { escapeControls } from '../stages/load/escape.js';
 
 /** Output settings shared by every command. */
@@ -17,7 +17,7 @@ export function progressBars(): { listener: ProgressListener; stop: () => void }
   const multi = new cliProgress.MultiBar(
     {
       stream: process.stderr,
-      format: ' {phase} |{bar}| {percentage}% {value}/{total} {unit}',
+      format: ' {phase} |{bar}| {percentage}% {value}/{total} {unit}{speed}',
       hideCursor: true,
       clearOnComplete: false,
     },
@@ -28,13 +28,28 @@ export function progressBars(): { listener: ProgressListener; stop: () => void }
     const name = `${e.stage}:${e.phase}`;
     let bar = bars.get(name);
     if (!bar) {
-      bar = multi.create(e.total || 1, 0, { phase: name.padEnd(14), unit: e.unit });
+      bar = multi.create(e.total || 1, 0, { phase: name.padEnd(14), unit: e.unit, speed: '' });
       bars.set(name, bar);
     }
     if (e.total) bar.setTotal(e.total);
-    bar.update(e.done, { phase: name.padEnd(14), unit: e.unit });
+    bar.update(e.done, { phase: name.padEnd(14), unit: e.unit, speed: speedText(e) });
   };
   return { listener, stop: () => multi.stop() };
+}
+
+/** `  123 images/s, ETA 2m05s`: the event's rate and time left, `''` before they are known. */
+export function speedText(e: Pick<ProgressEvent, 'rate' | 'etaSeconds' | 'unit'>): string {
+  if (e.rate === undefined) return '';
+  const rate = e.rate >= 100 ? Math.round(e.rate).toLocaleString('en-US') : e.rate.toPrecision(2);
+  return `  ${rate} ${e.unit}/s${e.etaSeconds === undefined ? '' : `, ETA ${duration(e.etaSeconds)}`}`;
+}
+
+/** Seconds as `45s`, `2m05s` or `1h02m`. */
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /**

@@ -64,6 +64,8 @@ export const JobReply = Type.Object(
         done: Type.Number(),
         total: Type.Number({ description: '0 when unknown' }),
         unit: Type.String(),
+        rate: Type.Optional(Type.Number({ description: 'Units per second since the phase began' })),
+        etaSeconds: Type.Optional(Type.Number({ description: 'Seconds left at that rate (absent when the total is unknown)' })),
       }),
       Type.Null(),
     ]),

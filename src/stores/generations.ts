@@ -25,7 +25,7 @@ export type GenerationSlot = 'data' | 'prepare';
 /** The collections each slot versions. */
 export const GENERATION_COLLECTIONS: Record<GenerationSlot, readonly string[]> = {
   data: [COLLECTIONS.xTrain, COLLECTIONS.yTrain, COLLECTIONS.xTest],
-  prepare: [COLLECTIONS.labeledTrain, COLLECTIONS.labeledVal, COLLECTIONS.labeledTest],
+  prepare: [COLLECTIONS.labeledTrain, COLLECTIONS.labeledVal, COLLECTIONS.labeledTest, COLLECTIONS.prepareStaging],
 };
 
 /** The committed generation of a slot, stored in `pipeline_state` under the slot's name. */

@@ -2,7 +2,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { dataCollections, splitCollections } from '../../src/stages/views.js';
 import { pipelineState } from '../../src/stores/generations.js';
 import { COLLECTIONS } from '../../src/collections.js';
@@ -10,6 +10,8 @@ import type { DemoCatalogueSummary } from '../../src/demo/generate-catalogue.js'
 import { ChallengeDataLoader } from '../../src/stages/load/loader.js';
 import { PrepareStage, SPLIT_COLLECTIONS } from '../../src/stages/prepare/stage.js';
 import type { PrepareRun } from '../../src/stages/prepare/types.js';
+import { IMAGE_METHOD_VERSION } from '../../src/stages/preprocess/image.js';
+import type { ProgressEvent } from '../../src/progress.js';
 import { Preprocessor } from '../../src/stages/preprocess/preprocessor.js';
 import type { Store } from '../../src/stores/types.js';
 import { makeCatalogue } from '../support/data.js';
@@ -102,6 +104,37 @@ for (const backend of storeBackends()) {
       expect(stored).toBe(306);
       const runs = await all(ctx.store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata).find({ status: 'cancelled' }));
       expect(runs).toEqual([expect.objectContaining({ committed: false, dataGeneration: first.dataGeneration })]);
+    });
+
+    it('prepares the text of each row once, stages nothing past the commit, and reports rate and ETA', async () => {
+      await new ChallengeDataLoader(ctx.store).load({ dataDir: data.outDir });
+      const preprocessor = new Preprocessor({ image: { size: 32 } });
+      const prepareText = vi.spyOn(preprocessor.text, 'prepare');
+      const events: ProgressEvent[] = [];
+      const run = await new PrepareStage(ctx.store, preprocessor).run({ seed: 3, onProgress: (e) => events.push(e) });
+      expect(prepareText).toHaveBeenCalledTimes(run.records.train + run.records.test);
+      // The staged products went into the splits and the staging was emptied before the commit.
+      expect(await ctx.store.documents.collection(COLLECTIONS.prepareStaging).count()).toBe(0);
+      const images = events.filter((e) => e.phase === 'images_train');
+      expect(images.at(-1)).toMatchObject({ done: images.at(-1)?.total, unit: 'images' });
+      const measured = images.filter((e) => e.rate !== undefined);
+      expect(measured.length).toBeGreaterThan(images.length / 2);
+      for (const e of measured) {
+        expect(e.rate).toBeGreaterThan(0);
+        expect(e.etaSeconds).toBeCloseTo((e.total - e.done) / (e.rate ?? 1), 6);
+      }
+    });
+
+    it('prepares again an image stored by an older image method', async () => {
+      await new ChallengeDataLoader(ctx.store).load({ dataDir: data.outDir });
+      const first = await prepare(1);
+      const [info] = await all(ctx.store.images.list({ prefix: 'prep/32/train/' }));
+      const { imageVersion: _dropped, ...older } = info?.metadata ?? {};
+      expect(_dropped).toBe(IMAGE_METHOD_VERSION);
+      await ctx.store.images.put(info?.key ?? '', (await ctx.store.images.get(info?.key ?? '')) ?? Buffer.alloc(0), { contentType: 'image/png', metadata: older });
+      const again = await prepare(1);
+      expect(again.images).toMatchObject({ processed: 1, reused: first.images.processed - 1 });
+      expect((await ctx.store.images.stat(info?.key ?? ''))?.metadata['imageVersion']).toBe(IMAGE_METHOD_VERSION);
     });
 
     it('repeats the same split for the same seed, moves products for another, and reports bad images', async () => {

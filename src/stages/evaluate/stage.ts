@@ -6,7 +6,7 @@ import { withoutImage } from '../../models/util.js';
 import { decodePreparedPng, inputFromPrepared, inputsFromLabeled, type StoredFeatures } from '../model-inputs.js';
 import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
-import type { StageRunOptions } from '../../progress.js';
+import { withRate, type StageRunOptions } from '../../progress.js';
 import { checkOptions, EvaluateParams } from '../options.js';
 import type { BaseDocument, Store } from '../../stores/types.js';
 import { openCsv } from '../load/csv.js';
@@ -271,6 +271,7 @@ export class Evaluator {
     preprocessor: Preprocessor,
     options: StageRunOptions,
   ): Promise<{ inputs: ModelInput[]; labels: number[]; dataset: string }> {
+    const onProgress = withRate(options.onProgress);
     const layout = resolveLayout(dir);
     const labelByIndex = new Map<string, number>();
     const y = await openCsv(layout.yTrain, path.basename(layout.yTrain));
@@ -283,7 +284,7 @@ export class Evaluator {
       if (label === undefined) continue;
       inputs.push(await inputFromCsvRow(preprocessor, r.fields, layout.imageTrain));
       labels.push(label);
-      if (inputs.length % 500 === 0) options.onProgress?.({ stage: 'evaluate', phase: 'preprocess', done: inputs.length, total: 0, unit: 'products' });
+      if (inputs.length % 500 === 0) onProgress?.({ stage: 'evaluate', phase: 'preprocess', done: inputs.length, total: 0, unit: 'products' });
     }
     return { inputs, labels, dataset: layout.dir };
   }

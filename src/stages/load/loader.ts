@@ -6,7 +6,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { COLLECTIONS, rawImageKey } from '../../collections.js';
 import { checkOptions, LoadParams } from '../options.js';
-import type { ProgressListener, StageRunOptions } from '../../progress.js';
+import { withRate, type ProgressListener, type StageRunOptions } from '../../progress.js';
 import { collectGenerations, GenerationWriter, liveRuns, RunRecorder } from '../../stores/generations.js';
 import { sha256Hex } from '../../stores/hash.js';
 import type { DocumentCollection, Filter, Store } from '../../stores/types.js';
@@ -139,7 +139,7 @@ class LoadJob {
     this.runs = store.documents.collection<LoadRun>(COLLECTIONS.runs);
     this.limit = pLimit(options.imageConcurrency ?? 8);
     this.batchSize = options.batchSize ?? DEFAULTS.batchSize;
-    this.progress = options.onProgress ?? (() => undefined);
+    this.progress = withRate(options.onProgress) ?? (() => undefined);
     this.limits = {
       maxImageFileBytes: checkLimit('maxImageFileBytes', options.maxImageFileBytes ?? DEFAULT_MAX_IMAGE_FILE_BYTES),
       maxCsvRecordBytes: checkLimit('maxCsvRecordBytes', options.maxCsvRecordBytes ?? DEFAULT_MAX_CSV_RECORD_BYTES),

@@ -10,7 +10,7 @@ import { decodePreparedPng, inputFromPrepared } from '../model-inputs.js';
 import { featureImage, storedImageFeatures } from '../image-features.js';
 import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
-import type { StageRunOptions } from '../../progress.js';
+import { withRate, type StageRunOptions } from '../../progress.js';
 import type { BaseDocument, ImageInfo, Store } from '../../stores/types.js';
 import { openCsv } from '../load/csv.js';
 import { parseId, type RowId } from '../load/ids.js';
@@ -249,6 +249,7 @@ export class Predictor {
   /** Predicts every stored test row (`preprocessed_x_test`) into `predictions`. */
   async predictStoredTest(options: StageRunOptions & { model?: ModelRef } = {}): Promise<BatchPredictionSummary> {
     checkOptions('Predictor.predictStoredTest', PredictParams, options);
+    const onProgress = withRate(options.onProgress);
     const started = Date.now();
     const loaded = await this.resolve(options.model);
     const rows = (await currentData(this.store)).rows.xTest;
@@ -301,7 +302,7 @@ export class Predictor {
       );
       count += batch.length;
       batch = [];
-      options.onProgress?.({ stage: 'predict', phase: 'test', done: count, total, unit: 'products' });
+      onProgress?.({ stage: 'predict', phase: 'test', done: count, total, unit: 'products' });
     };
     for await (const row of rows.find({}, { sort: { field: 'index' } })) {
       batch.push(row);
@@ -324,6 +325,7 @@ export class Predictor {
     options: StageRunOptions & { input: string; output: string; imagesDir?: string; model?: ModelRef },
   ): Promise<BatchPredictionSummary> {
     checkOptions('Predictor.predictCsv', PredictParams, options);
+    const onProgress = withRate(options.onProgress);
     const started = Date.now();
     const loaded = await this.resolve(options.model);
     await checkOutputFile(options.output, 'output');
@@ -356,7 +358,7 @@ export class Predictor {
       batch = [];
       // events.once rejects on 'error', where waiting for 'drain' alone would hang.
       if (!sink.write(stringify(rows, { record_delimiter: 'unix' }))) await once(sink, 'drain');
-      options.onProgress?.({ stage: 'predict', phase: 'csv', done: count, total: 0, unit: 'products' });
+      onProgress?.({ stage: 'predict', phase: 'csv', done: count, total: 0, unit: 'products' });
     };
     try {
       for await (const record of csv.records) {

@@ -4,17 +4,17 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import { COLLECTIONS, PREP_IMAGE_PREFIX, RAW_IMAGE_PREFIX } from '../../collections.js';
 import { checkOptions, PrepareParams } from '../options.js';
-import type { StageRunOptions } from '../../progress.js';
+import { withRate, type StageRunOptions } from '../../progress.js';
 import {
   collectGenerations,
   GenerationWriter,
   pipelineState,
   RunRecorder,
 } from '../../stores/generations.js';
-import type { ImageInfo, Store } from '../../stores/types.js';
+import type { DocumentCollection, Store } from '../../stores/types.js';
 import { dataView, type DataView } from '../views.js';
-import type { LoadSplit } from '../load/types.js';
-import { UndecodableImageError } from '../preprocess/image.js';
+import type { LoadSplit, ProductRow } from '../load/types.js';
+import { IMAGE_METHOD_VERSION, UndecodableImageError } from '../preprocess/image.js';
 import { Preprocessor } from '../preprocess/preprocessor.js';
 import type { SplitAssignment, SplitItem, SplitName } from '../split/assign.js';
 import { Splitter } from '../split/splitter.js';
@@ -44,17 +44,40 @@ export function preparedImageKey(rawKey: string, size: number, split: LoadSplit)
   return `${PREP_IMAGE_PREFIX}${size}/${split}/${hash ? `${hash}/` : ''}${name}`;
 }
 
+/** What the split needs of a labelled product: small, held for every row. */
 interface Item {
   id: string;
   label: number;
   textHash: string | null;
-  image: string | null;
+  hasImage: boolean;
   imageHash: string | null;
 }
 
-async function infosByKey(store: Store, prefix: string): Promise<Map<string, ImageInfo>> {
-  const map = new Map<string, ImageInfo>();
-  for await (const info of store.images.list({ prefix })) map.set(info.key, info);
+/** A labelled product preprocessed before the split is known, as staged in `prepare_staging`. */
+type StagedProduct = Omit<LabeledProduct, 'split' | 'group'>;
+
+/** What reuse needs of a stored preprocessed image (not its whole record: one per row is held). */
+interface PreparedInfo {
+  sourceSha256: unknown;
+  tolerance: unknown;
+  version: unknown;
+  contentHash: string;
+}
+
+/** Rows whose image is being prepared at most (the bound on what the stage holds beyond {@link Item}s). */
+const ROWS_IN_FLIGHT = 256;
+
+async function sha256ByKey(store: Store, prefix: string): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  for await (const info of store.images.list({ prefix })) map.set(info.key, info.sha256);
+  return map;
+}
+
+async function preparedByKey(store: Store, prefix: string): Promise<Map<string, PreparedInfo>> {
+  const map = new Map<string, PreparedInfo>();
+  for await (const { key, metadata: m } of store.images.list({ prefix })) {
+    map.set(key, { sourceSha256: m['sourceSha256'], tolerance: m['tolerance'], version: m['imageVersion'], contentHash: String(m['contentHash']) });
+  }
   return map;
 }
 
@@ -136,14 +159,16 @@ export class PrepareStage {
       writer = await GenerationWriter.begin(this.store, 'prepare', run._id);
       await collectGenerations(this.store, 'prepare', runs, new Set([run._id]));
       const source = dataView(this.store, data.generation);
-      const items = await this.preprocessAll('train', source, run, options);
-      await this.preprocessAll('test', source, run, options);
+      const onProgress = withRate(options.onProgress);
+      const staging = writer.collection<StagedProduct>(COLLECTIONS.prepareStaging);
+      const items = await this.preprocessAll('train', source, run, { ...options, onProgress }, staging);
+      await this.preprocessAll('test', source, run, { ...options, onProgress }, staging);
       const t0 = Date.now();
       const assignment = splitter.split(items.map(toSplitItem));
       run.timings.split = (Date.now() - t0) / 1000;
       this.summarise(run, items, assignment);
       const t1 = Date.now();
-      await this.write(writer, source, items, assignment.splitOf, assignment.groupOf, options);
+      await this.write(writer, staging, items.length, assignment.splitOf, assignment.groupOf, { ...options, onProgress });
       run.timings.write = (Date.now() - t1) / 1000;
       options.signal?.throwIfAborted();
       await recorder.assertAlive();
@@ -169,89 +194,139 @@ export class PrepareStage {
     return run;
   }
 
-  /** Pass 1: text of every row (for its hash) and image of every row, stored once. */
-  private async preprocessAll(split: LoadSplit, source: DataView, run: PrepareRun, options: PrepareOptions): Promise<Item[]> {
+  /**
+   * Pass 1, streamed: each row's text is prepared once and its image prepared (or reused) with at
+   * most {@link ROWS_IN_FLIGHT} rows waiting on images; labelled products are staged in
+   * `prepare_staging` as they complete. Returns what the split needs of each labelled product.
+   */
+  private async preprocessAll(
+    split: LoadSplit,
+    source: DataView,
+    run: PrepareRun,
+    options: PrepareOptions,
+    staging: DocumentCollection<StagedProduct>,
+  ): Promise<Item[]> {
     const { size, tolerance } = this.preprocessor.imageOptions;
     const rows = split === 'train' ? source.xTrain : source.xTest;
     const labels = new Map<string, number>();
     if (split === 'train') {
       for await (const l of source.yTrain.find()) labels.set(l._id, l.prdtypecode);
     }
-    const raw = await infosByKey(this.store, `${RAW_IMAGE_PREFIX}${split}/`);
-    const prepared = await infosByKey(this.store, `${PREP_IMAGE_PREFIX}${size}/${split}/`);
+    const raw = await sha256ByKey(this.store, `${RAW_IMAGE_PREFIX}${split}/`);
+    const prepared = await preparedByKey(this.store, `${PREP_IMAGE_PREFIX}${size}/${split}/`);
     const limit = pLimit(options.imageConcurrency ?? 6);
     const total = await rows.count();
     const items: Item[] = [];
-    const jobs: Promise<void>[] = [];
+    /** Rows in order, each with its image work (settled when the row can be staged). */
+    const inFlight: { item: Item; doc: StagedProduct | null; image: Promise<void> }[] = [];
+    let staged: StagedProduct[] = [];
     let textSeconds = 0;
     let imageStart = 0;
     let done = 0;
     let imagesDone = 0; // of this split: run.images counts across splits
-    for await (const row of rows.find()) {
-      const label = labels.get(row._id);
-      if (split === 'train' && label === undefined) {
-        run.records.unlabelled++;
-        continue;
+    const imagesTotal = raw.size;
+
+    const prepareImage = async (row: ProductRow, item: Item, doc: StagedProduct | null): Promise<void> => {
+      if (options.signal?.aborted || !row.image) return;
+      const rawKey = row.image;
+      const key = preparedImageKey(rawKey, size, split);
+      const sourceSha256 = raw.get(rawKey);
+      const existing = prepared.get(key);
+      let imageHash: string;
+      if (sourceSha256 && existing && existing.sourceSha256 === sourceSha256 && existing.tolerance === tolerance && existing.version === IMAGE_METHOD_VERSION) {
+        run.images.reused++;
+        imageHash = existing.contentHash;
+      } else {
+        const bytes = await this.store.images.get(rawKey);
+        try {
+          if (!bytes) throw new UndecodableImageError(`original image ${rawKey} is not in the store`);
+          const img = await this.preprocessor.prepareImage(bytes);
+          await this.store.images.put(key, img.png, {
+            contentType: 'image/png',
+            metadata: {
+              split, productid: row.productid, imageid: row.imageid, index: row.index, size, tolerance,
+              originalWidth: img.originalWidth, originalHeight: img.originalHeight,
+              boxLeft: img.box.left, boxTop: img.box.top, boxWidth: img.box.width, boxHeight: img.box.height,
+              contentHash: img.contentHash, sourceSha256: sourceSha256 ?? null, imageVersion: IMAGE_METHOD_VERSION,
+            },
+          });
+          run.images.processed++;
+          imageHash = img.contentHash;
+        } catch (error) {
+          if (!(error instanceof UndecodableImageError)) throw error;
+          run.images.failed++;
+          const failure: PrepareFailure = { productid: row.productid, image: rawKey, reason: error.message };
+          if (run.failures.length < MAX_FAILURES_LISTED) run.failures.push(failure);
+          return;
+        }
       }
-      const t = performance.now();
-      const text = this.preprocessor.text.prepare(row);
-      textSeconds += (performance.now() - t) / 1000;
-      const item: Item = { id: row._id, label: label ?? -1, textHash: text.textHash, image: null, imageHash: null };
-      run.records[split]++;
-      if (split === 'train') items.push(item);
-      if (row.image) {
-        imageStart ||= performance.now();
-        const rawKey = row.image;
-        const key = preparedImageKey(rawKey, size, split);
-        jobs.push(
-          limit(async () => {
-            if (options.signal?.aborted) return;
-            const source = raw.get(rawKey);
-            const existing = prepared.get(key);
-            if (source && existing && existing.metadata['sourceSha256'] === source.sha256 && existing.metadata['tolerance'] === tolerance) {
-              run.images.reused++;
-              item.image = key;
-              item.imageHash = String(existing.metadata['contentHash']);
-              return;
-            }
-            const bytes = await this.store.images.get(rawKey);
-            try {
-              if (!bytes) throw new UndecodableImageError(`original image ${rawKey} is not in the store`);
-              const img = await this.preprocessor.prepareImage(bytes);
-              await this.store.images.put(key, img.png, {
-                contentType: 'image/png',
-                metadata: {
-                  split, productid: row.productid, imageid: row.imageid, index: row.index, size, tolerance,
-                  originalWidth: img.originalWidth, originalHeight: img.originalHeight,
-                  boxLeft: img.box.left, boxTop: img.box.top, boxWidth: img.box.width, boxHeight: img.box.height,
-                  contentHash: img.contentHash, sourceSha256: source?.sha256 ?? null,
-                },
-              });
-              run.images.processed++;
-              item.image = key;
-              item.imageHash = img.contentHash;
-            } catch (error) {
-              if (!(error instanceof UndecodableImageError)) throw error;
-              run.images.failed++;
-              const failure: PrepareFailure = { productid: row.productid, image: rawKey, reason: error.message };
-              if (run.failures.length < MAX_FAILURES_LISTED) run.failures.push(failure);
-            }
-          }).then(() => {
-            options.onProgress?.({ stage: 'prepare', phase: `images_${split}`, done: ++imagesDone, total: raw.size, unit: 'images' });
-          }),
-        );
+      item.hasImage = true;
+      item.imageHash = imageHash;
+      if (doc) {
+        doc.image = key;
+        doc.imageHash = imageHash;
       }
-      // Text work is synchronous: let timers (the heartbeat) and I/O run every few rows.
-      if (done % 100 === 99) await yieldToEventLoop();
-      if (++done % BATCH === 0) {
-        if (options.signal?.aborted) break;
-        options.onProgress?.({ stage: 'prepare', phase: `text_${split}`, done, total, unit: 'rows' });
+    };
+
+    /** Waits for the oldest row's image and stages it; writes a batch when full. */
+    const settleOldest = async (): Promise<void> => {
+      const head = inFlight.shift();
+      if (!head) return;
+      await head.image;
+      if (head.doc) staged.push(head.doc);
+      if (staged.length >= BATCH) await flush();
+    };
+    const flush = async (): Promise<void> => {
+      if (staged.length === 0) return;
+      const docs = staged;
+      staged = [];
+      await staging.upsertMany(docs);
+    };
+
+    try {
+      for await (const row of rows.find()) {
+        const label = labels.get(row._id);
+        if (split === 'train' && label === undefined) {
+          run.records.unlabelled++;
+          continue;
+        }
+        const t = performance.now();
+        const text = this.preprocessor.text.prepare(row);
+        textSeconds += (performance.now() - t) / 1000;
+        const item: Item = { id: row._id, label: label ?? -1, textHash: text.textHash, hasImage: false, imageHash: null };
+        run.records[split]++;
+        let doc: StagedProduct | null = null;
+        if (split === 'train') {
+          items.push(item);
+          doc = { _id: row._id, index: row.index, productid: row.productid, imageid: row.imageid, prdtypecode: item.label, ...text, image: null, imageHash: null };
+        }
+        let image = Promise.resolve();
+        if (row.image) {
+          imageStart ||= performance.now();
+          image = limit(() => prepareImage(row, item, doc)).then(() => {
+            onImageDone();
+          });
+          // Marked handled at once: a rejection surfaces when its row is settled, in order.
+          image.catch(() => undefined);
+        }
+        inFlight.push({ item, doc, image });
+        if (inFlight.length > ROWS_IN_FLIGHT) await settleOldest();
+        // Text work is synchronous: let timers (the heartbeat) and I/O run every few rows.
+        if (done % 100 === 99) await yieldToEventLoop();
+        if (++done % BATCH === 0) {
+          options.signal?.throwIfAborted();
+          options.onProgress?.({ stage: 'prepare', phase: `text_${split}`, done, total, unit: 'rows' });
+        }
       }
+      while (inFlight.length > 0) await settleOldest();
+      await flush();
+    } catch (error) {
+      // Image work in flight settles before the error surfaces, so none outlives the stage.
+      await Promise.allSettled(inFlight.map((f) => f.image));
+      options.signal?.throwIfAborted();
+      throw error;
     }
-    // Image work in flight settles before a cancellation surfaces, so none outlives the stage.
-    const settled = await Promise.allSettled(jobs);
     options.signal?.throwIfAborted();
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
     options.onProgress?.({ stage: 'prepare', phase: `text_${split}`, done, total, unit: 'rows' });
     run.timings.text += textSeconds;
     if (imageStart) run.timings.images += (performance.now() - imageStart) / 1000;
@@ -260,6 +335,10 @@ export class PrepareStage {
       imagesPerSecond: run.timings.images ? Math.round(run.images.processed / run.timings.images) : 0,
     };
     return items;
+
+    function onImageDone(): void {
+      options.onProgress?.({ stage: 'prepare', phase: `images_${split}`, done: ++imagesDone, total: imagesTotal, unit: 'images' });
+    }
   }
 
   private summarise(run: PrepareRun, items: readonly Item[], assignment: SplitAssignment): void {
@@ -270,7 +349,7 @@ export class PrepareStage {
       for (const summary of [run.splits[split], run.whole]) {
         summary.total++;
         summary.perClass[item.label] = (summary.perClass[item.label] ?? 0) + 1;
-        if (item.image) summary.withImage++;
+        if (item.hasImage) summary.withImage++;
       }
     }
     let gap = 0;
@@ -297,16 +376,18 @@ export class PrepareStage {
     };
   }
 
-  /** Pass 3: writes each labelled product into its split collection of the new generation. */
+  /**
+   * Pass 3: reads the staged products back in order and writes each into its split collection of
+   * the new generation (nothing of their text is held beyond a batch), then empties the staging.
+   */
   private async write(
     writer: GenerationWriter,
-    source: DataView,
-    items: readonly Item[],
+    staging: DocumentCollection<StagedProduct>,
+    total: number,
     splitOf: ReadonlyMap<string, SplitName>,
     groupOf: ReadonlyMap<string, number>,
     options: PrepareOptions,
   ): Promise<void> {
-    const byId = new Map(items.map((i) => [i.id, i]));
     const batches: Record<SplitName, LabeledProduct[]> = { train: [], val: [], test: [] };
     const flush = async (split: SplitName) => {
       const docs = batches[split];
@@ -315,32 +396,21 @@ export class PrepareStage {
       await writer.collection<LabeledProduct>(SPLIT_COLLECTIONS[split]).upsertMany(docs);
     };
     let done = 0;
-    options.onProgress?.({ stage: 'prepare', phase: 'write', done, total: items.length, unit: 'rows' });
-    for await (const row of source.xTrain.find()) {
-      const item = byId.get(row._id);
-      const split = splitOf.get(row._id);
-      if (!item || !split) continue;
-      const text = this.preprocessor.text.prepare(row);
-      batches[split].push({
-        _id: row._id,
-        index: row.index,
-        productid: row.productid,
-        imageid: row.imageid,
-        prdtypecode: item.label,
-        split,
-        group: groupOf.get(row._id) ?? -1,
-        ...text,
-        image: item.image,
-        imageHash: item.imageHash,
-      });
+    options.onProgress?.({ stage: 'prepare', phase: 'write', done, total, unit: 'rows' });
+    for await (const doc of staging.find()) {
+      const split = splitOf.get(doc._id);
+      if (!split) continue;
+      batches[split].push({ ...doc, split, group: groupOf.get(doc._id) ?? -1 });
       if (batches[split].length >= BATCH) await flush(split);
       if (done % 100 === 99) await yieldToEventLoop();
       if (++done % BATCH === 0) {
         options.signal?.throwIfAborted();
-        options.onProgress?.({ stage: 'prepare', phase: 'write', done, total: items.length, unit: 'rows' });
+        options.onProgress?.({ stage: 'prepare', phase: 'write', done, total, unit: 'rows' });
       }
     }
     for (const split of SPLITS) await flush(split);
+    options.onProgress?.({ stage: 'prepare', phase: 'write', done, total, unit: 'rows' });
+    await staging.deleteMany();
   }
 }
 

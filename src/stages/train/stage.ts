@@ -3,7 +3,7 @@ import { COLLECTIONS } from '../../collections.js';
 import { ModelRegistry, type ChampionDecision, type ModelVersion, type ValidationScores } from '../../models/registry.js';
 import type { EpochReport, ModelFactory, ProductClassifier } from '../../models/types.js';
 import { checkOptions, TrainParams } from '../options.js';
-import type { StageRunOptions } from '../../progress.js';
+import { withRate, type StageRunOptions } from '../../progress.js';
 import type { JsonValue, Store } from '../../stores/types.js';
 import { currentSplits, readCommittedSplit } from '../views.js';
 import { validationScores, weightedF1Scorer } from '../evaluate/score.js';
@@ -101,6 +101,10 @@ export class Trainer {
     const trainInputs = await inputsFromLabeled(train, this.store.images, { features });
     const valInputs = await inputsFromLabeled(val, this.store.images, { features });
     const valLabels = val.map((d) => d.prdtypecode);
+    const onProgress = withRate(options.onProgress);
+    const epochs = options.epochs ?? 0;
+    // Epoch 0 starts the phase's clock, so the first epoch already gets a rate and an ETA.
+    onProgress?.({ stage: 'train', phase: 'epochs', done: 0, total: epochs, unit: 'epochs' });
     const model = await factory.train(
       trainInputs,
       train.map((d) => d.prdtypecode),
@@ -114,7 +118,7 @@ export class Trainer {
         ...(options.params ? { params: options.params } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onEpoch: (e: EpochReport) =>
-          options.onProgress?.({ stage: 'train', phase: 'epochs', done: e.epoch, total: options.epochs ?? 0, unit: 'epochs' }),
+          onProgress?.({ stage: 'train', phase: 'epochs', done: e.epoch, total: epochs, unit: 'epochs' }),
       },
     );
     try {
