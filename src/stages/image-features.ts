@@ -42,6 +42,8 @@ export interface ImageFeatureOptions {
   onProgress?: ProgressListener;
   /** Stage name in the progress events. */
   stage?: string;
+  /** Phase name in the progress events (default `features`). */
+  phase?: string;
   /** Stops between chunks; vectors already stored stay (they are correct). */
   signal?: AbortSignal;
 }
@@ -110,7 +112,7 @@ export async function storedImageFeatures(
     });
     await collection.upsertMany(docs);
     done += chunk.length;
-    options.onProgress?.({ stage, phase: 'features', done, total: missing.length, unit: 'images' });
+    options.onProgress?.({ stage, phase: options.phase ?? 'features', done, total: missing.length, unit: 'images' });
   }
   return { vectors, computed: missing.length };
 }

@@ -105,7 +105,7 @@ for (const backend of storeBackends()) {
           params,
           signal: controller.signal,
           onProgress: (e) => {
-            if (e.phase === 'features') controller.abort();
+            if (e.phase.startsWith('features')) controller.abort();
           },
         }),
       ).rejects.toThrow();

@@ -219,7 +219,7 @@ export class Evaluator {
         store: this.store,
         extractor: model.imageFeatures,
         stage: 'evaluate',
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.onProgress ? { onProgress: withRate(options.onProgress) } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       };
       const inputs = await inputsFromLabeled(docs, this.store.images, { features });

@@ -91,17 +91,18 @@ export class Trainer {
     const backend = await this.backend();
     // Image vectors the model reads are computed once per picture and stored: a second training
     // (or the evaluation and batch prediction after it) reads them instead of the pixels.
-    const features: StoredFeatures = {
+    const onProgress = withRate(options.onProgress);
+    const features = (phase: string): StoredFeatures => ({
       store: this.store,
       extractor: factory.imageFeatures?.(options.params),
       stage: 'train',
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      phase,
+      ...(onProgress ? { onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-    };
-    const trainInputs = await inputsFromLabeled(train, this.store.images, { features });
-    const valInputs = await inputsFromLabeled(val, this.store.images, { features });
+    });
+    const trainInputs = await inputsFromLabeled(train, this.store.images, { features: features('features_train') });
+    const valInputs = await inputsFromLabeled(val, this.store.images, { features: features('features_val') });
     const valLabels = val.map((d) => d.prdtypecode);
-    const onProgress = withRate(options.onProgress);
     const epochs = options.epochs ?? 0;
     // Epoch 0 starts the phase's clock, so the first epoch already gets a rate and an ETA.
     onProgress?.({ stage: 'train', phase: 'epochs', done: 0, total: epochs, unit: 'epochs' });
