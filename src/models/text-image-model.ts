@@ -569,10 +569,8 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
   const { params, classes, seed } = settings;
   const K = classes.length;
   const classWeights = settings.classWeighting ? classWeightsOf(y, K) : null;
-  const fitted = TextVectorizer.fit(inputs, vectorizerConfig(params));
-  const vectorizer = fitted.vectorizer;
-  const X = fitted.counts.map((c) => vectorizer.transformCounts(c));
-  fitted.counts.length = 0;
+  const vectorizer = TextVectorizer.fit(inputs, vectorizerConfig(params));
+  const X = vectorizer.transformAll(inputs);
   const imageBranch = await trainImageHead(inputs, y, K, params, classWeights, seed, settings.imageCache);
   const image = imageBranch?.head ?? null;
   const extractor = imageBranch?.extractor ?? null;
@@ -580,7 +578,7 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
   const index = new Map(classes.map((c, i) => [c, i]));
   const valLabels = settings.validation.labels;
   const valY = valLabels.map((l) => index.get(l) ?? -1);
-  const valX = settings.validation.inputs.map((input) => vectorizer.transform(input));
+  const valX = vectorizer.transformAll(settings.validation.inputs);
   const valImage = imageProbabilitiesOf({ image, extractor }, settings.validation.inputs, settings.imageCache);
   const score = valX.length > 0 ? settings.score : null;
   const hasValidation = score !== null;
