@@ -19,7 +19,7 @@ const entry = {
 
 export default defineConfig({
   // Flat names: chunks land in dist/ beside the entries, where the job worker is looked up.
-  entry: { ...entry, cli: 'src/cli/main.ts', 'job-worker': 'src/http/jobs/worker.ts' },
+  entry: { ...entry, cli: 'src/cli/main.ts', 'job-worker': 'src/http/jobs/worker.ts', 'text-learner-worker': 'src/models/text-learner-worker.ts' },
   format: ['esm'],
   dts: { entry },
   splitting: true,
