@@ -75,6 +75,10 @@ interface Phase {
   rssMiB: number;
 }
 
+function format(p: Phase): string {
+  return `${p.name.padEnd(58)} ${p.wall.toFixed(1).padStart(7)} s wall ${p.cpu.toFixed(1).padStart(7)} s CPU  heap ${p.heapMiB.toFixed(0).padStart(5)} MiB  RSS ${p.rssMiB.toFixed(0).padStart(5)} MiB`;
+}
+
 /** Child: runs the vectoriser and the training of the code at `root` on the cached products. */
 async function child(root: string, file: string): Promise<void> {
   const src = (p: string) => pathToFileURL(path.join(root, 'src', p)).href;
@@ -95,7 +99,10 @@ async function child(root: string, file: string): Promise<void> {
     const now = performance.now();
     const c = process.cpuUsage(cpu);
     const m = process.memoryUsage();
-    phases.push({ name, wall: (now - wall) / 1000, cpu: (c.user + c.system) / 1e6, heapMiB: m.heapUsed / 2 ** 20, rssMiB: m.rss / 2 ** 20 });
+    const phase = { name, wall: (now - wall) / 1000, cpu: (c.user + c.system) / 1e6, heapMiB: m.heapUsed / 2 ** 20, rssMiB: m.rss / 2 ** 20 };
+    phases.push(phase);
+    // Progress as it comes (a long run's figures survive an interruption).
+    process.stderr.write(`  [N=${n}] ${format(phase)}\n`);
     wall = now;
     cpu = process.cpuUsage();
   };
@@ -173,9 +180,7 @@ async function main(): Promise<void> {
       `\n${label}: N = ${r.n} (train ${r.nTrain}, validation ${r.nVal}), ${r.featureCount} features, ${r.epochs} epochs; ` +
         `load average ${os.loadavg()[0]?.toFixed(2)}; child ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
-    for (const p of r.phases) {
-      console.log(`  ${p.name.padEnd(58)} ${p.wall.toFixed(1).padStart(7)} s wall ${p.cpu.toFixed(1).padStart(7)} s CPU  heap ${p.heapMiB.toFixed(0).padStart(5)} MiB  RSS ${p.rssMiB.toFixed(0).padStart(5)} MiB`);
-    }
+    for (const p of r.phases) console.log(`  ${format(p)}`);
     console.log(`  whole training: ${trainWall.toFixed(1)} s wall, ${trainCpu.toFixed(1)} s CPU; peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
   }
 }
