@@ -56,44 +56,63 @@ export function nbSvmWorkerPays(X: readonly SparseVector[]): boolean {
 /**
  * An NBSVM trainer over `X`: in a worker thread when `worker` is true (the rows of `X` should then
  * live in `SharedArrayBuffer`s, as `TextVectorizer.transformAll` makes them, or they are copied),
- * on the calling thread otherwise.
+ * on the calling thread otherwise. Should the worker fail (e.g. a bundler left its entry file
+ * out), training goes on on the calling thread, replaying the passes already made: passes are
+ * deterministic, so the weights are the same.
+ *
+ * @param entry - The worker's module (tests only; default: the built or source entry beside this module).
  */
-export function nbSvmRunner(data: NbSvmWorkerData, worker: boolean): NbSvmRunner {
-  if (!worker) {
-    const trainer = new NbSvmTrainer(data.X, data.y, data.features, data.classes, data.options);
-    return {
-      pass: () => {
-        trainer.pass();
-        return Promise.resolve(trainer.weights());
-      },
-      close: () => Promise.resolve(),
-    };
-  }
-  const thread = startWorker(data);
+export function nbSvmRunner(data: NbSvmWorkerData, worker: boolean, entry?: URL): NbSvmRunner {
+  let local: NbSvmTrainer | null = null;
+  let passes = 0;
+  const passHere = (): LinearWeights => {
+    if (!local) {
+      local = new NbSvmTrainer(data.X, data.y, data.features, data.classes, data.options);
+      for (let i = 0; i < passes; i++) local.pass();
+    }
+    local.pass();
+    passes++;
+    return local.weights();
+  };
+  if (!worker) return { pass: () => Promise.resolve(passHere()), close: () => Promise.resolve() };
+  let thread: Worker | null = startWorker(data, entry);
   let pending: { resolve: (w: LinearWeights) => void; reject: (e: Error) => void } | null = null;
-  let failure: Error | null = null;
-  const fail = (error: Error): void => {
-    failure ??= error;
-    pending?.reject(failure);
+  let closed = false;
+  const fallBack = (): void => {
+    thread?.removeAllListeners();
+    void thread?.terminate();
+    thread = null;
+    const p = pending;
     pending = null;
+    if (!p || closed) return;
+    try {
+      p.resolve(passHere());
+    } catch (error) {
+      p.reject(error as Error);
+    }
   };
   thread.on('message', (m: NbSvmWorkerReply) => {
-    if (m.type === 'error') return fail(new Error(`NBSVM worker: ${m.message}`));
+    if (m.type === 'error') return fallBack();
+    passes++;
     pending?.resolve({ features: data.features, classes: data.classes, weights: m.weights });
     pending = null;
   });
-  thread.on('error', fail);
-  thread.on('exit', (code) => fail(new Error(`NBSVM worker exited (code ${code})`)));
+  thread.on('error', fallBack);
+  thread.on('exit', fallBack);
   return {
     pass: () =>
       new Promise<LinearWeights>((resolve, reject) => {
-        if (failure) return reject(failure);
+        if (closed) return reject(new Error('NBSVM runner closed'));
+        if (!thread) return resolve(passHere());
         pending = { resolve, reject };
         thread.postMessage({ type: 'pass' });
       }),
     close: async () => {
-      failure ??= new Error('NBSVM worker closed');
-      await thread.terminate();
+      closed = true;
+      const t = thread;
+      thread = null;
+      t?.removeAllListeners();
+      await t?.terminate();
     },
   };
 }
@@ -101,11 +120,11 @@ export function nbSvmRunner(data: NbSvmWorkerData, worker: boolean): NbSvmRunner
 // The worker's code is a bundle entry of its own (dist/text-learner-worker.js, beside the chunk
 // this code is in). From the sources (tests, tsx) it is the TypeScript file, imported through
 // tsx's API: Node 20 does not pass `--import` loaders on to worker threads.
-function startWorker(data: NbSvmWorkerData): Worker {
+function startWorker(data: NbSvmWorkerData, entry?: URL): Worker {
   const here = import.meta.url;
+  if (entry) return new Worker(entry, { workerData: data });
   if (!here.endsWith('.ts')) return new Worker(new URL('./text-learner-worker.js', here), { workerData: data });
   const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./text-learner-worker.ts', here).href;
-  const source = `import { tsImport } from ${JSON.stringify(tsx)}; await tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)});`;
+  const source = `import { tsImport } from ${JSON.stringify(tsx)}; await tsImport(${JSON.stringify(new URL('./text-learner-worker.ts', here).href)}, ${JSON.stringify(here)});`;
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), { workerData: data });
 }

@@ -28,6 +28,17 @@ describe('nbSvmRunner', () => {
     await expect(there.pass()).rejects.toThrow(/closed/);
   }, 60_000);
 
+  it('goes on on the calling thread, with the same weights, when its worker fails', async () => {
+    const here = nbSvmRunner(data, false);
+    const broken = nbSvmRunner(data, true, new URL(`data:text/javascript,${encodeURIComponent('throw new Error("no entry")')}`));
+    try {
+      for (let pass = 0; pass < 3; pass++) expect((await broken.pass()).weights).toEqual((await here.pass()).weights);
+    } finally {
+      await here.close();
+      await broken.close();
+    }
+  }, 60_000);
+
   it('uses a worker only for a large training matrix', () => {
     expect(nbSvmWorkerPays(X)).toBe(false);
     const big = { indices: new Int32Array(NBSVM_WORKER_MIN_ENTRIES), values: new Float32Array(NBSVM_WORKER_MIN_ENTRIES) };
