@@ -25,6 +25,7 @@ export default defineConfig({
     'job-worker': 'src/http/jobs/worker.ts',
     'mobilenet-worker': 'src/models/mobilenet-worker.ts',
     'demo-image-worker': 'src/demo/image-worker.ts',
+    'text-learner-worker': 'src/models/text-learner-worker.ts',
   },
   format: ['esm'],
   dts: { entry },

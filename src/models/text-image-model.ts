@@ -38,8 +38,8 @@ import {
   fastTextScores,
   type LinearWeights,
   linearScores,
-  NbSvmTrainer,
 } from './text-learners.js';
+import { nbSvmRunner, nbSvmWorkerPays } from './text-learner-runner.js';
 import type {
   EpochReport,
   HeldOutProbabilities,
@@ -595,10 +595,8 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
   const { params, classes, seed } = settings;
   const K = classes.length;
   const classWeights = settings.classWeighting ? classWeightsOf(y, K) : null;
-  const fitted = TextVectorizer.fit(inputs, vectorizerConfig(params));
-  const vectorizer = fitted.vectorizer;
-  const X = fitted.counts.map((c) => vectorizer.transformCounts(c));
-  fitted.counts.length = 0;
+  const vectorizer = TextVectorizer.fit(inputs, vectorizerConfig(params));
+  const X = vectorizer.transformAll(inputs);
   const imageBranch = await trainImageHead(inputs, y, K, params, classWeights, seed, settings.imageCache);
   const image = imageBranch?.head ?? null;
   const extractor = imageBranch?.extractor ?? null;
@@ -606,68 +604,76 @@ async function run(inputs: readonly ModelInput[], y: Int32Array, settings: RunSe
   const index = new Map(classes.map((c, i) => [c, i]));
   const valLabels = settings.validation.labels;
   const valY = valLabels.map((l) => index.get(l) ?? -1);
-  const valX = settings.validation.inputs.map((input) => vectorizer.transform(input));
+  const valX = vectorizer.transformAll(settings.validation.inputs);
   const valImage = imageProbabilitiesOf({ image, extractor }, settings.validation.inputs, settings.imageCache);
   const score = valX.length > 0 ? settings.score : null;
   const hasValidation = score !== null;
 
-  const nbTrainer = new NbSvmTrainer(X, y, vectorizer.size, K, { c: params.nbC, alpha: params.nbAlpha, classWeights, seed: seed ^ 0x85ebca6b });
-  const ftTrainers = Array.from(
-    { length: Math.max(1, params.ftModels) },
-    (_, m) =>
-      new FastTextTrainer(X, y, vectorizer.size, K, {
-        dim: params.ftDim,
-        learningRate: params.ftLearningRate,
-        epochs: settings.schedule,
-        classWeights,
-        seed: (seed ^ 0xc2b2ae35) + m * 0x9e3779b1,
-      }),
+  // On a large set the NBSVM passes run in a worker thread, beside the fastText epochs.
+  const nbRunner = nbSvmRunner(
+    { X, y, features: vectorizer.size, classes: K, options: { c: params.nbC, alpha: params.nbAlpha, classWeights, seed: seed ^ 0x85ebca6b } },
+    nbSvmWorkerPays(X),
   );
-  let best: { f1: number; epoch: number; nb: LinearWeights; ft: FastTextWeights; temperatures: { nb: number; ft: number } } | null = null;
-  let sinceBest = 0;
-  let epoch = 0;
-  while (epoch < settings.epochs) {
-    epoch++;
-    const started = performance.now();
-    nbTrainer.pass();
-    const loss = ftTrainers.reduce((sum, trainer) => sum + trainer.epoch(), 0) / ftTrainers.length;
-    const nb = nbTrainer.weights();
-    // A merged model is already a copy; a single one is live until snapshotted.
-    const ft = ftTrainers.length === 1 ? (ftTrainers[0] as FastTextTrainer).current() : mergeFastText(ftTrainers.map((t) => t.current()));
-    let temperatures = DEFAULT_TEMPERATURES;
-    let f1 = 0;
-    if (hasValidation) {
-      const hidden = new Float64Array(ft.dim);
-      const nbScores: Float64Array[] = [];
-      const ftScores: Float64Array[] = [];
-      for (const x of valX) {
-        const a = new Float64Array(K);
-        linearScores(nb, x, a);
-        nbScores.push(a);
-        const b = new Float64Array(K);
-        fastTextScores(ft, x, b, hidden);
-        ftScores.push(b);
+  try {
+    const ftTrainers = Array.from(
+      { length: Math.max(1, params.ftModels) },
+      (_, m) =>
+        new FastTextTrainer(X, y, vectorizer.size, K, {
+          dim: params.ftDim,
+          learningRate: params.ftLearningRate,
+          epochs: settings.schedule,
+          classWeights,
+          seed: (seed ^ 0xc2b2ae35) + m * 0x9e3779b1,
+        }),
+    );
+    let best: { f1: number; epoch: number; nb: LinearWeights; ft: FastTextWeights; temperatures: { nb: number; ft: number } } | null = null;
+    let sinceBest = 0;
+    let epoch = 0;
+    while (epoch < settings.epochs) {
+      epoch++;
+      const started = performance.now();
+      const nbPass = nbRunner.pass();
+      const loss = ftTrainers.reduce((sum, trainer) => sum + trainer.epoch(), 0) / ftTrainers.length;
+      const nb = await nbPass;
+      // A merged model is already a copy; a single one is live until snapshotted.
+      const ft = ftTrainers.length === 1 ? (ftTrainers[0] as FastTextTrainer).current() : mergeFastText(ftTrainers.map((t) => t.current()));
+      let temperatures = DEFAULT_TEMPERATURES;
+      let f1 = 0;
+      if (hasValidation) {
+        const hidden = new Float64Array(ft.dim);
+        const nbScores: Float64Array[] = [];
+        const ftScores: Float64Array[] = [];
+        for (const x of valX) {
+          const a = new Float64Array(K);
+          linearScores(nb, x, a);
+          nbScores.push(a);
+          const b = new Float64Array(K);
+          fastTextScores(ft, x, b, hidden);
+          ftScores.push(b);
+        }
+        temperatures = { nb: bestTemperature(nbScores, valY, NB_TEMPERATURES), ft: bestTemperature(ftScores, valY, FT_TEMPERATURES) };
+        const probabilities = textLogits({ nb, ft, temperatures }, valX).map((z, i) => {
+          addImageEvidence(z, valImage[i] ?? null, params);
+          return probabilitiesOf(z);
+        });
+        f1 = score(probabilities, classes);
       }
-      temperatures = { nb: bestTemperature(nbScores, valY, NB_TEMPERATURES), ft: bestTemperature(ftScores, valY, FT_TEMPERATURES) };
-      const probabilities = textLogits({ nb, ft, temperatures }, valX).map((z, i) => {
-        addImageEvidence(z, valImage[i] ?? null, params);
-        return probabilitiesOf(z);
-      });
-      f1 = score(probabilities, classes);
+      settings.onEpoch?.({ epoch, loss, valWeightedF1: f1, seconds: (performance.now() - started) / 1000 });
+      // Without validation the latest epoch is the best.
+      if (!best || !hasValidation || f1 > best.f1) {
+        best = { f1, epoch, nb, ft: ftTrainers.length === 1 ? (ftTrainers[0] as FastTextTrainer).snapshot() : ft, temperatures };
+        sinceBest = 0;
+      } else {
+        sinceBest++;
+      }
+      if (settings.signal?.aborted) break;
+      if (hasValidation && epoch >= params.minEpochs && sinceBest >= settings.patience) break;
     }
-    settings.onEpoch?.({ epoch, loss, valWeightedF1: f1, seconds: (performance.now() - started) / 1000 });
-    // Without validation the latest epoch is the best.
-    if (!best || !hasValidation || f1 > best.f1) {
-      best = { f1, epoch, nb, ft: ftTrainers.length === 1 ? (ftTrainers[0] as FastTextTrainer).snapshot() : ft, temperatures };
-      sinceBest = 0;
-    } else {
-      sinceBest++;
-    }
-    if (settings.signal?.aborted) break;
-    if (hasValidation && epoch >= params.minEpochs && sinceBest >= settings.patience) break;
+    if (!best) throw new Error('training ran no epoch');
+    return { vectorizer, image, extractor, nb: best.nb, ft: best.ft, temperatures: best.temperatures, bestEpoch: best.epoch, epochs: epoch };
+  } finally {
+    await nbRunner.close();
   }
-  if (!best) throw new Error('training ran no epoch');
-  return { vectorizer, image, extractor, nb: best.nb, ft: best.ft, temperatures: best.temperatures, bestEpoch: best.epoch, epochs: epoch };
 }
 
 async function train(inputs: readonly ModelInput[], labels: readonly number[], options: TrainModelOptions): Promise<TextImageModel> {
