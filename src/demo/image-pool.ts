@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ImageJob } from './render.js';
+import { startEntryWorker } from '../util/worker-entry.js';
 
 /** `workerData` of an image worker. */
 export interface ImageWorkerData {
@@ -28,16 +27,9 @@ export interface ImageWorkerReply {
 // pictures there are.
 const IN_FLIGHT_PER_WORKER = 2;
 
-// The worker is a bundle entry of its own (dist/demo-image-worker.js, beside the chunk this code
-// is in). From the sources (tests, tsx) it is the TypeScript file, imported through tsx's API:
-// Node 20 does not pass `--import` loaders on to worker threads. (Same scheme as the job worker.)
+// The worker is a bundle entry of its own (dist/demo-image-worker.js); from the sources, the TypeScript file.
 function startWorker(data: ImageWorkerData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./demo-image-worker.js', here), { workerData: data });
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./image-worker.ts', here).href;
-  const source = `import { tsImport } from ${JSON.stringify(tsx)}; await tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), { workerData: data });
+  return startEntryWorker(import.meta.url, 'demo-image-worker.js', './image-worker.ts', { workerData: data });
 }
 
 /**

@@ -7,11 +7,10 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SparseVector } from './text-features.js';
 import { type LinearWeights, NbSvmTrainer, type NbSvmOptions } from './text-learners.js';
+import { startEntryWorker } from '../util/worker-entry.js';
 
 /** What the NBSVM worker is started with. */
 export interface NbSvmWorkerData {
@@ -117,14 +116,8 @@ export function nbSvmRunner(data: NbSvmWorkerData, worker: boolean, entry?: URL)
   };
 }
 
-// The worker's code is a bundle entry of its own (dist/text-learner-worker.js, beside the chunk
-// this code is in). From the sources (tests, tsx) it is the TypeScript file, imported through
-// tsx's API: Node 20 does not pass `--import` loaders on to worker threads.
+// The worker is a bundle entry of its own (dist/text-learner-worker.js); from the sources, the TypeScript file.
 function startWorker(data: NbSvmWorkerData, entry?: URL): Worker {
-  const here = import.meta.url;
   if (entry) return new Worker(entry, { workerData: data });
-  if (!here.endsWith('.ts')) return new Worker(new URL('./text-learner-worker.js', here), { workerData: data });
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const source = `import { tsImport } from ${JSON.stringify(tsx)}; await tsImport(${JSON.stringify(new URL('./text-learner-worker.ts', here).href)}, ${JSON.stringify(here)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), { workerData: data });
+  return startEntryWorker(import.meta.url, 'text-learner-worker.js', './text-learner-worker.ts', { workerData: data });
 }

@@ -1,11 +1,10 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ProgressEvent, StageRunOptions } from '../../progress.js';
 import type { JsonValue } from '../../stores/types.js';
 import { runJob, type JobKind, type JobParamsByKind } from '../../pipeline/jobs.js';
 import { scrubSecrets } from '../../stores/uri.js';
 import type { Pipeline, PipelineBlueprint } from '../../pipeline/pipeline.js';
+import { startEntryWorker } from '../../util/worker-entry.js';
 
 /** Runs the work of a job somewhere: on this thread, in a worker thread, ... */
 export interface JobExecutor {
@@ -45,16 +44,9 @@ export interface JobWorkerData {
   cancelFlag: SharedArrayBuffer;
 }
 
-// The worker's code is a bundle entry of its own (dist/job-worker.js, beside the chunk this code is in). From the sources
-// (tests, tsx) it is the TypeScript file, imported through tsx's API: Node 20 does not pass
-// `--import` loaders on to worker threads.
+// The worker is a bundle entry of its own (dist/job-worker.js); from the sources, the TypeScript file.
 function startWorker(data: JobWorkerData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./job-worker.js', here), { workerData: data });
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./worker.ts', here).href;
-  const source = `import { tsImport } from ${JSON.stringify(tsx)}; await tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), { workerData: data });
+  return startEntryWorker(import.meta.url, 'job-worker.js', './worker.ts', { workerData: data });
 }
 
 /**
