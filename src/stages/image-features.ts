@@ -83,7 +83,11 @@ export async function storedImageFeatures(
   const all = [...unique.keys()];
   for (let start = 0; start < all.length; start += LOOKUP) {
     const ids = all.slice(start, start + LOOKUP).map((sha) => `${extractor.id}:${sha}`);
-    for await (const doc of collection.find({ _id: { $in: ids } })) vectors.set(doc.sha256, decode(doc.vector, extractor.featureSize, doc._id));
+    // Keyed by the document's address, not by the sha256 written inside it: a document whose
+    // fields disagree with its id must not hand its vector to another picture.
+    for await (const doc of collection.find({ _id: { $in: ids } })) {
+      vectors.set(doc._id.slice(extractor.id.length + 1), decode(doc.vector, extractor.featureSize, doc._id));
+    }
   }
   const missing = [...unique.values()].filter((p) => !vectors.has(p.sha256));
   const stage = options.stage ?? 'features';
