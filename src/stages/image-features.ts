@@ -13,6 +13,7 @@ import pLimit from 'p-limit';
 import { COLLECTIONS } from '../collections.js';
 import type { ImageFeatureExtractor, ModelImage } from '../models/types.js';
 import type { ProgressListener } from '../progress.js';
+import { sha256Hex } from '../stores/hash.js';
 import type { BaseDocument, Store } from '../stores/types.js';
 import { loadSharp } from '../util/sharp.js';
 
@@ -96,11 +97,15 @@ export async function storedImageFeatures(
   for (let start = 0; start < missing.length; start += CHUNK) {
     options.signal?.throwIfAborted();
     const chunk = missing.slice(start, start + CHUNK);
+    // The sha256 of the bytes actually read: a prepare may have rewritten the picture since it was
+    // listed, and a vector is only ever stored under the address of the bytes it was computed from.
+    const read: string[] = [];
     const images = await Promise.all(
-      chunk.map((picture) =>
+      chunk.map((picture, i) =>
         limit(async (): Promise<ModelImage> => {
           const png = await store.images.get(picture.key);
           if (!png) throw new Error(`preprocessed image ${picture.key} is not in ${store.uri}: prepare again`);
+          read[i] = sha256Hex(png);
           return decodePreparedPng(png);
         }),
       ),
@@ -111,8 +116,10 @@ export async function storedImageFeatures(
       if (!vector || vector.length !== extractor.featureSize) {
         throw new Error(`image feature extractor ${extractor.id} returned ${vector?.length ?? 'no'} values for ${picture.key}, expected ${extractor.featureSize}`);
       }
+      // For this caller, the vector of the picture as it is now (what reading its pixels gives).
       vectors.set(picture.sha256, vector);
-      return { _id: `${extractor.id}:${picture.sha256}`, extractor: extractor.id, sha256: picture.sha256, vector: encode(vector) };
+      const sha256 = read[i] as string;
+      return { _id: `${extractor.id}:${sha256}`, extractor: extractor.id, sha256, vector: encode(vector) };
     });
     await collection.upsertMany(docs);
     done += chunk.length;
