@@ -73,10 +73,21 @@ export function builtInImageExtractor(backbone: string, size: number): ImageFeat
             async compute(images: readonly ModelImage[]) {
               // The fastest runtime here (ONNX Runtime on every core when installed, else wasm in
               // worker threads): the same vectors as the model's own network, within 1e-5.
-              const backbone = await sharedBackbone(size);
+              const loading = sharedBackbone(size);
+              const backbone = await loading;
               const out: Float32Array[] = [];
-              for (let start = 0; start < images.length; start += COMPUTE_BATCH) {
-                out.push(...(await backbone.compute(images.slice(start, start + COMPUTE_BATCH))));
+              try {
+                for (let start = 0; start < images.length; start += COMPUTE_BATCH) {
+                  out.push(...(await backbone.compute(images.slice(start, start + COMPUTE_BATCH))));
+                }
+              } catch (error) {
+                // A worker pool that lost a worker rejects every batch from then on: the next
+                // caller loads the backbone again rather than failing for the life of the process.
+                if (backbones.get(size) === loading) {
+                  backbones.delete(size);
+                  void backbone.close().catch(() => undefined);
+                }
+                throw error;
               }
               return out;
             },

@@ -13,6 +13,7 @@ import pLimit from 'p-limit';
 import { COLLECTIONS } from '../collections.js';
 import type { ImageFeatureExtractor, ModelImage } from '../models/types.js';
 import type { ProgressListener } from '../progress.js';
+import { sha256Hex } from '../stores/hash.js';
 import type { BaseDocument, Store } from '../stores/types.js';
 import { loadSharp } from '../util/sharp.js';
 
@@ -83,7 +84,11 @@ export async function storedImageFeatures(
   const all = [...unique.keys()];
   for (let start = 0; start < all.length; start += LOOKUP) {
     const ids = all.slice(start, start + LOOKUP).map((sha) => `${extractor.id}:${sha}`);
-    for await (const doc of collection.find({ _id: { $in: ids } })) vectors.set(doc.sha256, decode(doc.vector, extractor.featureSize, doc._id));
+    // Keyed by the document's address, not by the sha256 written inside it: a document whose
+    // fields disagree with its id must not hand its vector to another picture.
+    for await (const doc of collection.find({ _id: { $in: ids } })) {
+      vectors.set(doc._id.slice(extractor.id.length + 1), decode(doc.vector, extractor.featureSize, doc._id));
+    }
   }
   const missing = [...unique.values()].filter((p) => !vectors.has(p.sha256));
   const stage = options.stage ?? 'features';
@@ -92,11 +97,15 @@ export async function storedImageFeatures(
   for (let start = 0; start < missing.length; start += CHUNK) {
     options.signal?.throwIfAborted();
     const chunk = missing.slice(start, start + CHUNK);
+    // The sha256 of the bytes actually read: a prepare may have rewritten the picture since it was
+    // listed, and a vector is only ever stored under the address of the bytes it was computed from.
+    const read: string[] = [];
     const images = await Promise.all(
-      chunk.map((picture) =>
+      chunk.map((picture, i) =>
         limit(async (): Promise<ModelImage> => {
           const png = await store.images.get(picture.key);
           if (!png) throw new Error(`preprocessed image ${picture.key} is not in ${store.uri}: prepare again`);
+          read[i] = sha256Hex(png);
           return decodePreparedPng(png);
         }),
       ),
@@ -107,8 +116,10 @@ export async function storedImageFeatures(
       if (!vector || vector.length !== extractor.featureSize) {
         throw new Error(`image feature extractor ${extractor.id} returned ${vector?.length ?? 'no'} values for ${picture.key}, expected ${extractor.featureSize}`);
       }
+      // For this caller, the vector of the picture as it is now (what reading its pixels gives).
       vectors.set(picture.sha256, vector);
-      return { _id: `${extractor.id}:${picture.sha256}`, extractor: extractor.id, sha256: picture.sha256, vector: encode(vector) };
+      const sha256 = read[i] as string;
+      return { _id: `${extractor.id}:${sha256}`, extractor: extractor.id, sha256, vector: encode(vector) };
     });
     await collection.upsertMany(docs);
     done += chunk.length;
