@@ -463,6 +463,8 @@ export async function prepareImage(bytes: Uint8Array, options: ImagePrepOptions 
 const MIN_FIRST_LOOK_SIDES = 1.5;
 /** A second look aims at a content box this much larger than the output (its box was found on a coarser picture). */
 const SECOND_LOOK_MARGIN = 1.1;
+/** First look at a picture that is not a JPEG, in output sides (resized by sharp, no shrink on load). */
+const OTHER_FIRST_LOOK_SIDES = 4;
 
 /** A look at a picture: the longest side it is decoded at, and libjpeg's shrink on load (1 when none). */
 interface Look {
@@ -491,7 +493,8 @@ function lookAt(longest: number, wanted: number): Look {
  * at 1/4 and resized to 100 px for a 64 px output) and its content box is found on that picture.
  * The largest such shrink is kept whose picture still has the box spanning the output size;
  * otherwise the picture is looked at again where it does (full resolution at most). The box is
- * cropped and resized (Lanczos 3) from the picture it was found on. Other formats are decoded whole.
+ * cropped and resized (Lanczos 3) from the picture it was found on. Other formats are first resized
+ * by sharp to four output sides (a second, finer look when the box is small there).
  */
 export async function prepareImagePixels(bytes: Uint8Array, options: ImagePrepOptions = {}): Promise<PreparedPixels> {
   const size = options.size ?? DEFAULT_IMAGE_SIZE;
@@ -501,7 +504,10 @@ export async function prepareImagePixels(bytes: Uint8Array, options: ImagePrepOp
   if (!(tolerance >= 0 && tolerance <= 255)) throw new RangeError(`tolerance must be in [0, 255], got ${tolerance}`);
   const original = await readHeader(bytes, maxInputPixels);
   const longest = Math.max(original.width, original.height);
-  let look = original.jpeg ? lookAt(longest, Math.ceil(MIN_FIRST_LOOK_SIDES * size)) : { side: longest, shrink: 1 };
+  // Other formats have no shrink on load, but sharp still resizes them off the main thread: the JS
+  // crop and Lanczos then work on a picture a few output sides across, not on a 6000 px one.
+  const lookFor = (wanted: number): Look => (original.jpeg ? lookAt(longest, wanted) : { side: Math.min(longest, wanted), shrink: 1 });
+  let look = lookFor(Math.ceil((original.jpeg ? MIN_FIRST_LOOK_SIDES : OTHER_FIRST_LOOK_SIDES) * size));
   for (;;) {
     const scale = look.side / longest;
     const image =
@@ -518,7 +524,7 @@ export async function prepareImagePixels(bytes: Uint8Array, options: ImagePrepOp
       return { pixels, size, originalWidth: original.width, originalHeight: original.height, box: scaleBox(box, image, original) };
     }
     // The product is small in its picture: look again where its box spans the output.
-    look = lookAt(longest, Math.ceil((look.side * size * SECOND_LOOK_MARGIN) / boxSide));
+    look = lookFor(Math.ceil((look.side * size * SECOND_LOOK_MARGIN) / boxSide));
   }
 }
 
