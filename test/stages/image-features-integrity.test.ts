@@ -15,6 +15,33 @@ function picture(seed: number): Buffer {
 describe('image_features integrity (review)', () => {
   const extractor = builtInImageExtractor('fixed', 16);
 
+  it('keys a stored vector by its document id, not by the sha256 field inside it', async () => {
+    const store = openMemoryStore(`memory://review-features-${Date.now()}-b`);
+    const a = picture(3);
+    const b = picture(4);
+    await store.images.put('prep/16/train/a.png', a, { contentType: 'image/png' });
+    await store.images.put('prep/16/train/b.png', b, { contentType: 'image/png' });
+    const shaA = (await store.images.stat('prep/16/train/a.png'))!.sha256;
+    const shaB = (await store.images.stat('prep/16/train/b.png'))!.sha256;
+    const [va, vb] = await extractor.compute([await decodePreparedPng(a), await decodePreparedPng(b)]);
+    const features = store.documents.collection<ImageFeatureDocument>(COLLECTIONS.imageFeatures);
+    // B's correct document, then a damaged (or hostile) document at A's address claiming to be B's.
+    await features.upsertMany([
+      { _id: `${extractor.id}:${shaB}`, extractor: extractor.id, sha256: shaB, vector: Buffer.from(vb!.buffer).toString('base64') },
+      { _id: `${extractor.id}:${shaA}`, extractor: extractor.id, sha256: shaB, vector: Buffer.from(va!.buffer).toString('base64') },
+    ]);
+    const { vectors } = await storedImageFeatures(
+      store,
+      [
+        { key: 'prep/16/train/a.png', sha256: shaA },
+        { key: 'prep/16/train/b.png', sha256: shaB },
+      ],
+      extractor,
+    );
+    expect(Array.from(vectors.get(shaB)!)).toEqual(Array.from(vb!));
+    expect(Array.from(vectors.get(shaA)!)).toEqual(Array.from(va!));
+  });
+
   it('never stores a vector under a sha256 its bytes do not have (picture rewritten between listing and reading)', async () => {
     const store = openMemoryStore(`memory://review-features-${Date.now()}-a`);
     const key = 'prep/16/test/a.png';
