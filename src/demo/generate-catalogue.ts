@@ -48,7 +48,7 @@ export interface DemoCatalogueOptions {
   onProgress?: (done: number, total: number) => void;
   /**
    * Worker threads drawing and encoding the pictures (default: one per core, up to 8, when there
-   * are at least {@link DEMO_WORKER_MIN_IMAGES} pictures; 0 renders them on the calling thread).
+   * are at least 200 pictures; 0 renders them on the calling thread).
    * The output is the same whatever the number.
    */
   workers?: number;
