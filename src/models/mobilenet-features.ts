@@ -23,6 +23,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from './backend.js';
+import { DEFAULT_MOBILENET_SIZE } from './image-extractors.js';
 
 /** Layers whose spatial means make the feature vector, in order. */
 export const MOBILENET_LAYERS: readonly string[] = ['block_10_expand_relu', 'block_10_project_BN', 'block_6_expand_relu'];
@@ -30,8 +31,8 @@ export const MOBILENET_LAYERS: readonly string[] = ['block_10_expand_relu', 'blo
 /** Length of a MobileNet feature vector. */
 export const MOBILENET_FEATURE_SIZE = 384 + 96 + 192;
 
-/** Default input side of the network. */
-export const DEFAULT_MOBILENET_SIZE = 128;
+/** Default input side of the network (defined with the extractors, which load without TensorFlow.js). */
+export { DEFAULT_MOBILENET_SIZE };
 
 /** Pictures per forward pass. */
 const BATCH = 16;
