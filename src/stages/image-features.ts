@@ -60,7 +60,7 @@ function encode(vector: Float32Array): string {
 
 function decode(text: string, size: number, id: string): Float32Array {
   const bytes = Buffer.from(text, 'base64');
-  if (bytes.byteLength !== size * 4) throw new Error(`image_features ${id}: ${bytes.byteLength} bytes, expected ${size * 4}`);
+  if (bytes.byteLength !== size * 4) throw new Error(`image_features ${id}: ${bytes.byteLength} bytes, expected ${size * 4} (delete that document and it is computed again)`);
   // A copy: Buffer.from may hand out a window on Node's shared pool.
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
