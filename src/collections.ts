@@ -35,6 +35,12 @@ export const COLLECTIONS = {
   predictions: 'predictions',
   /** Jobs started through the HTTP API: state, progress, result or error. */
   jobs: 'api_jobs',
+  /** The jobs admitted and not yet finished, in one compare-and-set document: exact conflicts across servers and workers. */
+  jobAdmission: 'job_admission',
+  /** Cancellation requests, one per job, read by whichever process runs it. */
+  jobCancellations: 'job_cancellations',
+  /** Pipeline runs: load → prepare → train → evaluate → predict as a chain of jobs, with per-step state. */
+  pipelineRuns: 'pipeline_runs',
   /** The committed generation of the loaded data and of the splits (one pointer document each). */
   state: 'pipeline_state',
 } as const;

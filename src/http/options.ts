@@ -2,6 +2,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Store } from '../stores/types.js';
 import type { ApiKeys } from './auth.js';
 import type { JobExecutor } from './jobs/executor.js';
+import type { JobQueue } from './jobs/queue.js';
 
 /** Who may call which routes. */
 export interface AuthOptions {
@@ -29,6 +30,12 @@ export interface RakutenApiOptions {
    * executor of your own.
    */
   jobs?: 'worker' | 'inline' | JobExecutor;
+  /**
+   * A queue (see `bullmqQueue` in `rakuten-pipeline/queue`): jobs are then enqueued for
+   * `rakuten-pipeline worker` processes instead of running in this server, and pipeline runs and
+   * schedules are available. The plugin does not close it.
+   */
+  queue?: JobQueue;
   /**
    * API keys. Routes that start work or change state always need one; with no keys configured
    * they answer 401. `false` turns the check off, for hosts that authenticate requests

@@ -165,8 +165,9 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
   const { store, registry, predictor } = pipeline;
   const champion = new ChampionCache(registry, options.championTtlMs ?? 5_000);
   let metrics: ApiMetrics | undefined;
-  const jobs = new JobManager(store.documents.collection<JobRecord>(COLLECTIONS.jobs), {
+  const jobs = new JobManager(store.documents, {
     executor: executorFor(options, pipeline),
+    ...(options.queue ? { queue: options.queue } : {}),
     onFinish: (job) => {
       if (job.kind === 'train') {
         champion.invalidate();

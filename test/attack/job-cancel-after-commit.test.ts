@@ -30,7 +30,7 @@ for (const backend of storeBackends()) {
           await manager?.cancel(jobId);
         },
       });
-      manager = new JobManager(ctx.store.documents.collection<JobRecord>('api_jobs'), {
+      manager = new JobManager(hooked.documents, {
         executor: inlineExecutor(await createPipeline({ store: hooked })),
         persistEveryMs: 0,
       });

@@ -4,7 +4,8 @@ import { JobManager } from '../../src/http/jobs/manager.js';
 import type { JobExecutor } from '../../src/http/jobs/executor.js';
 import type { JobRecord } from '../../src/http/jobs/types.js';
 import { openEmbeddedStore } from '../../src/stores/embedded/index.js';
-import type { DocumentCollection, Store } from '../../src/stores/types.js';
+import type { BaseDocument, DocumentCollection, DocumentStore, Store } from '../../src/stores/types.js';
+import type { AdmissionDoc } from '../../src/http/jobs/admission.js';
 import { tempDir } from '../support/data.js';
 import { sleep } from './support.js';
 
@@ -19,12 +20,12 @@ describe('JobManager', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** The jobs collection of a fresh store, where writes of running records are slow. */
-  async function slowRunningWrites(): Promise<DocumentCollection<JobRecord>> {
+  /** A fresh store whose jobs collection has slow writes of running records, and that collection. */
+  async function slowRunningWrites(): Promise<{ docs: DocumentStore; jobs: DocumentCollection<JobRecord> }> {
     dir = await tempDir('rp-jobs-');
     store = await openEmbeddedStore(dir);
-    const jobs = store.documents.collection<JobRecord>('api_jobs');
-    return new Proxy(jobs, {
+    const base = store.documents;
+    const jobs = new Proxy(base.collection<JobRecord>('api_jobs'), {
       get(target, property, receiver) {
         if (property !== 'upsertMany') return Reflect.get(target, property, receiver) as unknown;
         return async (docs: readonly JobRecord[]) => {
@@ -33,17 +34,22 @@ describe('JobManager', () => {
         };
       },
     });
+    const docs: DocumentStore = {
+      collection: <T extends BaseDocument>(name: string) => (name === 'api_jobs' ? (jobs as unknown as DocumentCollection<T>) : base.collection<T>(name)),
+      listCollections: () => base.listCollections(),
+    };
+    return { docs, jobs };
   }
 
   it('stores the final state last, even when an earlier progress write completes later', async () => {
-    const jobs = await slowRunningWrites();
+    const { docs, jobs } = await slowRunningWrites();
     const executor: JobExecutor = {
       async execute(_kind, _params, { onProgress }) {
         onProgress?.({ stage: 'predict', phase: 'test', done: 1, total: 1, unit: 'products' });
         return { count: 1 };
       },
     };
-    const manager = new JobManager(jobs, { executor, persistEveryMs: 0 });
+    const manager = new JobManager(docs, { executor, persistEveryMs: 0 });
     await manager.init();
     try {
       const job = await manager.start('predict', {});
@@ -58,12 +64,12 @@ describe('JobManager', () => {
   });
 
   it('keeps a cancellation request and the cancelled state in that order', async () => {
-    const jobs = await slowRunningWrites();
+    const { docs, jobs } = await slowRunningWrites();
     const executor: JobExecutor = {
       execute: (_kind, _params, { signal }) =>
         new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
     };
-    const manager = new JobManager(jobs, { executor });
+    const manager = new JobManager(docs, { executor });
     await manager.init();
     try {
       const job = await manager.start('train', {});
@@ -87,8 +93,11 @@ describe('JobManager', () => {
       finishedAt: null, progress: null, result: null, error: null, cancelRequested: false, owner: 'elsewhere:1:x', heartbeatAt: at(heartbeatMsAgo),
     });
     await jobs.upsertMany([orphan('alive', 1_000), orphan('dead', 120_000)]);
+    // Both hold admission slots, as jobs started by a server do.
+    const slots = store.documents.collection<AdmissionDoc>('job_admission');
+    await slots.upsertMany([{ _id: 'jobs', revision: 1, jobs: ['alive', 'dead'].map((id) => ({ id, kind: 'train' as const, admittedAt: at(120_000) })) }]);
     const executor: JobExecutor = { execute: async () => null };
-    const manager = new JobManager(jobs, { executor, staleAfterMs: 60_000 });
+    const manager = new JobManager(store.documents, { executor, staleAfterMs: 60_000 });
     try {
       expect((await manager.get('alive'))?.state).toBe('running');
       const dead = await manager.get('dead');
@@ -99,6 +108,32 @@ describe('JobManager', () => {
       expect((await manager.list()).map((j) => [j._id, j.state])).toEqual(expect.arrayContaining([['alive', 'running'], ['dead', 'failed']]));
     } finally {
       await manager.close();
+    }
+  });
+
+  it('starts exactly one of two conflicting jobs started at once by two servers on one store', async () => {
+    dir = await tempDir('rp-jobs-');
+    store = await openEmbeddedStore(dir);
+    const hang: JobExecutor = {
+      execute: (_kind, _params, { signal }) =>
+        new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
+    };
+    const a = new JobManager(store.documents, { executor: hang });
+    const b = new JobManager(store.documents, { executor: hang });
+    await Promise.all([a.init(), b.init()]);
+    try {
+      for (const [x, y] of [['train', 'train'], ['prepare', 'train'], ['load', 'predict']] as const) {
+        const outcomes = await Promise.allSettled([a.start(x, { dataDir: '' } as never), b.start(y, { dataDir: '' } as never)]);
+        expect(outcomes.filter((o) => o.status === 'fulfilled'), `${x} + ${y}`).toHaveLength(1);
+        expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: { name: 'JobConflictError' } });
+        for (const m of [a, b]) for (const j of m.running) await m.cancel(j._id);
+        for (const m of [a, b]) await Promise.all(m.running.map((j) => m.settled(j._id)));
+      }
+      // Jobs that do not conflict both start.
+      const both = await Promise.allSettled([a.start('load', { dataDir: '' }), b.start('train', {})]);
+      expect(both.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 });

@@ -1,10 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ProgressEvent } from '../../progress.js';
-import type { DocumentCollection, JsonValue } from '../../stores/types.js';
+import { COLLECTIONS } from '../../collections.js';
+import type { BaseDocument, DocumentCollection, DocumentStore, JsonValue } from '../../stores/types.js';
 import type { JobExecutor } from './executor.js';
 import { conflicts, type JobKind, type JobParamsByKind } from '../../pipeline/jobs.js';
+import { JobAdmission, type AdmissionDoc, type AdmittedJob } from './admission.js';
+import type { JobQueue } from './queue.js';
 import { FINAL_JOB_STATES, type JobRecord, type JobState } from './types.js';
+
+/** A request to cancel a job, in `job_cancellations`: read by whichever process runs the job. */
+export interface CancellationDoc extends BaseDocument {
+  /** When it was asked (ISO-8601). */
+  requestedAt: string;
+}
+
+/**
+ * Job kinds run again when the worker running them died: their stages commit atomically and
+ * write by key, so a second run leaves what one run leaves. A training is not: it would silently
+ * spend its hours again and register another version; it fails, to be started again on purpose.
+ */
+export const RETRIED_AFTER_WORKER_DEATH: readonly JobKind[] = ['load', 'prepare', 'evaluate', 'predict'];
 
 /** A job was refused because a conflicting one is running. */
 export class JobConflictError extends Error {
@@ -20,8 +36,10 @@ export class JobConflictError extends Error {
 
 /** Options of {@link JobManager}. */
 export interface JobManagerOptions {
-  /** Where jobs run. */
+  /** Where jobs run in this process (a server without a queue, or a queue worker). */
   executor: JobExecutor;
+  /** When set, {@link JobManager.start} enqueues jobs for queue workers instead of running them here. */
+  queue?: JobQueue;
   /** Called when a job reaches a final state (after it is stored). */
   onFinish?: (job: JobRecord) => void;
   /** How often progress and heartbeats are written to the store, in ms (default 1,000). */
@@ -42,8 +60,13 @@ interface ActiveJob {
 
 /**
  * Jobs of one store: starts them (refusing conflicting ones), tracks state and progress in the
- * `api_jobs` collection — so every server instance on the store, and a restarted one, can answer
- * for them — and cancels them on request or on close.
+ * `api_jobs` collection — so every server instance and worker on the store, and a restarted one,
+ * can answer for them — and cancels them on request or on close.
+ *
+ * Without a queue, jobs run in this process. With one, {@link JobManager.start} enqueues them and
+ * queue workers run them through {@link JobManager.runQueued}. Either way conflicts are exact across
+ * processes (one compare-and-set admission document), and a cancellation reaches the process
+ * running the job within a second (a `job_cancellations` document it polls).
  */
 export class JobManager {
   /** This instance's name in the `owner` field of its jobs. */
@@ -51,15 +74,27 @@ export class JobManager {
   private readonly active = new Map<string, ActiveJob>();
   private readonly persistEveryMs: number;
   private readonly staleAfterMs: number;
+  private readonly jobs: DocumentCollection<JobRecord>;
+  private readonly cancellations: DocumentCollection<CancellationDoc>;
+  private readonly admission: JobAdmission;
   private heartbeat: NodeJS.Timeout | undefined;
+  private cancelPoll: NodeJS.Timeout | undefined;
 
-  /** Creates a manager over the jobs collection. */
+  /** Creates a manager over the store's job collections. */
   constructor(
-    private readonly jobs: DocumentCollection<JobRecord>,
+    store: DocumentStore,
     private readonly options: JobManagerOptions,
   ) {
+    this.jobs = store.collection<JobRecord>(COLLECTIONS.jobs);
+    this.cancellations = store.collection<CancellationDoc>(COLLECTIONS.jobCancellations);
+    this.admission = new JobAdmission(store.collection<AdmissionDoc>(COLLECTIONS.jobAdmission));
     this.persistEveryMs = options.persistEveryMs ?? 1_000;
     this.staleAfterMs = options.staleAfterMs ?? 60_000;
+  }
+
+  /** The queue jobs go to, if any. */
+  get queue(): JobQueue | undefined {
+    return this.options.queue;
   }
 
   /** Indexes the collection and marks jobs left running by a dead instance as failed. */
@@ -69,6 +104,23 @@ export class JobManager {
     for (const job of await this.othersRunning()) await this.reconcile(job);
     this.heartbeat = setInterval(() => void this.beat(), Math.max(1_000, this.staleAfterMs / 4));
     this.heartbeat.unref();
+    // Cancellations sent to another server (or to the server that queued a job a worker runs).
+    this.cancelPoll = setInterval(() => void this.pollCancellations(), 1_000);
+    this.cancelPoll.unref();
+  }
+
+  private async pollCancellations(): Promise<void> {
+    for (const entry of this.active.values()) {
+      if (entry.controller.signal.aborted) continue;
+      const asked = await this.cancellations.get(entry.record._id).catch(() => undefined);
+      if (asked) this.abortActive(entry, 'cancelled by request');
+    }
+  }
+
+  private abortActive(entry: ActiveJob, reason: string): void {
+    entry.record = { ...entry.record, cancelRequested: true };
+    entry.controller.abort(new Error(reason));
+    void this.persist(entry);
   }
 
   /** Jobs currently running in this instance. */
@@ -105,47 +157,96 @@ export class JobManager {
   }
 
   /**
-   * Starts a job and returns its record at once (state `running`). Throws
-   * {@link JobConflictError} when a job it conflicts with runs here or in another live instance
-   * on the same store. The check across instances reads the store, so two instances starting
-   * at the same instant can both pass it; within one instance it is exact.
+   * Starts a job and returns its record at once: `running` here, or `queued` for a queue's
+   * workers. Throws {@link JobConflictError} when a job it conflicts with is queued or running
+   * anywhere on the store; of two conflicting jobs started at the same instant on two servers,
+   * exactly one starts.
    */
-  async start<K extends JobKind>(kind: K, params: JobParamsByKind[K]): Promise<JobRecord> {
-    const clash = (jobs: readonly JobRecord[]) => jobs.find((j) => conflicts(kind, j.kind));
-    const local = clash(this.running);
+  async start<K extends JobKind>(kind: K, params: JobParamsByKind[K], options: { id?: string; runId?: string } = {}): Promise<JobRecord> {
+    const local = this.running.find((j) => conflicts(kind, j.kind));
     if (local) throw new JobConflictError(kind, local);
-    const remote = clash((await this.othersRunning()).filter((j) => !this.isStale(j)));
-    // Checked again after the await: another request may have started one meanwhile.
-    const after = clash(this.running) ?? remote;
-    if (after) throw new JobConflictError(kind, after);
-
+    const queue = this.options.queue;
     const now = new Date().toISOString();
     const record: JobRecord = {
-      _id: randomUUID(),
+      _id: options.id ?? randomUUID(),
       kind,
-      state: 'running',
+      state: queue ? 'queued' : 'running',
       params: params as unknown as { [key: string]: JsonValue },
       createdAt: now,
-      startedAt: now,
+      startedAt: queue ? null : now,
       finishedAt: null,
       progress: null,
       result: null,
       error: null,
       cancelRequested: false,
-      owner: this.owner,
+      owner: queue ? `queue ${queue.url}` : this.owner,
       heartbeatAt: now,
+      ...(options.runId ? { runId: options.runId } : {}),
     };
-    const controller = new AbortController();
-    const entry: ActiveJob = { record, controller, done: Promise.resolve(), writes: Promise.resolve(), finishing: false };
-    this.active.set(record._id, entry);
+    const blocker = await this.admission.admit({ id: record._id, kind, admittedAt: now }, (held) => this.isOver(held));
+    if (blocker) {
+      const holder = (await this.jobs.get(blocker.id)) ?? placeholder(blocker);
+      throw new JobConflictError(kind, holder);
+    }
+    if (!queue) {
+      const entry: ActiveJob = { record, controller: new AbortController(), done: Promise.resolve(), writes: Promise.resolve(), finishing: false };
+      this.active.set(record._id, entry);
+      try {
+        await this.jobs.upsertMany([record]);
+      } catch (e) {
+        this.active.delete(record._id);
+        await this.admission.release(record._id);
+        throw e;
+      }
+      entry.done = this.run(entry, kind, params);
+      return record;
+    }
     try {
       await this.jobs.upsertMany([record]);
+      await queue.enqueue({ id: record._id, kind });
     } catch (e) {
-      this.active.delete(record._id);
+      await this.finish(record, 'failed', null, `could not enqueue: ${e instanceof Error ? e.message : String(e)}`);
       throw e;
     }
-    entry.done = this.run(entry, kind, params);
     return record;
+  }
+
+  /**
+   * Runs a queued job in this process (a queue worker took it), writing its state, progress and
+   * outcome like a job started here. `attempt` above 1 means a worker died running it: kinds not
+   * in {@link RETRIED_AFTER_WORKER_DEATH} then fail with the reason instead of running again.
+   * Resolves the result; rejects when the job failed or was cancelled.
+   */
+  async runQueued(id: string, attempt: number, signal?: AbortSignal): Promise<JsonValue> {
+    const stored = await this.jobs.get(id);
+    if (!stored) throw new Error(`job ${id} has no record in ${COLLECTIONS.jobs}`);
+    if (isFinal(stored.state)) return stored.result;
+    if (attempt > 1 && !RETRIED_AFTER_WORKER_DEATH.includes(stored.kind)) {
+      const message = `interrupted: the worker running it stopped (killed or crashed) before it finished; ${stored.kind} jobs are not retried, start it again`;
+      await this.finish(stored, 'failed', null, message);
+      throw new Error(message);
+    }
+    const now = new Date().toISOString();
+    const record: JobRecord = { ...stored, state: 'running', startedAt: now, owner: this.owner, heartbeatAt: now, progress: null, attempt };
+    const entry: ActiveJob = { record, controller: new AbortController(), done: Promise.resolve(), writes: Promise.resolve(), finishing: false };
+    this.active.set(id, entry);
+    signal?.addEventListener('abort', () => entry.controller.abort(signal.reason), { once: true });
+    if (await this.cancellations.get(id)) this.abortActive(entry, 'cancelled by request');
+    await this.persist(entry);
+    entry.done = this.run(entry, stored.kind, stored.params as never);
+    await entry.done;
+    const final = await this.jobs.get(id);
+    if (final?.state !== 'succeeded') throw new Error(final?.error?.message ?? `job ${id} ended ${final?.state ?? 'without a record'}`);
+    return final.result;
+  }
+
+  /** Whether an admitted job is over (its slot then goes to others): finished, or lost with its process. */
+  private async isOver(held: AdmittedJob): Promise<boolean> {
+    if (this.active.has(held.id)) return false;
+    const job = await this.jobs.get(held.id);
+    // Admitted but not yet written: the starting process is between its two writes.
+    if (!job) return Date.now() - Date.parse(held.admittedAt) > this.staleAfterMs;
+    return isFinal((await this.reconcile(job)).state);
   }
 
   private async run<K extends JobKind>(entry: ActiveJob, kind: K, params: JobParamsByKind[K]): Promise<void> {
@@ -192,14 +293,35 @@ export class JobManager {
         await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
       }
     }
+    await this.admission.release(record._id).catch(() => undefined);
+    await this.cancellations.deleteMany({ _id: record._id }).catch(() => 0);
     this.options.onFinish?.(record);
     return record;
   }
 
   // A job left queued or running by an instance that has gone silent is over: it is recorded as
-  // failed when read, so clients polling it are not left waiting for ever.
+  // failed when read, so clients polling it are not left waiting for ever. With a queue, the
+  // queue knows: a job waiting or active there is alive (a dead worker's job is handed out
+  // again or failed by the queue), one the queue failed is failed with the queue's reason.
   private async reconcile(job: JobRecord): Promise<JobRecord> {
-    if (this.active.has(job._id) || isFinal(job.state) || !this.isStale(job)) return job;
+    if (this.active.has(job._id) || isFinal(job.state)) return job;
+    const queue = this.options.queue;
+    if (queue) {
+      const status = await queue.status(job._id).catch(() => undefined);
+      if (!status || status.state === 'waiting' || status.state === 'active') return job;
+      // Read again: the worker writes the final record before the queue hears of the outcome.
+      const latest = (await this.jobs.get(job._id)) ?? job;
+      if (isFinal(latest.state)) return latest;
+      if (status.state === 'missing' && Date.now() - Date.parse(latest.createdAt) < this.staleAfterMs) return latest;
+      const reason =
+        status.state === 'failed'
+          ? `interrupted: ${status.reason ?? 'the queue failed it'}`
+          : status.state === 'missing'
+            ? 'interrupted: the job is no longer in the queue (was Redis flushed?)'
+            : 'interrupted: the worker stopped before it recorded the outcome';
+      return this.finish(latest, 'failed', null, reason);
+    }
+    if (!this.isStale(job)) return job;
     return this.finish(job, 'failed', null, 'interrupted: the server running it stopped before it finished');
   }
 
@@ -222,18 +344,25 @@ export class JobManager {
   }
 
   /**
-   * Asks a job to stop. Returns its record (`cancelRequested` set), `undefined` when there is no
-   * such job, or the final record unchanged when it had already finished. A job running in
-   * another instance cannot be reached from here: its record is returned with `cancelRequested`
-   * false.
+   * Asks a job to stop, wherever it runs. Returns its record with `cancelRequested` set (a job
+   * still waiting in the queue is removed from it and is `cancelled` at once), `undefined` when
+   * there is no such job, or the final record unchanged when it had already finished.
    */
   async cancel(id: string): Promise<JobRecord | undefined> {
     const entry = this.active.get(id);
-    if (!entry) return this.jobs.get(id);
-    entry.record = { ...entry.record, cancelRequested: true };
-    entry.controller.abort(new Error('cancelled by request'));
-    await this.persist(entry);
-    return entry.record;
+    if (entry) {
+      this.abortActive(entry, 'cancelled by request');
+      await entry.writes;
+      return entry.record;
+    }
+    const job = await this.get(id);
+    if (!job || isFinal(job.state)) return job;
+    await this.cancellations.insertIfAbsent({ _id: id, requestedAt: new Date().toISOString() });
+    const queue = this.options.queue;
+    if (job.state === 'queued' && queue && (await queue.remove(id))) {
+      return this.finish({ ...job, cancelRequested: true }, 'cancelled', null, 'cancelled by request before it started');
+    }
+    return { ...job, cancelRequested: true };
   }
 
   /** Waits until the job, if running here, has reached a final state. */
@@ -251,10 +380,19 @@ export class JobManager {
   /** Cancels every job running here and waits for them to stop. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.cancelPoll);
     const entries = [...this.active.values()];
     for (const e of entries) e.controller.abort(new Error('server shutting down'));
     await Promise.all(entries.map((e) => e.done));
   }
+}
+
+// A holder whose record could not be read: enough to name it in the conflict.
+function placeholder(held: AdmittedJob): JobRecord {
+  return {
+    _id: held.id, kind: held.kind, state: 'queued', params: {}, createdAt: held.admittedAt, startedAt: null, finishedAt: null,
+    progress: null, result: null, error: null, cancelRequested: false, owner: 'unknown', heartbeatAt: held.admittedAt,
+  };
 }
 
 /** Whether a job state is final. */

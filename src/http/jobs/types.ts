@@ -37,6 +37,10 @@ export interface JobRecord extends BaseDocument {
   owner: string;
   /** Last sign of life from its owner (ISO-8601); a running job whose owner went silent is stale. */
   heartbeatAt: string;
+  /** The pipeline run it is a step of, if any. */
+  runId?: string;
+  /** How many times its work was started: above 1 when a queue worker died running it and it was retried. */
+  attempt?: number;
 }
 
 /** A job as the HTTP API answers it: the stored record with `id` for `_id`, without bookkeeping fields. */
