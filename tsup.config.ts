@@ -15,6 +15,7 @@ const entry = {
   'models-text-image': 'src/models/text-image-entry.ts',
   demo: 'src/demo/index.ts',
   testing: 'src/testing/index.ts',
+  queue: 'src/queue.ts',
 };
 
 export default defineConfig({

@@ -89,6 +89,14 @@ export interface NumericOptions {
   readonly demoImageFraction: NumericOption;
   /** Side of the demo JPEGs. */
   readonly demoImageSize: NumericOption;
+  /** Jobs a queue worker runs at once. */
+  readonly concurrency: NumericOption;
+  /** How long a queue worker's job lock lasts without renewal. */
+  readonly lockMs: NumericOption;
+  /** How often a queue worker looks for jobs of dead workers. */
+  readonly stalledMs: NumericOption;
+  /** Rows per chunk of a spread batch prediction. */
+  readonly chunkRows: NumericOption;
 }
 
 /** Every numeric option of the CLI, the HTTP API and the stages. */
@@ -131,6 +139,27 @@ export const NUMERIC_OPTIONS: NumericOptions = {
     maximum: 100 * 1024 * 1024,
     default: 5 * 1024 * 1024,
     description: 'largest image upload in bytes',
+  },
+  concurrency: { name: 'concurrency', flag: '--concurrency', placeholder: '<n>', integer: true, minimum: 1, maximum: 64, default: 1, description: 'jobs this worker runs at once (as many prediction chunks run beside them)' },
+  lockMs: {
+    name: 'lockMs',
+    flag: '--lock-ms',
+    placeholder: '<ms>',
+    integer: true,
+    minimum: 1_000,
+    maximum: 3_600_000,
+    default: 30_000,
+    description: 'a job whose worker stays silent this long is handed out again or failed',
+  },
+  stalledMs: { name: 'stalledMs', flag: '--stalled-ms', placeholder: '<ms>', integer: true, minimum: 500, maximum: 3_600_000, default: 30_000, description: 'how often to look for jobs of dead workers' },
+  chunkRows: {
+    name: 'chunkRows',
+    flag: '--chunk-rows',
+    placeholder: '<n>',
+    integer: true,
+    minimum: 1,
+    maximum: 10_000_000,
+    description: 'rows per chunk of a batch prediction spread over the workers (default: split four ways per worker, 200 to 5,000)',
   },
   port: { name: 'port', flag: '--port', placeholder: '<n>', integer: true, minimum: 0, maximum: 65_535, default: 8000, description: 'port (0 picks a free one)' },
   demoRows: { name: 'rows', flag: '--rows', placeholder: '<n>', integer: true, minimum: 1, maximum: 10_000_000, default: 600, description: 'labelled training rows' },

@@ -7,6 +7,8 @@ import { registerRun } from './commands/run.js';
 import { registerPrepare } from './commands/prepare.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
+import { registerWorker } from './commands/worker.js';
+import { registerSchedule } from './commands/schedule.js';
 import { escapeControl } from './output.js';
 import { setCliPlugins } from './context.js';
 
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerRun(program);
   registerServe(program);
+  registerWorker(program);
+  registerSchedule(program);
   registerDemoData(program);
   return program;
 }

@@ -7,6 +7,7 @@ import type { Predictor } from '../stages/predict/predictor.js';
 import type { Store } from '../stores/types.js';
 import type { ApiMetrics } from './metrics.js';
 import type { JobManager } from './jobs/manager.js';
+import type { PipelineRuns } from './jobs/runs.js';
 
 /** An error with the HTTP status it should be answered with. */
 export class HttpError extends Error {
@@ -107,6 +108,8 @@ export interface ApiContext {
   pipeline: Pipeline;
   /** Jobs of this store. */
   jobs: JobManager;
+  /** Pipeline runs of this store. */
+  runs: PipelineRuns;
   /** Metrics (absent when turned off). */
   metrics: ApiMetrics | undefined;
   /** Champion version cache. */

@@ -20,3 +20,26 @@ export { HttpError } from './context.js';
 export { JobManager, JobConflictError, isFinal, type JobManagerOptions } from './jobs/manager.js';
 export { inlineExecutor, workerExecutor, type JobExecutor } from './jobs/executor.js';
 export { FINAL_JOB_STATES, type JobRecord, type JobState, type JobView } from './jobs/types.js';
+export { RETRIED_AFTER_WORKER_DEATH, type CancellationDoc } from './jobs/manager.js';
+export { JobAdmission, type AdmissionDoc, type AdmittedJob } from './jobs/admission.js';
+export {
+  PipelineRuns,
+  RunStateError,
+  type PipelineRunRecord,
+  type PipelineRunSpec,
+  type PipelineRunState,
+  type RunStep,
+  type RunStepState,
+} from './jobs/runs.js';
+export type {
+  JobChunk,
+  JobQueue,
+  QueueHandlers,
+  QueuedJob,
+  QueuedJobState,
+  QueuedJobStatus,
+  QueueWorker,
+  QueueWorkerOptions,
+  ScheduleInfo,
+  ScheduleSpec,
+} from './jobs/queue.js';

@@ -18,6 +18,8 @@ import type { JobRecord } from './jobs/types.js';
 import { ApiMetrics } from './metrics.js';
 import type { AuthOptions, RakutenApiOptions } from './options.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerRunRoutes } from './routes/runs.js';
+import { PipelineRuns } from './jobs/runs.js';
 import { registerPredictProductRoute } from './routes/predict-product.js';
 import { registerStateRoutes } from './routes/read.js';
 import { pathRedactor } from './redact.js';
@@ -184,8 +186,10 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
         }
       }
       app.log.info({ jobId: job._id, kind: job.kind, state: job.state, error: job.error?.message }, 'job finished');
+      if (job.runId) void runs.jobFinished(job).catch((e: unknown) => app.log.warn({ err: e, runId: job.runId }, 'could not advance the pipeline run'));
     },
   });
+  const runs = new PipelineRuns(store.documents, jobs);
   await jobs.init();
   if (options.metrics !== false) metrics = new ApiMetrics({ jobsByState: () => jobs.countByState(), championVersion: () => champion.get() });
 
@@ -202,6 +206,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     registry,
     predictor,
     jobs,
+    runs,
     metrics,
     champion,
     storeProbe: new StoreProbe(() => registry.championVersion()),
@@ -287,6 +292,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
   });
 
   registerJobRoutes(app, ctx);
+  registerRunRoutes(app, ctx);
   registerStateRoutes(app, ctx);
   registerPredictProductRoute(app, ctx);
 

@@ -72,8 +72,78 @@ export const JobReply = Type.Object(
     result: AnyJson('Summary of what it did, once succeeded'),
     error: Type.Union([Type.Object({ message: Type.String() }), Type.Null()]),
     cancelRequested: Type.Boolean(),
+    runId: Type.Optional(Type.String({ description: 'The pipeline run it is a step of' })),
+    attempt: Type.Optional(Type.Integer({ description: 'Above 1 when a queue worker died running it and it was started again' })),
   },
   { $id: 'Job', description: 'A long-running job' },
+);
+
+const JobKindSchema = Type.Union(JOB_KINDS.map((k) => Type.Literal(k)));
+
+/** Body of `POST /pipeline-runs`: which steps, and each step's parameters (the bodies of the five job routes). */
+export const PipelineRunBody = Type.Object(
+  {
+    steps: Type.Optional(Type.Array(JobKindSchema, { minItems: 1, maxItems: 5, uniqueItems: true, description: 'Steps to run (default all five); they always run in pipeline order' })),
+    load: Type.Optional(LoadDataBody),
+    prepare: Type.Optional(PrepareDataBody),
+    train: Type.Optional(TrainModelBody),
+    evaluate: Type.Optional(Type.Object(EvaluateModelBody.properties, { additionalProperties: false, description: 'Default model: the version this run trained, else the champion' })),
+    predict: Type.Optional(Type.Object(PredictBody.properties, { additionalProperties: false, description: 'Default model: the champion' })),
+  },
+  { additionalProperties: false, description: 'A pipeline run: load → prepare → train → evaluate → predict as a chain of jobs' },
+);
+
+const ErrorField = Type.Union([Type.Object({ message: Type.String() }), Type.Null()]);
+
+/** A pipeline run, as answered by the run routes. */
+export const PipelineRunReply = Type.Object(
+  {
+    id: Type.String(),
+    state: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')]),
+    steps: Type.Array(
+      Type.Object({
+        kind: JobKindSchema,
+        state: Type.Union(['pending', 'queued', 'running', 'succeeded', 'failed', 'cancelled'].map((k) => Type.Literal(k))),
+        params: AnyJson('Parameters its job is started with'),
+        jobId: Type.Union([Type.String(), Type.Null()], { description: 'Its current job (GET /jobs/{id} for progress)' }),
+        attempts: Type.Array(Type.String(), { description: 'Every job started for it, oldest first' }),
+        result: AnyJson('Its job’s result, once succeeded'),
+        error: ErrorField,
+      }),
+    ),
+    createdAt: Type.String({ format: 'date-time' }),
+    finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    scheduleId: Type.Union([Type.String(), Type.Null()], { description: 'The schedule that started it' }),
+    cancelRequested: Type.Boolean(),
+    error: ErrorField,
+  },
+  { $id: 'PipelineRun', description: 'A pipeline run and the state of each step' },
+);
+
+/** Path parameters naming a pipeline run or a schedule. */
+export const IdParams = Obj({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** Body of `POST /schedules`. */
+export const ScheduleBody = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Schedule id; posting an existing id replaces that schedule' }),
+    cron: Type.String({ minLength: 9, maxLength: 120, description: 'Cron expression (5 or 6 fields), e.g. `0 3 * * 1` for Mondays at 03:00' }),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone of the expression (default UTC)' })),
+    run: PipelineRunBody,
+  },
+  { additionalProperties: false, description: 'A repeatable pipeline run' },
+);
+
+/** A schedule, as answered by the schedule routes. */
+export const ScheduleReply = Type.Object(
+  {
+    id: Type.String(),
+    cron: Type.String(),
+    timezone: Type.Optional(Type.String()),
+    run: AnyJson('The pipeline run each firing starts'),
+    next: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Next firing' }),
+  },
+  { $id: 'Schedule', description: 'A repeatable pipeline run' },
 );
 
 /** Path parameters naming a job. */
@@ -83,6 +153,9 @@ export const JobListQuery = Obj({
   state: Type.Optional(JobReply.properties.state),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
+
+/** Query of `GET /pipeline-runs`. */
+export const RunListQuery = Obj({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })) });
 
 /** Path parameters naming a model version. */
 export const VersionParams = Obj({ version: Type.Integer({ minimum: 1, description: 'Model version number' }) });

@@ -172,8 +172,8 @@ export class Pipeline {
     return new Evaluator(this.store, this.registry).run(options);
   }
 
-  /** Predicts every stored test row into `predictions`. */
-  predict(options: PredictParams & StageRunOptions = {}): Promise<BatchPredictionSummary> {
+  /** Predicts every stored test row (or the slice `rows` of them, in index order) into `predictions`. */
+  predict(options: PredictParams & StageRunOptions & { rows?: { skip: number; limit: number } } = {}): Promise<BatchPredictionSummary> {
     return this.predictor.predictStoredTest(options);
   }
 

@@ -8,20 +8,35 @@ import { checkOutputFile } from '../../util/output-file.js';
 import { NUMERIC_OPTIONS as N } from '../../options.js';
 import { flag } from '../flags.js';
 import { describeEvaluation, describePrediction, describeTrain } from './model.js';
+import { queueUrl } from './worker.js';
 
 /** Registers `run`: the whole pipeline in one command. */
 export function registerRun(program: Command): void {
   program
     .command('run')
     .description('Load -> prepare -> train -> evaluate -> predict, and print one summary')
-    .requiredOption('--data <dir>', 'data folder in the challenge layout')
+    .option('--data <dir>', 'data folder in the challenge layout (required, but for --resume)')
     .option('--store <uri>', 'store (default: $RAKUTEN_STORE or .rakuten-store)')
     .addOption(flag(N.seed, 'seed of the split and the model'))
     .option('--kind <kind>', 'model kind (default: the built-in text-image model)')
     .option('--output <csv>', 'also write a submission file for the data folder\'s X_test_update.csv')
     .option('--report <file>', 'HTML evaluation report path (default reports/evaluation-v<N>.html)')
     .option('--json', 'print the summary as JSON on stdout')
-    .action(async (opts: OutputOptions & { data: string; store?: string; seed: number; kind?: string; output?: string; report?: string }) => {
+    .option('--queue <url>', 'run the steps as jobs on this Redis queue\'s workers (`rakuten-pipeline worker`) and follow the run (default: $RAKUTEN_QUEUE)')
+    .option('--steps <list>', 'with --queue: steps to run, comma-separated (default load,prepare,train,evaluate,predict)')
+    .option('--resume <runId>', 'with --queue: resume a failed or cancelled pipeline run from its failed step')
+    .option('--detach', 'with --queue: print the run and return without following it')
+    .action(async (opts: OutputOptions & { data?: string; store?: string; seed: number; kind?: string; output?: string; report?: string; queue?: string; steps?: string; resume?: string; detach?: boolean }) => {
+      const url = queueUrl(opts.queue, false);
+      if (url) {
+        if (opts.output || opts.report) throw new Error('--output and --report are not available with --queue: the steps run on the workers');
+        if (!opts.resume && !opts.data && (opts.steps === undefined || opts.steps.includes('load'))) throw new Error("--data: required (the load step's data folder)");
+        const { queuedRun, runSpec } = await import('./queued-run.js');
+        return queuedRun({ ...opts, queue: url, ...(opts.resume ? { resume: opts.resume } : { spec: runSpec(opts) }) });
+      }
+      if (opts.steps || opts.resume || opts.detach) throw new Error('--steps, --resume and --detach need --queue');
+      if (!opts.data) throw new Error("required option '--data <dir>' not specified");
+      const data = opts.data;
       if (opts.output) await checkOutputFile(opts.output, '--output');
       if (opts.report) await checkOutputFile(opts.report, '--report', { createFolder: true });
       const started = Date.now();
@@ -36,7 +51,7 @@ export function registerRun(program: Command): void {
         };
         const loaded = await loaderModule();
         const load = await step('load', () =>
-          pipeline.load({ dataDir: opts.data, onProgress, signal }).catch((e: unknown) => {
+          pipeline.load({ dataDir: data, onProgress, signal }).catch((e: unknown) => {
             if (e instanceof loaded.LoadError) process.stderr.write(`${describeLoad(e.run).map((l) => escapeControl(l)).join('\n')}\n`);
             throw e;
           }),
@@ -49,8 +64,8 @@ export function registerRun(program: Command): void {
         const submission = opts.output
           ? await step('submission', () =>
               pipeline.predictCsv({
-                input: path.join(opts.data, 'X_test_update.csv'),
-                imagesDir: path.join(opts.data, 'image_test'),
+                input: path.join(data, 'X_test_update.csv'),
+                imagesDir: path.join(data, 'image_test'),
                 output: opts.output as string,
                 model: version,
                 signal,

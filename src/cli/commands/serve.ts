@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { NUMERIC_OPTIONS as N } from '../../options.js';
 import { flag } from '../flags.js';
 import { cliPlugins } from '../context.js';
+import { openQueue, queueUrl } from './worker.js';
 
 
 /** Registers `serve`: the HTTP API on a store. */
@@ -17,6 +18,7 @@ export function registerServe(program: Command): void {
     .option('--api-keys-file <file>', 'file of API keys, one per line (also: $RAKUTEN_API_KEYS, $RAKUTEN_API_KEYS_FILE)')
     .addOption(flag(N.maxImageBytes))
     .option('--inline-jobs', 'run jobs on the server thread instead of worker threads')
+    .option('--queue <url>', 'enqueue jobs on this Redis queue for `rakuten-pipeline worker` processes instead of running them here; enables schedules (default: $RAKUTEN_QUEUE)')
     .option('--quiet', 'no request logs')
     .action(
       async (opts: {
@@ -28,8 +30,11 @@ export function registerServe(program: Command): void {
         apiKeysFile?: string;
         maxImageBytes: number;
         inlineJobs?: boolean;
+        queue?: string;
         quiet?: boolean;
       }) => {
+        const url = queueUrl(opts.queue, false);
+        const queue = url ? await openQueue(url) : undefined;
         // The HTTP stack (fastify, prom-client, ...) loads for this command only, not for `--help`.
         const [{ apiKeysFromEnv }, { createServer }] = await Promise.all([import('../../http/auth.js'), import('../../http/server.js')]);
         const keys = apiKeysFromEnv(process.env, opts.apiKeysFile ?? process.env.RAKUTEN_API_KEYS_FILE);
@@ -42,6 +47,7 @@ export function registerServe(program: Command): void {
           auth: { keys },
           maxImageBytes: opts.maxImageBytes,
           jobs: opts.inlineJobs ? 'inline' : 'worker',
+          ...(queue ? { queue } : {}),
           ...(opts.quiet ? { logger: false } : {}),
         });
         const address = await app.listen({ port: opts.port, host: opts.host });
@@ -52,7 +58,7 @@ export function registerServe(program: Command): void {
           if (closing) return;
           closing = true;
           process.stderr.write(`serve: ${signal}: cancelling jobs and closing\n`);
-          app.close().then(
+          app.close().then(() => queue?.close()).then(
             () => process.exit(0),
             (e: unknown) => {
               process.stderr.write(`serve: ${(e as Error).message}\n`);

@@ -9,7 +9,7 @@ import { startEntryWorker } from '../../util/worker-entry.js';
 /** Runs the work of a job somewhere: on this thread, in a worker thread, ... */
 export interface JobExecutor {
   /** Runs a job's work to its end; rejects with the failure (or the abort reason when cancelled). */
-  execute<K extends JobKind>(kind: K, params: JobParamsByKind[K], options: StageRunOptions): Promise<JsonValue>;
+  execute<K extends JobKind>(kind: K, params: JobParamsByKind[K], options: StageRunOptions & { jobId?: string }): Promise<JsonValue>;
 }
 
 /**
@@ -18,7 +18,7 @@ export interface JobExecutor {
  * their awaits.
  */
 export function inlineExecutor(pipeline: Pipeline): JobExecutor {
-  return { execute: (kind, params, options) => runJob(pipeline, kind, params, options) };
+  return { execute: (kind, params, { onProgress, signal }) => runJob(pipeline, kind, params, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) }) };
 }
 
 /** Message from a job worker. */

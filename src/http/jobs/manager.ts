@@ -260,7 +260,7 @@ export class JobManager {
       }
     };
     try {
-      const result = await this.options.executor.execute(kind, params, { onProgress, signal: entry.controller.signal });
+      const result = await this.options.executor.execute(kind, params, { onProgress, signal: entry.controller.signal, jobId: entry.record._id });
       // The outcome decides, not the request: a stage that returned has committed its work even
       // if a cancellation arrived after its last checkpoint.
       await this.finishActive(entry, 'succeeded', result, null);

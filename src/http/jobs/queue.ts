@@ -66,7 +66,13 @@ export interface JobQueue {
    * Runs chunks of a job on every worker and resolves their results in chunk order; rejects with
    * the first chunk's failure. Aborting `signal` removes the chunks no worker has started.
    */
-  spread(chunks: readonly JobChunk[], options?: { signal?: AbortSignal; onChunkDone?: (index: number, result: JsonValue) => void }): Promise<JsonValue[]>;
+  spread(
+    chunks: readonly JobChunk[],
+    options?: {
+      signal?: AbortSignal;
+      onChunkDone?: (index: number, result: JsonValue) => void;
+    }
+  ): Promise<JsonValue[]>;
   /** Creates or replaces a schedule. */
   upsertSchedule(schedule: ScheduleSpec): Promise<ScheduleInfo>;
   /** Every schedule. */

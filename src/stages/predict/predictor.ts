@@ -246,15 +246,20 @@ export class Predictor {
     return info?.metadata['tolerance'] === loaded.preprocessor.imageOptions.tolerance ? info : undefined;
   }
 
-  /** Predicts every stored test row (`preprocessed_x_test`) into `predictions`. */
-  async predictStoredTest(options: StageRunOptions & { model?: ModelRef } = {}): Promise<BatchPredictionSummary> {
+  /**
+   * Predicts every stored test row (`preprocessed_x_test`) into `predictions`, or the slice `rows`
+   * of them in index order (queue workers each predict a slice of one batch prediction).
+   */
+  async predictStoredTest(options: StageRunOptions & { model?: ModelRef; rows?: { skip: number; limit: number } } = {}): Promise<BatchPredictionSummary> {
     checkOptions('Predictor.predictStoredTest', PredictParams, options);
     const onProgress = withRate(options.onProgress);
     const started = Date.now();
     const loaded = await this.resolve(options.model);
     const rows = (await currentData(this.store)).rows.xTest;
     const out = this.store.documents.collection<StoredPrediction>(COLLECTIONS.predictions);
-    const total = await rows.count();
+    const slice = options.rows;
+    const all = await rows.count();
+    const total = slice ? Math.max(0, Math.min(slice.limit, all - slice.skip)) : all;
     const prepared = new Map<string, ImageInfo>();
     for await (const info of this.store.images.list({ prefix: `${PREP_IMAGE_PREFIX}${loaded.preprocessor.imageOptions.size}/test/` })) {
       prepared.set(info.key, info);
@@ -304,7 +309,7 @@ export class Predictor {
       batch = [];
       onProgress?.({ stage: 'predict', phase: 'test', done: count, total, unit: 'products' });
     };
-    for await (const row of rows.find({}, { sort: { field: 'index' } })) {
+    for await (const row of rows.find({}, { sort: { field: 'index' }, ...(slice ? { skip: slice.skip, limit: slice.limit } : {}) })) {
       batch.push(row);
       if (batch.length >= BATCH) await flush();
     }
