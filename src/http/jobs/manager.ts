@@ -293,6 +293,9 @@ export class JobManager {
         await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
       }
     }
+    // Readers asking while onFinish runs (a pipeline run advancing) see the final record.
+    const entry = this.active.get(record._id);
+    if (entry) entry.record = record;
     await this.admission.release(record._id).catch(() => undefined);
     await this.cancellations.deleteMany({ _id: record._id }).catch(() => 0);
     this.options.onFinish?.(record);

@@ -227,18 +227,11 @@ export class PipelineRuns {
     return run && run.state === 'running' ? this.advance(id) : run;
   }
 
-  /** The most recent runs, newest first. */
+  /** The most recent runs, newest first (running ones advanced first). */
   async list(options: { limit?: number } = {}): Promise<PipelineRunRecord[]> {
     const out: PipelineRunRecord[] = [];
-    for await (const run of this.runs.find(
-      {},
-      {
-        sort: { field: 'createdAt', direction: -1 },
-        limit: options.limit ?? 50,
-      }
-    ))
-      out.push(run);
-    return out;
+    for await (const run of this.runs.find({}, { sort: { field: 'createdAt', direction: -1 }, limit: options.limit ?? 50 })) out.push(run);
+    return Promise.all(out.map((run) => (run.state === 'running' ? this.advance(run._id) : run)));
   }
 
   /**
