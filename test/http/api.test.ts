@@ -230,6 +230,14 @@ for (const backend of storeBackends()) {
           'POST /predict/product',
           'GET /health',
           'GET /metrics',
+          'POST /pipeline-runs',
+          'GET /pipeline-runs',
+          'GET /pipeline-runs/{id}',
+          'POST /pipeline-runs/{id}/resume',
+          'DELETE /pipeline-runs/{id}',
+          'POST /schedules',
+          'GET /schedules',
+          'DELETE /schedules/{id}',
         ].sort(),
       );
       for (const [p, item] of Object.entries(doc.paths)) {
