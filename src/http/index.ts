@@ -28,6 +28,7 @@ export {
   type PipelineRunRecord,
   type PipelineRunSpec,
   type PipelineRunState,
+  type RunError,
   type RunStep,
   type RunStepState,
 } from './jobs/runs.js';

@@ -13,6 +13,7 @@ export interface AdmittedJob {
 
 /** The one admission document: the jobs admitted and not yet released, with a revision for compare-and-set. */
 export interface AdmissionDoc {
+  /** Always `jobs`: there is one. */
   _id: string;
   /** Bumped by every change: the compare-and-set condition. */
   revision: number;

@@ -11,6 +11,12 @@ export type RunStepState = 'pending' | JobState;
 /** State of a pipeline run. */
 export type PipelineRunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
+/** Why a step or a run failed or was cancelled. */
+export interface RunError {
+  /** Readable reason. */
+  message: string;
+}
+
 /** One step of a pipeline run: a job of one kind. */
 export interface RunStep {
   /** Its job kind. */
@@ -28,7 +34,7 @@ export interface RunStep {
   /** Its job's result, once succeeded. */
   result: JsonValue;
   /** Why its job failed or was cancelled. */
-  error: { message: string } | null;
+  error: RunError | null;
 }
 
 /** A pipeline run, in `pipeline_runs`. */
@@ -48,7 +54,7 @@ export interface PipelineRunRecord extends BaseDocument {
   /** Whether a client asked to cancel it. */
   cancelRequested: boolean;
   /** Why it failed or was cancelled. */
-  error: { message: string } | null;
+  error: RunError | null;
 }
 
 /** What a pipeline run does: which steps (default all five, in pipeline order) and each step's parameters. */
