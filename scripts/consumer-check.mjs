@@ -87,6 +87,7 @@ import { initBackend, textImageModel } from 'rakuten-pipeline/models/text-image'
 import { FileImageStore, openEmbeddedStore, SqliteDocumentStore } from 'rakuten-pipeline/stores/embedded';
 import { GridFsImageStore, openMongoStore } from 'rakuten-pipeline/stores/mongodb';
 import { testStoreDriver } from 'rakuten-pipeline/testing';
+import { bullmqQueue, startBullmqWorker, startQueueWorker, type JobQueue, type QueueWorker } from 'rakuten-pipeline/queue';
 
 export async function classify(dataDir: string, storeDir: string): Promise<ProductPrediction> {
   const options: PipelineOptions = { store: storeDir };
@@ -115,6 +116,10 @@ export const entries = {
   stores: [SqliteDocumentStore, FileImageStore, GridFsImageStore] as const,
   openMongoStore,
   testStoreDriver,
+  scaleOut: async (url: string, pipeline: Awaited<ReturnType<typeof createPipeline>>): Promise<[JobQueue, QueueWorker]> => {
+    const queue = await bullmqQueue(url);
+    return [queue, await startQueueWorker({ pipeline, queue, listen: (handlers, o) => startBullmqWorker(url, handlers, o) })];
+  },
 };
 `;
 

@@ -32,15 +32,5 @@ export {
   type RunStep,
   type RunStepState,
 } from './jobs/runs.js';
-export type {
-  JobChunk,
-  JobQueue,
-  QueueHandlers,
-  QueuedJob,
-  QueuedJobState,
-  QueuedJobStatus,
-  QueueWorker,
-  QueueWorkerOptions,
-  ScheduleInfo,
-  ScheduleSpec,
-} from './jobs/queue.js';
+// The rest of the queue's types come with its implementation, from `rakuten-pipeline/queue`.
+export type { JobQueue } from './jobs/queue.js';
