@@ -9,6 +9,9 @@ import { JobAdmission, type AdmissionDoc, type AdmittedJob } from './admission.j
 import type { JobQueue } from './queue.js';
 import { FINAL_JOB_STATES, type JobRecord, type JobState } from './types.js';
 
+// The owner of a job waiting in a queue, until a worker takes it.
+const QUEUED_OWNER_PREFIX = 'queue ';
+
 /** A request to cancel a job, in `job_cancellations`: read by whichever process runs the job. */
 export interface CancellationDoc extends BaseDocument {
   /** When it was asked (ISO-8601). */
@@ -179,7 +182,7 @@ export class JobManager {
       result: null,
       error: null,
       cancelRequested: false,
-      owner: queue ? `queue ${queue.url}` : this.owner,
+      owner: queue ? `${QUEUED_OWNER_PREFIX}${queue.url}` : this.owner,
       heartbeatAt: now,
       ...(options.runId ? { runId: options.runId } : {}),
     };
@@ -324,6 +327,9 @@ export class JobManager {
             : 'interrupted: the worker stopped before it recorded the outcome';
       return this.finish(latest, 'failed', null, reason);
     }
+    // Waiting in a queue this manager does not see (a server started without --queue on the
+    // store of a queue deployment): only the queue's side can judge it.
+    if (job.state === 'queued' && job.owner.startsWith(QUEUED_OWNER_PREFIX)) return job;
     if (!this.isStale(job)) return job;
     return this.finish(job, 'failed', null, 'interrupted: the server running it stopped before it finished');
   }
