@@ -106,6 +106,9 @@ describe('JobManager', () => {
       // A live job elsewhere still blocks a conflicting one here; the dead one did not.
       await expect(manager.start('train', {})).rejects.toThrow(/train job alive is running/);
       expect((await manager.list()).map((j) => [j._id, j.state])).toEqual(expect.arrayContaining([['alive', 'running'], ['dead', 'failed']]));
+      // Waiting in a queue this manager does not use: not its to judge, however old.
+      await jobs.upsertMany([{ ...orphan('waiting', 120_000), state: 'queued', startedAt: null, owner: 'queue redis://127.0.0.1:6379' }]);
+      expect((await manager.get('waiting'))?.state).toBe('queued');
     } finally {
       await manager.close();
     }
