@@ -139,4 +139,38 @@ describe('JobManager', () => {
       await Promise.all([a.close(), b.close()]);
     }
   });
+
+  it('admits a conflicting job as soon as the one before it reads as finished, even while its slot is being released', async () => {
+    dir = await tempDir('rp-jobs-');
+    store = await openEmbeddedStore(dir);
+    const base = store.documents;
+    // Releases (a compare-and-set that removes a job) are slow, as on a busy store.
+    const slots = new Proxy(base.collection<AdmissionDoc>('job_admission'), {
+      get(target, property, receiver) {
+        if (property !== 'compareAndSet') return Reflect.get(target, property, receiver) as unknown;
+        return async (id: string, expected: object, next: AdmissionDoc) => {
+          const before = await target.get(id);
+          if (before && next.jobs.length < before.jobs.length) await sleep(300);
+          return target.compareAndSet(id, expected, next);
+        };
+      },
+    });
+    const docs: DocumentStore = {
+      collection: <T extends BaseDocument>(name: string) => (name === 'job_admission' ? (slots as unknown as DocumentCollection<T>) : base.collection<T>(name)),
+      listCollections: () => base.listCollections(),
+    };
+    const manager = new JobManager(docs, { executor: { execute: async () => ({ ok: true }) } });
+    await manager.init();
+    try {
+      const first = await manager.start('train', {});
+      let seen = await manager.get(first._id);
+      while (seen?.state !== 'succeeded') seen = (await sleep(5), await manager.get(first._id));
+      // A client that saw it succeed starts the next one at once.
+      const second = await manager.start('evaluate', {});
+      await manager.settled(second._id);
+      expect((await manager.get(second._id))?.state).toBe('succeeded');
+    } finally {
+      await manager.close();
+    }
+  });
 });

@@ -128,7 +128,8 @@ export class JobManager {
 
   /** Jobs currently running in this instance. */
   get running(): readonly JobRecord[] {
-    return [...this.active.values()].map((a) => a.record);
+    // Not those whose final record is written and which only wait for their slot's release.
+    return [...this.active.values()].map((a) => a.record).filter((r) => !isFinal(r.state));
   }
 
   private isStale(job: JobRecord): boolean {
@@ -245,7 +246,9 @@ export class JobManager {
 
   /** Whether an admitted job is over (its slot then goes to others): finished, or lost with its process. */
   private async isOver(held: AdmittedJob): Promise<boolean> {
-    if (this.active.has(held.id)) return false;
+    // A job of this process is over once its final record is written, its slot released next.
+    const live = this.active.get(held.id);
+    if (live) return isFinal(live.record.state);
     const job = await this.jobs.get(held.id);
     // Admitted but not yet written: the starting process is between its two writes.
     if (!job) return Date.now() - Date.parse(held.admittedAt) > this.staleAfterMs;
