@@ -48,13 +48,14 @@ export function registerSchedule(program: Command): void {
         if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new Error(`schedule id ${JSON.stringify(id)}: use 1 to 64 letters, digits, '_', '.' or '-'`);
         if (!opts.data && (opts.steps === undefined || opts.steps.includes('load'))) throw new Error("--data: required (the load step's data folder)");
         const { runSpec } = await import('./queued-run.js');
+        const run = runSpec(opts) as unknown as ScheduleInfo['run'];
         const info = await withQueue(opts.queue, (q) =>
           q
             .upsertSchedule({
               id,
               cron: opts.cron,
               ...(opts.timezone ? { timezone: opts.timezone } : {}),
-              run: runSpec(opts) as unknown as ScheduleInfo['run'],
+              run,
             })
             .catch((e: unknown) => {
               throw new Error(`--cron ${JSON.stringify(opts.cron)}: ${(e as Error).message}`, { cause: e });
