@@ -122,3 +122,16 @@ export function redactQueueUrl(url: string): string {
   // and a `?password=` (ioredis reads it) are hidden by `redactUri`.
   return redactUri(url.replace(/^(\w+:\/\/)[^@/:?#]*@/, '$1***@'));
 }
+
+/**
+ * Why `timezone` is not a time zone a schedule can use, or `undefined` when it is (an IANA name;
+ * the cron library would otherwise fail with an unrelated message).
+ */
+export function timeZoneProblem(timezone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+    return undefined;
+  } catch {
+    return `unknown time zone ${JSON.stringify(timezone)} (an IANA name, e.g. Europe/Paris or UTC)`;
+  }
+}
