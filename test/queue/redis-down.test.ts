@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { createServer as netServer } from 'node:net';
 import os from 'node:os';
@@ -91,4 +91,36 @@ describe.skipIf(redisSkip)('queue: Redis gone while a server runs', () => {
     const failed = (await api.client.get<{ id: string; kind: string; state: string; error: { message: string } | null }[]>('/jobs')).body.find((j) => j.kind === 'load');
     expect(failed).toMatchObject({ state: 'failed', error: { message: expect.stringMatching(/could not enqueue/) } });
   }, 90_000);
+});
+
+describe.skipIf(redisSkip)('queue: Redis gone when a worker is stopped', () => {
+  it('worker exits on SIGTERM within seconds although Redis does not answer', async () => {
+    const redis = await startRedis();
+    const dir = `${os.tmpdir()}/rp-redis-down-${process.pid}-sigterm`;
+    const child = spawn(process.execPath, [...CLI_ARGS, 'worker', '--store', dir, '--queue', redis.url], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, RAKUTEN_QUEUE: '', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const t0 = Date.now();
+      while (!/^worker ready/m.test(out)) {
+        if (Date.now() - t0 > 30_000 || child.exitCode !== null) throw new Error(`worker did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await redis.stop();
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000))]);
+      expect(code, out.slice(-2000)).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -66,5 +66,7 @@ export function registerWorker(program: Command): void {
         },
         { create: true }
       );
+      // BullMQ's own Redis connections of a close that gave up on a dead Redis keep reconnecting.
+      process.exit(process.exitCode ?? 0);
     });
 }

@@ -235,8 +235,20 @@ export async function startBullmqWorker(url: string, handlers: QueueHandlers, op
     async close() {
       jobWorker.cancelAllJobs('worker shutting down');
       chunkWorker.cancelAllJobs('worker shutting down');
-      await Promise.all([jobWorker.close(), chunkWorker.close()]);
-      await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
+      const closing = Promise.all([jobWorker.close(), chunkWorker.close()]);
+      // BullMQ's close waits for Redis for ever: with Redis away, stop waiting once it has had
+      // its time (the jobs' records are in the store; the queue hands their jobs out again).
+      let timer: NodeJS.Timeout | undefined;
+      const away = new Promise<void>((resolve) => {
+        let since = 0;
+        timer = setInterval(() => {
+          const down = connections.some((c) => c.status !== 'ready');
+          since = down ? since || Date.now() : 0;
+          if (since && Date.now() - since >= COMMAND_TIMEOUT_MS) resolve();
+        }, 250);
+      });
+      await Promise.race([closing, away]).finally(() => clearInterval(timer));
+      await Promise.all(connections.map(hangUp));
     },
   };
 }
