@@ -3,6 +3,7 @@ import { emit, escapeControl, type OutputOptions } from '../output.js';
 import { withPipeline } from '../context.js';
 import type { PipelineRunRecord, PipelineRunSpec } from '../../http/jobs/runs.js';
 import { openQueue } from './worker.js';
+import { JOB_KINDS } from '../../pipeline/jobs.js';
 
 /** Options of a pipeline run on a queue (`run --queue`). */
 export interface QueuedRunOptions extends OutputOptions {
@@ -71,6 +72,9 @@ export async function queuedRun(opts: QueuedRunOptions): Promise<void> {
 /** A run spec from `run`'s flags. */
 export function runSpec(o: { data?: string; seed?: number; kind?: string; steps?: string }): PipelineRunSpec {
   const steps = o.steps?.split(',').map((s) => s.trim()) as PipelineRunSpec['steps'];
+  // A run drops steps it does not know: a typo would silently leave a step out.
+  const unknown = steps?.find((s) => !(JOB_KINDS as readonly string[]).includes(s));
+  if (unknown !== undefined) throw new Error(`--steps: unknown step ${JSON.stringify(unknown)}; steps: ${JOB_KINDS.join(',')}`);
   return {
     ...(steps ? { steps } : {}),
     ...(o.data ? { load: { dataDir: path.resolve(o.data) } } : {}),

@@ -3,7 +3,7 @@ import { NUMERIC_OPTIONS as N } from '../../options.js';
 import { flag } from '../flags.js';
 import { emit, type OutputOptions } from '../output.js';
 import { openQueue, queueUrl } from './worker.js';
-import type { ScheduleInfo } from '../../http/jobs/queue.js';
+import { timeZoneProblem, type ScheduleInfo } from '../../http/jobs/queue.js';
 
 const describe = (s: ScheduleInfo) => `${s.id}: ${s.cron}${s.timezone ? ` (${s.timezone})` : ''}  next ${s.next ?? 'unknown'}  run ${JSON.stringify(s.run)}`;
 
@@ -47,14 +47,17 @@ export function registerSchedule(program: Command): void {
       ) => {
         if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new Error(`schedule id ${JSON.stringify(id)}: use 1 to 64 letters, digits, '_', '.' or '-'`);
         if (!opts.data && (opts.steps === undefined || opts.steps.includes('load'))) throw new Error("--data: required (the load step's data folder)");
+        const tz = opts.timezone === undefined ? undefined : timeZoneProblem(opts.timezone);
+        if (tz) throw new Error(`--timezone: ${tz}`);
         const { runSpec } = await import('./queued-run.js');
+        const run = runSpec(opts) as unknown as ScheduleInfo['run'];
         const info = await withQueue(opts.queue, (q) =>
           q
             .upsertSchedule({
               id,
               cron: opts.cron,
               ...(opts.timezone ? { timezone: opts.timezone } : {}),
-              run: runSpec(opts) as unknown as ScheduleInfo['run'],
+              run,
             })
             .catch((e: unknown) => {
               throw new Error(`--cron ${JSON.stringify(opts.cron)}: ${(e as Error).message}`, { cause: e });

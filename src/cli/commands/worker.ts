@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { NUMERIC_OPTIONS as N } from '../../options.js';
 import { flag } from '../flags.js';
 import { withPipeline } from '../context.js';
+import { redactQueueUrl } from '../../http/jobs/queue.js';
 
 /** The queue named by `--queue`, else `$RAKUTEN_QUEUE`. */
 export function queueUrl(flagValue: string | undefined, required: boolean): string | undefined {
   const url = flagValue ?? process.env.RAKUTEN_QUEUE;
   if (url !== undefined && !/^rediss?:\/\//.test(url))
-    throw new Error(`--queue: ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//***@'))} is not a Redis URL (redis://host:6379)`);
+    throw new Error(`--queue: ${JSON.stringify(redactQueueUrl(url))} is not a Redis URL (redis://host:6379)`);
   if (required && !url) throw new Error('--queue: give the Redis URL of the queue (redis://host:6379), or set RAKUTEN_QUEUE');
   return url;
 }
@@ -65,5 +66,7 @@ export function registerWorker(program: Command): void {
         },
         { create: true }
       );
+      // BullMQ's own Redis connections of a close that gave up on a dead Redis keep reconnecting.
+      process.exit(process.exitCode ?? 0);
     });
 }

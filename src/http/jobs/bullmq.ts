@@ -1,5 +1,5 @@
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { JsonValue } from '../../stores/types.js';
 import { scrubSecrets } from '../../stores/uri.js';
 import {
@@ -31,9 +31,20 @@ const KEEP_DONE = {
 
 type JobData = QueuedJob | { schedule: ScheduleSpec };
 
-function connect(url: string): Redis {
+function connect(url: string, extra: RedisOptions = {}): Redis {
   // BullMQ's blocking commands need `maxRetriesPerRequest: null`; a worker waits for Redis to come back.
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false, ...extra });
+}
+
+// Commands of a queue (not the workers' blocking ones) give up after this long while Redis is
+// away, so a request that asks the queue answers instead of hanging until Redis is back.
+const COMMAND_TIMEOUT_MS = 5_000;
+
+// Quits a connection, or drops it when Redis does not answer.
+async function hangUp(c: Redis | undefined): Promise<void> {
+  if (!c) return;
+  await Promise.race([c.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
+  c.disconnect();
 }
 
 const names = (options: BullmqQueueOptions) => {
@@ -71,14 +82,21 @@ function toInfo(s: { key: string; id?: string | null; pattern?: string; tz?: str
  */
 export async function bullmqQueue(url: string, options: BullmqQueueOptions = {}): Promise<JobQueue> {
   const n = names(options);
-  const connection = connect(url);
   const shown = redactQueueUrl(url);
+  // One try, no retries: a Redis that is not there is said at once, not retried for ever.
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: COMMAND_TIMEOUT_MS });
+  let cause: Error | undefined;
+  probe.on('error', (e: Error) => (cause ??= e)); // the socket's error: connect() only says the connection closed
   try {
-    await connection.ping();
-  } catch (e) {
-    connection.disconnect();
+    await probe.connect();
+    await probe.ping();
+  } catch (thrown) {
+    const e = cause ?? thrown;
     throw new Error(`queue ${shown}: Redis does not answer: ${scrubSecrets((e as Error).message, url)}`, { cause: e });
+  } finally {
+    probe.disconnect();
   }
+  const connection = connect(url, { commandTimeout: COMMAND_TIMEOUT_MS });
   const jobs = new Queue<JobData>(n.jobs, { connection, prefix: n.prefix });
   const chunks = new Queue<JobChunk>(n.chunks, {
     connection,
@@ -168,7 +186,7 @@ export async function bullmqQueue(url: string, options: BullmqQueueOptions = {})
     workers: () => jobs.getWorkersCount(),
     async close() {
       await Promise.all([jobs.close(), chunks.close(), events?.close()]);
-      await Promise.all([connection, eventsConnection].map((c) => c?.quit().catch(() => undefined)));
+      await Promise.all([connection, eventsConnection].map(hangUp));
     },
   };
 }
@@ -217,8 +235,20 @@ export async function startBullmqWorker(url: string, handlers: QueueHandlers, op
     async close() {
       jobWorker.cancelAllJobs('worker shutting down');
       chunkWorker.cancelAllJobs('worker shutting down');
-      await Promise.all([jobWorker.close(), chunkWorker.close()]);
-      await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
+      const closing = Promise.all([jobWorker.close(), chunkWorker.close()]);
+      // BullMQ's close waits for Redis for ever: with Redis away, stop waiting once it has had
+      // its time (the jobs' records are in the store; the queue hands their jobs out again).
+      let timer: NodeJS.Timeout | undefined;
+      const away = new Promise<void>((resolve) => {
+        let since = 0;
+        timer = setInterval(() => {
+          const down = connections.some((c) => c.status !== 'ready');
+          since = down ? since || Date.now() : 0;
+          if (since && Date.now() - since >= COMMAND_TIMEOUT_MS) resolve();
+        }, 250);
+      });
+      await Promise.race([closing, away]).finally(() => clearInterval(timer));
+      await Promise.all(connections.map(hangUp));
     },
   };
 }

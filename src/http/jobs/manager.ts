@@ -321,7 +321,8 @@ export class JobManager {
       // Read again: the worker writes the final record before the queue hears of the outcome.
       const latest = (await this.jobs.get(job._id)) ?? job;
       if (isFinal(latest.state)) return latest;
-      if (status.state === 'missing' && Date.now() - Date.parse(latest.createdAt) < this.staleAfterMs) return latest;
+      // Missing but heartbeating: Redis lost it (restarted empty) while its worker runs it.
+      if (status.state === 'missing' && !this.isStale(latest)) return latest;
       const reason =
         status.state === 'failed'
           ? `interrupted: ${status.reason ?? 'the queue failed it'}`

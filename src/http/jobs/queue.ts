@@ -1,4 +1,5 @@
 import type { JsonValue } from '../../stores/types.js';
+import { redactUri } from '../../stores/uri.js';
 import type { JobKind } from '../../pipeline/jobs.js';
 
 /** Where a job stands in a queue. */
@@ -117,5 +118,20 @@ export interface QueueWorker {
 
 /** A queue's connection string with its password replaced by `***`. */
 export function redactQueueUrl(url: string): string {
-  return url.replace(/^(\w+:\/\/)([^@/]*)@/, (_m, scheme: string, auth: string) => `${scheme}${auth.includes(':') ? `${auth.split(':')[0]}:***` : '***'}@`);
+  // A user name alone is a password (`redis://secret@host`); `user:password` (up to the last `@`)
+  // and a `?password=` (ioredis reads it) are hidden by `redactUri`.
+  return redactUri(url.replace(/^(\w+:\/\/)[^@/:?#]*@/, '$1***@'));
+}
+
+/**
+ * Why `timezone` is not a time zone a schedule can use, or `undefined` when it is (an IANA name;
+ * the cron library would otherwise fail with an unrelated message).
+ */
+export function timeZoneProblem(timezone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+    return undefined;
+  } catch {
+    return `unknown time zone ${JSON.stringify(timezone)} (an IANA name, e.g. Europe/Paris or UTC)`;
+  }
 }

@@ -4,7 +4,7 @@ import type { Static } from '@sinclair/typebox';
 import type { ApiContext } from '../context.js';
 import { HttpError } from '../context.js';
 import { RunStateError, type PipelineRunRecord, type PipelineRunSpec } from '../jobs/runs.js';
-import type { ScheduleInfo } from '../jobs/queue.js';
+import { timeZoneProblem, type ScheduleInfo } from '../jobs/queue.js';
 import { ErrorReply, IdParams, PipelineRunBody, PipelineRunReply, RunListQuery, ScheduleBody, ScheduleReply } from '../schemas.js';
 
 /** The API's view of a pipeline run (`_id` as `id`, bookkeeping fields left out). */
@@ -173,6 +173,8 @@ export function registerRunRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
     async (request, reply) => {
       const q = queue();
       const { run, ...rest } = request.body;
+      const tz = rest.timezone === undefined ? undefined : timeZoneProblem(rest.timezone);
+      if (tz) throw new HttpError(400, 'BAD_SCHEDULE', `body/timezone: ${tz}`);
       const spec = toSpec(run, 'body/run/');
       let info: ScheduleInfo;
       try {
