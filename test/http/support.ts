@@ -208,3 +208,34 @@ export function metricSum(samples: Map<string, number>, name: string, labels: Re
   }
   return sum;
 }
+
+/** An API on the embedded store whose jobs go to a BullMQ queue on a Redis of its own (no workers). */
+export interface QueuedApi {
+  redis: import('../support/redis.js').TestRedis;
+  queue: import('../../src/http/jobs/queue.js').JobQueue;
+  api: RunningApi;
+  /** Closes the API, the queue and Redis. */
+  stop(): Promise<void>;
+}
+
+/** Starts a {@link QueuedApi}. */
+export async function startQueuedApi(options: Omit<ServerOptions, 'storeUri' | 'queue'> = {}): Promise<QueuedApi> {
+  const [{ startRedis }, { bullmqQueue }, { storeBackends }] = await Promise.all([
+    import('../support/redis.js'),
+    import('../../src/http/jobs/bullmq.js'),
+    import('../support/stores.js'),
+  ]);
+  const redis = await startRedis();
+  const queue = await bullmqQueue(redis.url);
+  const api = await startApi(storeBackends()[0]!, { ...options, queue });
+  return {
+    redis,
+    queue,
+    api,
+    async stop() {
+      await api.close();
+      await queue.close();
+      await redis.stop();
+    },
+  };
+}

@@ -3,13 +3,10 @@ import { rm } from 'node:fs/promises';
 import { createServer as netServer } from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bullmqQueue } from '../../src/http/jobs/bullmq.js';
-import type { JobQueue } from '../../src/http/jobs/queue.js';
 import { CLI_ARGS } from '../support/cli.js';
 import { REPO_ROOT } from '../support/data.js';
 import { startRedis, redisUnavailable, type TestRedis } from '../support/redis.js';
-import { storeBackends } from '../support/stores.js';
-import { startApi, type RunningApi } from '../http/support.js';
+import { startQueuedApi, type QueuedApi, type RunningApi } from '../http/support.js';
 
 // Redis not there, or gone: a process must say so and exit, a request must answer, never hang.
 
@@ -56,20 +53,15 @@ describe.skipIf(redisSkip)('queue: Redis not answering', () => {
 });
 
 describe.skipIf(redisSkip)('queue: Redis gone while a server runs', () => {
+  let queued: QueuedApi;
   let redis: TestRedis;
-  let queue: JobQueue;
   let api: RunningApi;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    queue = await bullmqQueue(redis.url);
-    api = await startApi(storeBackends()[0]!, { queue, dataDir: REPO_ROOT });
+    queued = await startQueuedApi({ dataDir: REPO_ROOT });
+    ({ redis, api } = queued);
   });
-  afterAll(async () => {
-    await api?.close();
-    await queue?.close();
-    await redis?.stop();
-  });
+  afterAll(() => queued?.stop());
 
   it('answers GET /jobs and a POST of a job within seconds, and frees the slot of a job it could not enqueue', async () => {
     // No worker: the job stays queued.

@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bullmqQueue } from '../../src/http/jobs/bullmq.js';
-import type { JobQueue } from '../../src/http/jobs/queue.js';
-import { startRedis, redisUnavailable, type TestRedis } from '../support/redis.js';
-import { storeBackends } from '../support/stores.js';
-import { startApi, type RunningApi } from '../http/support.js';
+import { redisUnavailable, type TestRedis } from '../support/redis.js';
+import { startQueuedApi, type QueuedApi, type RunningApi } from '../http/support.js';
 import { cli } from '../support/cli.js';
 
 // Hostile schedule bodies on a server with a real queue: refused with the field at fault.
@@ -11,20 +8,15 @@ import { cli } from '../support/cli.js';
 const redisSkip = redisUnavailable('queue schedule tests');
 
 describe.skipIf(redisSkip)('POST /schedules', () => {
+  let queued: QueuedApi;
   let redis: TestRedis;
-  let queue: JobQueue;
   let api: RunningApi;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    queue = await bullmqQueue(redis.url);
-    api = await startApi(storeBackends()[0]!, { queue });
+    queued = await startQueuedApi();
+    ({ redis, api } = queued);
   });
-  afterAll(async () => {
-    await api?.close();
-    await queue?.close();
-    await redis?.stop();
-  });
+  afterAll(() => queued?.stop());
 
   it.each(['Mars/Olympus', '+05:00', 'Europe/Pariss'])('refuses the time zone %s as a time zone error, creating nothing', async (timezone) => {
     const res = await api.client.post<{ code: string; message: string }>('/schedules', { id: 'tz', cron: '0 3 * * 1', timezone, run: { steps: ['evaluate'] } });
