@@ -48,44 +48,45 @@ export class ChampionCache {
   }
 }
 
-/** What one store probe found. */
-export interface StoreProbeResult {
-  /** Whether the store answered in time. */
+/** What one probe found. */
+export interface ProbeResult<T> {
+  /** Whether the service answered in time. */
   ok: boolean;
-  /** The champion version read, `null` when none or when the store did not answer. */
-  champion: number | null;
+  /** What it answered (the champion version of the store, the worker count of a queue), `null` when it did not. */
+  value: T | null;
   /** Why not ok. */
   error?: string;
 }
 
 /**
- * Store reachability for `/health`: one real read per probe (the champion alias), cached for
- * `maxAgeMs` so that probe storms cost one read a second, and answered as failed after
+ * Reachability of a service for `/health` (the store, the queue): one real read per probe,
+ * cached for `maxAgeMs` so that probe storms cost one read a second, and answered as failed after
  * `timeoutMs` even while the read still hangs (a frozen server). At most one read is in flight.
  */
-export class StoreProbe {
-  private last: { at: number; result: StoreProbeResult } | undefined;
-  private pending: Promise<StoreProbeResult> | undefined;
-  /** Creates the probe over a read of the store. */
+export class Probe<T> {
+  private last: { at: number; result: ProbeResult<T> } | undefined;
+  private pending: Promise<ProbeResult<T>> | undefined;
+  /** Creates the probe over a read of the service, named `what` in its error. */
   constructor(
-    private readonly read: () => Promise<number | null>,
+    private readonly read: () => Promise<T>,
+    private readonly what = 'the store',
     private readonly maxAgeMs = 1_000,
     private readonly timeoutMs = 2_000,
   ) {}
-  /** The store's state, at most `maxAgeMs` old. */
-  async check(): Promise<StoreProbeResult> {
+  /** The service's state, at most `maxAgeMs` old. */
+  async check(): Promise<ProbeResult<T>> {
     if (this.last && Date.now() - this.last.at < this.maxAgeMs) return this.last.result;
     this.pending ??= this.read().then(
-      (champion): StoreProbeResult => ({ ok: true, champion }),
-      (e: unknown): StoreProbeResult => ({ ok: false, champion: null, error: (e as Error).message }),
+      (value): ProbeResult<T> => ({ ok: true, value }),
+      (e: unknown): ProbeResult<T> => ({ ok: false, value: null, error: (e as Error).message }),
     );
     const pending = this.pending;
     void pending.finally(() => {
       if (this.pending === pending) this.pending = undefined;
     });
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<StoreProbeResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, champion: null, error: `the store did not answer within ${this.timeoutMs / 1000} s` }), this.timeoutMs);
+    const late = new Promise<ProbeResult<T>>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, value: null, error: `${this.what} did not answer within ${this.timeoutMs / 1000} s` }), this.timeoutMs);
     });
     const result = await Promise.race([pending, late]);
     clearTimeout(timer);
@@ -114,8 +115,10 @@ export interface ApiContext {
   metrics: ApiMetrics | undefined;
   /** Champion version cache. */
   champion: ChampionCache;
-  /** Store reachability for `/health`. */
-  storeProbe: StoreProbe;
+  /** Store reachability for `/health` (the champion version read). */
+  storeProbe: Probe<number | null>;
+  /** Queue reachability for `/health` (the workers listening), when jobs go to a queue. */
+  queueProbe: Probe<number> | undefined;
   /**
    * What a caller may see of a document: itself for callers with a valid key (or when the host
    * authenticates), else with server paths and the store URI replaced by `<store>`, `<data>`...

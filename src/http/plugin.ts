@@ -11,8 +11,9 @@ import { COLLECTIONS } from '../collections.js';
 import { createPipeline, type Pipeline, type PipelineBlueprint } from '../pipeline/pipeline.js';
 import type { JsonValue, Store } from '../stores/types.js';
 import { apiKeysFromEnv, ApiKeys, presentedKey } from './auth.js';
-import { ChampionCache, dataDirResolver, HttpError, StoreProbe, type ApiContext } from './context.js';
+import { ChampionCache, dataDirResolver, HttpError, Probe, type ApiContext } from './context.js';
 import { inlineExecutor, workerExecutor, type JobExecutor } from './jobs/executor.js';
+import type { JobQueue } from './jobs/queue.js';
 import { JobManager } from './jobs/manager.js';
 import type { JobRecord } from './jobs/types.js';
 import { ApiMetrics } from './metrics.js';
@@ -209,7 +210,8 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     runs,
     metrics,
     champion,
-    storeProbe: new StoreProbe(() => registry.championVersion()),
+    storeProbe: new Probe(() => registry.championVersion()),
+    queueProbe: options.queue ? new Probe(() => (options.queue as JobQueue).workers(), 'the queue') : undefined,
     maxImageBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
     pipeline,
     dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),

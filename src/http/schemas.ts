@@ -219,6 +219,9 @@ export const PredictProductReply = Type.Object({
 export const HealthReply = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
   store: Type.Object({ driver: Type.String(), ok: Type.Boolean(), error: Type.Optional(Type.String()) }),
+  queue: Type.Optional(
+    Type.Object({ ok: Type.Boolean(), workers: Type.Integer({ description: 'Worker processes listening' }), error: Type.Optional(Type.String()) }, { description: 'When jobs go to a queue' }),
+  ),
   champion: Type.Union([Type.Integer(), Type.Null()]),
   runningJobs: Type.Integer(),
   uptimeSeconds: Type.Number(),

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ARGS } from '../support/cli.js';
 import { REPO_ROOT } from '../support/data.js';
 import { startRedis, redisUnavailable, type TestRedis } from '../support/redis.js';
-import { startQueuedApi, type QueuedApi, type RunningApi } from '../http/support.js';
+import { sleep, startQueuedApi, type QueuedApi, type RunningApi } from '../http/support.js';
 
 // Redis not there, or gone: a process must say so and exit, a request must answer, never hang.
 
@@ -64,6 +64,9 @@ describe.skipIf(redisSkip)('queue: Redis gone while a server runs', () => {
   afterAll(() => queued?.stop());
 
   it('answers GET /jobs and a POST of a job within seconds, and frees the slot of a job it could not enqueue', async () => {
+    const healthy = await api.anonymous.get<{ status: string; queue?: { ok: boolean; workers: number } }>('/health');
+    expect(healthy.status).toBe(200);
+    expect(healthy.body).toMatchObject({ status: 'ok', queue: { ok: true, workers: 0 } });
     // No worker: the job stays queued.
     const queued = await api.client.post<{ id: string; state: string }>('/evaluate-model', {});
     expect(queued.status).toBe(202);
@@ -83,6 +86,16 @@ describe.skipIf(redisSkip)('queue: Redis gone while a server runs', () => {
     const failed = (await api.client.get<{ id: string; kind: string; state: string; error: { message: string } | null }[]>('/jobs')).body.find((j) => j.kind === 'load');
     expect(failed).toMatchObject({ state: 'failed', error: { message: expect.stringMatching(/could not enqueue/) } });
   }, 90_000);
+
+  it('says in /health that the queue is away (503), as it says so of the store', async () => {
+    // Runs after the test above stopped Redis; the probe's answer is cached for 1 s.
+    await sleep(1_100);
+    const t0 = Date.now();
+    const health = await api.anonymous.get<{ status: string; store: { ok: boolean }; queue?: { ok: boolean; workers: number; error?: string } }>('/health');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: 'degraded', store: { ok: true }, queue: { ok: false, workers: 0, error: expect.any(String) } });
+  });
 });
 
 describe.skipIf(redisSkip)('queue: Redis gone when a worker is stopped', () => {

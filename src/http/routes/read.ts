@@ -79,18 +79,23 @@ export function registerStateRoutes(fastify: FastifyInstance, ctx: ApiContext): 
 
   const healthSchema = {
     summary: 'Liveness and store reachability',
-    description: 'Reads the store on each probe (cached for 1 s); 503 when it fails or takes over 2 s.',
+    description:
+      'Reads the store (and the queue, when jobs go to one) on each probe (cached for 1 s); 503 when either fails or takes over 2 s. `queue.workers`: the worker processes listening.',
     tags: ['ops'],
     response: { 200: HealthReply, 503: HealthReply },
   };
   app.get('/health', { config: { rakutenAuth: 'open' }, schema: healthSchema }, async (request, reply) => {
     // Not the champion cache: a store that went away must show at once, not after its TTL.
-    const probe = await ctx.storeProbe.check();
+    const [probe, queued] = await Promise.all([ctx.storeProbe.check(), ctx.queueProbe?.check()]);
     const store = { driver: ctx.store.driver, ok: probe.ok, ...(probe.error ? { error: ctx.forCaller(request, probe.error) } : {}) };
-    const champion = probe.champion;
-    return reply.code(store.ok ? 200 : 503).send({
-      status: store.ok ? 'ok' : 'degraded',
+    const champion = probe.value;
+    // A server whose queue is away accepts no job: degraded like one whose store is away.
+    const queue = queued && { ok: queued.ok, workers: queued.value ?? 0, ...(queued.error ? { error: queued.error } : {}) };
+    const ok = store.ok && (queue?.ok ?? true);
+    return reply.code(ok ? 200 : 503).send({
+      status: ok ? 'ok' : 'degraded',
       store,
+      ...(queue ? { queue } : {}),
       champion,
       runningJobs: ctx.jobs.running.length,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
