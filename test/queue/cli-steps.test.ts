@@ -14,3 +14,18 @@ describe('--steps of queued runs and schedules', () => {
     expect(res.stderr).toMatch(/--steps: unknown step "(trian|evaluat)"/);
   });
 });
+
+describe('RAKUTEN_QUEUE set but empty', () => {
+  it('counts as unset: a command that needs a queue asks for one, instead of refusing "" as a URL', async () => {
+    const before = process.env.RAKUTEN_QUEUE;
+    process.env.RAKUTEN_QUEUE = '';
+    try {
+      const res = await cli('schedule', 'list');
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/--queue: give the Redis URL of the queue/);
+    } finally {
+      if (before === undefined) delete process.env.RAKUTEN_QUEUE;
+      else process.env.RAKUTEN_QUEUE = before;
+    }
+  });
+});

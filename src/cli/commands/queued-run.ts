@@ -2,7 +2,7 @@ import path from 'node:path';
 import { emit, escapeControl, type OutputOptions } from '../output.js';
 import { withPipeline } from '../context.js';
 import type { PipelineRunRecord, PipelineRunSpec } from '../../http/jobs/runs.js';
-import { openQueue } from './worker.js';
+import { openQueue } from '../queue.js';
 import { JOB_KINDS } from '../../pipeline/jobs.js';
 
 /** Options of a pipeline run on a queue (`run --queue`). */

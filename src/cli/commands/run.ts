@@ -8,7 +8,7 @@ import { checkOutputFile } from '../../util/output-file.js';
 import { NUMERIC_OPTIONS as N } from '../../options.js';
 import { flag } from '../flags.js';
 import { describeEvaluation, describePrediction, describeTrain } from './model.js';
-import { queueUrl } from './worker.js';
+import { queueUrl } from '../queue.js';
 
 /** Registers `run`: the whole pipeline in one command. */
 export function registerRun(program: Command): void {

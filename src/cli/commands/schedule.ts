@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { NUMERIC_OPTIONS as N } from '../../options.js';
 import { flag } from '../flags.js';
 import { emit, type OutputOptions } from '../output.js';
-import { openQueue, queueUrl } from './worker.js';
+import { openQueue, queueUrl } from '../queue.js';
 import { timeZoneProblem, type ScheduleInfo } from '../../http/jobs/queue.js';
 
 const describe = (s: ScheduleInfo) => `${s.id}: ${s.cron}${s.timezone ? ` (${s.timezone})` : ''}  next ${s.next ?? 'unknown'}  run ${JSON.stringify(s.run)}`;

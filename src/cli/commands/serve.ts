@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { NUMERIC_OPTIONS as N } from '../../options.js';
 import { flag } from '../flags.js';
 import { cliPlugins } from '../context.js';
-import { openQueue, queueUrl } from './worker.js';
+import { openQueue, queueUrl } from '../queue.js';
 
 
 /** Registers `serve`: the HTTP API on a store. */

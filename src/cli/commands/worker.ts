@@ -2,22 +2,7 @@ import type { Command } from 'commander';
 import { NUMERIC_OPTIONS as N } from '../../options.js';
 import { flag } from '../flags.js';
 import { withPipeline } from '../context.js';
-import { redactQueueUrl } from '../../http/jobs/queue.js';
-
-/** The queue named by `--queue`, else `$RAKUTEN_QUEUE`. */
-export function queueUrl(flagValue: string | undefined, required: boolean): string | undefined {
-  const url = flagValue ?? process.env.RAKUTEN_QUEUE;
-  if (url !== undefined && !/^rediss?:\/\//.test(url))
-    throw new Error(`--queue: ${JSON.stringify(redactQueueUrl(url))} is not a Redis URL (redis://host:6379)`);
-  if (required && !url) throw new Error('--queue: give the Redis URL of the queue (redis://host:6379), or set RAKUTEN_QUEUE');
-  return url;
-}
-
-/** Opens the BullMQ queue at `url` (BullMQ loads for queue commands only). */
-export async function openQueue(url: string) {
-  const { bullmqQueue } = await import('../../http/jobs/bullmq.js');
-  return bullmqQueue(url);
-}
+import { openQueue, queueUrl } from '../queue.js';
 
 /** Registers `worker`: a queue worker process. */
 export function registerWorker(program: Command): void {
