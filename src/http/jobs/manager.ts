@@ -193,8 +193,7 @@ export class JobManager {
       throw new JobConflictError(kind, holder);
     }
     if (!queue) {
-      const entry: ActiveJob = { record, controller: new AbortController(), done: Promise.resolve(), writes: Promise.resolve(), finishing: false };
-      this.active.set(record._id, entry);
+      const entry = this.track(record);
       try {
         await this.jobs.upsertMany([record]);
       } catch (e) {
@@ -232,8 +231,7 @@ export class JobManager {
     }
     const now = new Date().toISOString();
     const record: JobRecord = { ...stored, state: 'running', startedAt: now, owner: this.owner, heartbeatAt: now, progress: null, attempt };
-    const entry: ActiveJob = { record, controller: new AbortController(), done: Promise.resolve(), writes: Promise.resolve(), finishing: false };
-    this.active.set(id, entry);
+    const entry = this.track(record);
     signal?.addEventListener('abort', () => entry.controller.abort(signal.reason), { once: true });
     if (await this.cancellations.get(id)) this.abortActive(entry, 'cancelled by request');
     await this.persist(entry);
@@ -242,6 +240,13 @@ export class JobManager {
     const final = await this.jobs.get(id);
     if (final?.state !== 'succeeded') throw new Error(final?.error?.message ?? `job ${id} ended ${final?.state ?? 'without a record'}`);
     return final.result;
+  }
+
+  // A job this process runs from now on.
+  private track(record: JobRecord): ActiveJob {
+    const entry: ActiveJob = { record, controller: new AbortController(), done: Promise.resolve(), writes: Promise.resolve(), finishing: false };
+    this.active.set(record._id, entry);
+    return entry;
   }
 
   /** Whether an admitted job is over (its slot then goes to others): finished, or lost with its process. */

@@ -108,45 +108,28 @@ export function registerRunRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
     }
   );
 
-  app.post(
+  // Resume and cancel: a change of a run's state, 409 when the run is not in a state for it.
+  const runAction = (method: 'POST' | 'DELETE', url: string, summary: string, description: string, act: (id: string) => Promise<PipelineRunRecord | undefined>) =>
+    app.route({
+      method,
+      url,
+      ...auth,
+      schema: { summary, description, tags: ['pipeline runs'], security, params: IdParams, response: { 202: PipelineRunReply, ...errors } },
+      handler: async (request, reply) => {
+        const run = await act(request.params.id).catch((e: unknown) => Promise.reject(stateError(e)));
+        if (!run) throw notFound(request.params.id);
+        return reply.code(202).send(runView(run));
+      },
+    });
+  runAction(
+    'POST',
     '/pipeline-runs/:id/resume',
-    {
-      ...auth,
-      schema: {
-        summary: 'Resume a failed or cancelled pipeline run',
-        description:
-          'Starts the run again from its first step that did not succeed (202); the steps that succeeded are not run again. 409 when the run is running or succeeded.',
-        tags: ['pipeline runs'],
-        security,
-        params: IdParams,
-        response: { 202: PipelineRunReply, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const run = await ctx.runs.resume(request.params.id).catch((e: unknown) => Promise.reject(stateError(e)));
-      if (!run) throw notFound(request.params.id);
-      return reply.code(202).send(runView(run));
-    }
+    'Resume a failed or cancelled pipeline run',
+    'Starts the run again from its first step that did not succeed (202); the steps that succeeded are not run again. 409 when the run is running or succeeded.',
+    (id) => ctx.runs.resume(id),
   );
-
-  app.delete(
-    '/pipeline-runs/:id',
-    {
-      ...auth,
-      schema: {
-        summary: 'Cancel a pipeline run',
-        description: 'Cancels its current step’s job and starts no later step (202). 409 when it is over.',
-        tags: ['pipeline runs'],
-        security,
-        params: IdParams,
-        response: { 202: PipelineRunReply, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const run = await ctx.runs.cancel(request.params.id).catch((e: unknown) => Promise.reject(stateError(e)));
-      if (!run) throw notFound(request.params.id);
-      return reply.code(202).send(runView(run));
-    }
+  runAction('DELETE', '/pipeline-runs/:id', 'Cancel a pipeline run', 'Cancels its current step’s job and starts no later step (202). 409 when it is over.', (id) =>
+    ctx.runs.cancel(id),
   );
 
   // Schedules fire on the queue's workers: without a queue there is nothing to fire them.
