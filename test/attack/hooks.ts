@@ -3,6 +3,10 @@
 import type { BaseDocument, DocumentCollection, ImageFilter, ImageInfo, Store } from '../../src/stores/types.js';
 
 export interface Hooks {
+  /** Before `upsertMany` on collection `name` starts (a slow write, say). */
+  beforeUpsert?: (name: string, docs: readonly BaseDocument[]) => Promise<void> | void;
+  /** Before `compareAndSet(id, expected, next)` on collection `name` starts. */
+  beforeCompareAndSet?: (name: string, id: string, next: BaseDocument) => Promise<void> | void;
   /** After `upsertMany` on collection `name` returned. */
   afterUpsert?: (name: string, docs: readonly BaseDocument[]) => Promise<void> | void;
   /** Before `images.list` starts. */
@@ -20,9 +24,16 @@ export function hookStore(store: Store, hooks: Hooks): Store {
         get(target, prop, receiver) {
           if (prop === 'upsertMany') {
             return async (docs: readonly T[]) => {
+              await hooks.beforeUpsert?.(name, docs);
               const r = await target.upsertMany(docs);
               await hooks.afterUpsert?.(name, docs);
               return r;
+            };
+          }
+          if (prop === 'compareAndSet') {
+            return async (id: string, expected: Parameters<typeof target.compareAndSet>[1], next: T) => {
+              await hooks.beforeCompareAndSet?.(name, id, next);
+              return target.compareAndSet(id, expected, next);
             };
           }
           const v = Reflect.get(target, prop, receiver) as unknown;

@@ -4,8 +4,9 @@ import { JobManager } from '../../src/http/jobs/manager.js';
 import type { JobExecutor } from '../../src/http/jobs/executor.js';
 import type { JobRecord } from '../../src/http/jobs/types.js';
 import { openEmbeddedStore } from '../../src/stores/embedded/index.js';
-import type { BaseDocument, DocumentCollection, DocumentStore, Store } from '../../src/stores/types.js';
+import type { DocumentCollection, DocumentStore, Store } from '../../src/stores/types.js';
 import type { AdmissionDoc } from '../../src/http/jobs/admission.js';
+import { hookStore } from '../attack/hooks.js';
 import { tempDir } from '../support/data.js';
 import { sleep } from './support.js';
 
@@ -24,21 +25,12 @@ describe('JobManager', () => {
   async function slowRunningWrites(): Promise<{ docs: DocumentStore; jobs: DocumentCollection<JobRecord> }> {
     dir = await tempDir('rp-jobs-');
     store = await openEmbeddedStore(dir);
-    const base = store.documents;
-    const jobs = new Proxy(base.collection<JobRecord>('api_jobs'), {
-      get(target, property, receiver) {
-        if (property !== 'upsertMany') return Reflect.get(target, property, receiver) as unknown;
-        return async (docs: readonly JobRecord[]) => {
-          if (docs.some((d) => d.state === 'running')) await sleep(80);
-          return target.upsertMany(docs);
-        };
+    const hooked = hookStore(store, {
+      async beforeUpsert(name, docs) {
+        if (name === 'api_jobs' && docs.some((d) => (d as JobRecord).state === 'running')) await sleep(80);
       },
     });
-    const docs: DocumentStore = {
-      collection: <T extends BaseDocument>(name: string) => (name === 'api_jobs' ? (jobs as unknown as DocumentCollection<T>) : base.collection<T>(name)),
-      listCollections: () => base.listCollections(),
-    };
-    return { docs, jobs };
+    return { docs: hooked.documents, jobs: store.documents.collection<JobRecord>('api_jobs') };
   }
 
   it('stores the final state last, even when an earlier progress write completes later', async () => {
@@ -143,22 +135,14 @@ describe('JobManager', () => {
   it('admits a conflicting job as soon as the one before it reads as finished, even while its slot is being released', async () => {
     dir = await tempDir('rp-jobs-');
     store = await openEmbeddedStore(dir);
-    const base = store.documents;
     // Releases (a compare-and-set that removes a job) are slow, as on a busy store.
-    const slots = new Proxy(base.collection<AdmissionDoc>('job_admission'), {
-      get(target, property, receiver) {
-        if (property !== 'compareAndSet') return Reflect.get(target, property, receiver) as unknown;
-        return async (id: string, expected: object, next: AdmissionDoc) => {
-          const before = await target.get(id);
-          if (before && next.jobs.length < before.jobs.length) await sleep(300);
-          return target.compareAndSet(id, expected, next);
-        };
+    const slots = store.documents.collection<AdmissionDoc>('job_admission');
+    const docs = hookStore(store, {
+      async beforeCompareAndSet(name, id, next) {
+        const before = name === 'job_admission' ? await slots.get(id) : undefined;
+        if (before && (next as AdmissionDoc).jobs.length < before.jobs.length) await sleep(300);
       },
-    });
-    const docs: DocumentStore = {
-      collection: <T extends BaseDocument>(name: string) => (name === 'job_admission' ? (slots as unknown as DocumentCollection<T>) : base.collection<T>(name)),
-      listCollections: () => base.listCollections(),
-    };
+    }).documents;
     const manager = new JobManager(docs, { executor: { execute: async () => ({ ok: true }) } });
     await manager.init();
     try {

@@ -1,29 +1,16 @@
 import { execFile, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { createServer as netServer } from 'node:net';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ARGS } from '../support/cli.js';
 import { REPO_ROOT } from '../support/data.js';
-import { startRedis, redisUnavailable, type TestRedis } from '../support/redis.js';
+import { freePort, startRedis, redisUnavailable, type TestRedis } from '../support/redis.js';
 import { sleep, startQueuedApi, type QueuedApi, type RunningApi } from '../http/support.js';
 
 // Redis not there, or gone: a process must say so and exit, a request must answer, never hang.
 
 const redisSkip = redisUnavailable('queue redis-down tests');
 const SECRET = 'hunter2-queue-password';
-
-/** A TCP port nothing listens on. */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = netServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 function cliWithin(ms: number, args: string[]): Promise<{ code: number | string | null; out: string; ms: number }> {
   const started = Date.now();
@@ -40,7 +27,7 @@ function cliWithin(ms: number, args: string[]): Promise<{ code: number | string 
 describe.skipIf(redisSkip)('queue: Redis not answering', () => {
   for (const command of ['worker', 'serve']) {
     it(`${command} --queue on a Redis that refuses connections exits 1 with the reason, without the password`, async () => {
-      const url = `redis://:${SECRET}@127.0.0.1:${await closedPort()}`;
+      const url = `redis://:${SECRET}@127.0.0.1:${await freePort()}`;
       const dir = `${os.tmpdir()}/rp-redis-down-${process.pid}-${command}`;
       const res = await cliWithin(25_000, [command, '--store', dir, '--queue', url, ...(command === 'serve' ? ['--port', '0', '--quiet'] : [])]);
       await rm(dir, { recursive: true, force: true });

@@ -25,7 +25,8 @@ export function redisUnavailable(what: string): string | undefined {
   return reason;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on now (the kernel's pick, closed again). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
