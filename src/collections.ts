@@ -33,6 +33,14 @@ export const COLLECTIONS = {
   imageFeatures: 'image_features',
   /** Batch predictions, one document per product and model version. */
   predictions: 'predictions',
+  /** Online predictions (`POST /predict/product`): top classes, confidence, input profile and the input, for review and drift. */
+  onlinePredictions: 'online_predictions',
+  /** Review verdicts (accepted or corrected classes) with who and when; the next training can include them. */
+  reviewCorrections: 'review_corrections',
+  /** Drift references, one per model version: its training vocabulary and validation distributions. */
+  driftReferences: 'drift_references',
+  /** Drift reports: recent predictions compared with the champion's reference, per feature. */
+  driftReports: 'drift_reports',
   /** Jobs started through the HTTP API: state, progress, result or error. */
   jobs: 'api_jobs',
   /** The jobs admitted and not yet finished, in one compare-and-set document: exact conflicts across servers and workers. */

@@ -9,6 +9,7 @@ import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerWorker } from './commands/worker.js';
 import { registerSchedule } from './commands/schedule.js';
+import { registerDrift } from './commands/drift.js';
 import { escapeControl } from './output.js';
 import { setCliPlugins } from './context.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerWorker(program);
   registerSchedule(program);
+  registerDrift(program);
   registerDemoData(program);
   return program;
 }

@@ -8,6 +8,8 @@ import type { Store } from '../stores/types.js';
 import type { ApiMetrics } from './metrics.js';
 import type { JobManager } from './jobs/manager.js';
 import type { PipelineRuns } from './jobs/runs.js';
+import type { ReviewQueue } from '../stages/monitor/review.js';
+import type { DriftMonitor } from '../stages/monitor/drift.js';
 
 /** An error with the HTTP status it should be answered with. */
 export class HttpError extends Error {
@@ -105,10 +107,16 @@ export interface ApiContext {
   predictor: Predictor;
   /** Largest accepted image upload in bytes. */
   maxImageBytes: number;
+  /** Store every `/predict/product` answer for review and drift (`recordPredictions`). */
+  recordPredictions: boolean;
   /** The pipeline served. */
   pipeline: Pipeline;
   /** Jobs of this store. */
   jobs: JobManager;
+  /** The review queue. */
+  review: ReviewQueue;
+  /** Drift reports. */
+  drift: DriftMonitor;
   /** Pipeline runs of this store. */
   runs: PipelineRuns;
   /** Metrics (absent when turned off). */

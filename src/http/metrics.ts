@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobState } from './jobs/types.js';
+import type { DriftReport } from '../stages/monitor/drift.js';
 
 /** Sources the metrics read when scraped. */
 export interface MetricSources {
@@ -7,6 +8,8 @@ export interface MetricSources {
   jobsByState(): Promise<Record<JobState, number>>;
   /** Champion version, `null` when none. */
   championVersion(): Promise<number | null>;
+  /** The newest drift report, if any. */
+  latestDrift?(): Promise<DriftReport | undefined>;
 }
 
 /**
@@ -58,6 +61,28 @@ export class ApiMetrics {
       registers,
       async collect() {
         this.set((await sources.championVersion()) ?? 0);
+      },
+    });
+    // Read from the store at each scrape: every server exports the newest report, whichever computed it.
+    const drift = async () => sources.latestDrift?.();
+    new Gauge({
+      name: 'rakuten_drift_psi',
+      help: 'Population stability index of each feature in the newest drift report (recent predictions vs the champion\'s training data)',
+      labelNames: ['feature'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const f of (await drift())?.features ?? []) this.set({ feature: f.name }, f.value);
+      },
+    });
+    new Gauge({
+      name: 'rakuten_drift_flagged',
+      help: '1 when the feature is above its drift threshold in the newest drift report, else 0',
+      labelNames: ['feature'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const f of (await drift())?.features ?? []) this.set({ feature: f.name }, f.flagged ? 1 : 0);
       },
     });
   }

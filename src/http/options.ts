@@ -48,6 +48,12 @@ export interface RakutenApiOptions {
   allowedDataDirs?: readonly string[];
   /** Largest accepted image upload in bytes (default 5 MiB). */
   maxImageBytes?: number;
+  /**
+   * Store every `/predict/product` answer in `online_predictions` (top classes, confidence, input
+   * profile, the title, description and image) for the review queue and drift reports (default
+   * true). `false` keeps nothing of online requests: they then appear in neither.
+   */
+  recordPredictions?: boolean;
   /** Serve the OpenAPI document and Swagger UI at `/docs` (default true). */
   docs?: boolean;
   /** Serve Prometheus metrics at `/metrics` (default true). */

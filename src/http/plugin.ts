@@ -23,6 +23,9 @@ import { registerRunRoutes } from './routes/runs.js';
 import { PipelineRuns } from './jobs/runs.js';
 import { registerPredictProductRoute } from './routes/predict-product.js';
 import { registerStateRoutes } from './routes/read.js';
+import { registerModelRoutes } from './routes/models.js';
+import { registerReviewRoutes } from './routes/review.js';
+import { registerDriftRoutes } from './routes/drift.js';
 import { pathRedactor } from './redact.js';
 import { ErrorReply, NOT_BLANK } from './schemas.js';
 import type { TSchema } from '@sinclair/typebox';
@@ -192,7 +195,9 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
   });
   const runs = new PipelineRuns(store.documents, jobs);
   await jobs.init();
-  if (options.metrics !== false) metrics = new ApiMetrics({ jobsByState: () => jobs.countByState(), championVersion: () => champion.get() });
+  if (options.metrics !== false) {
+    metrics = new ApiMetrics({ jobsByState: () => jobs.countByState(), championVersion: () => champion.get(), latestDrift: () => pipeline.drift.latest() });
+  }
 
   const auth = authCheck(options.auth);
   // Anonymous readers see `<store>` and `<data>` instead of where things live on the server.
@@ -208,11 +213,14 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     predictor,
     jobs,
     runs,
+    review: pipeline.review,
+    drift: pipeline.drift,
     metrics,
     champion,
     storeProbe: new Probe(() => registry.championVersion()),
     queueProbe: options.queue ? new Probe(() => (options.queue as JobQueue).workers(), 'the queue') : undefined,
     maxImageBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
+    recordPredictions: options.recordPredictions ?? true,
     pipeline,
     dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),
   };
@@ -297,6 +305,9 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
   registerRunRoutes(app, ctx);
   registerStateRoutes(app, ctx);
   registerPredictProductRoute(app, ctx);
+  registerModelRoutes(app, ctx);
+  registerReviewRoutes(app, ctx);
+  registerDriftRoutes(app, ctx);
 
   app.addHook('onReady', async () => {
     // Load the champion before the first request, so that one is not slow; none is fine.

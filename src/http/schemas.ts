@@ -172,6 +172,8 @@ export const ModelSummary = Type.Object({
   validation: AnyJson('Validation scores: weightedF1, textOnlyWeightedF1, withImageWeightedF1, accuracy, perClassF1, count'),
   classes: Type.Array(Type.Integer()),
   champion: Type.Boolean(),
+  prepareRun: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The split generation it was trained on' })),
+  corrections: Type.Optional(AnyJson('Review corrections it was trained with (includeCorrections): count, changed, through, ids')),
 });
 /** Answer of `GET /models`. */
 export const ModelsReply = Type.Object({
@@ -212,6 +214,17 @@ export const PredictProductReply = Type.Object({
   ),
   modelVersion: Type.Integer(),
   usedImage: Type.Boolean({ description: 'Whether an image was given and decoded' }),
+  confidence: Type.Object(
+    {
+      margin: Type.Number({ description: 'Probability of the best class minus that of the second' }),
+      entropy: Type.Number({ description: 'Entropy of the probabilities over its maximum (0 certain, 1 uniform)' }),
+    },
+    { description: 'How sure the model was' },
+  ),
+  textClass: Type.Union([Type.Integer(), Type.Null()], { description: 'Class of the text alone (null without an image)' }),
+  imageClass: Type.Union([Type.Integer(), Type.Null()], { description: 'Class of the image alone (null without an image)' }),
+  disagreement: Type.Boolean({ description: 'Whether text alone and image alone give different classes' }),
+  id: Type.Optional(Type.String({ description: 'Review id of the stored prediction (POST /review/{id})' })),
   ms: Type.Number({ description: 'Server-side time in milliseconds' }),
 });
 
@@ -237,6 +250,162 @@ export const DataStatusReply = Type.Object(
     testRows: Type.Integer(),
     images: AnyJson('Per split: rows, withImage, missing, stored; and total'),
     lastLoad: AnyJson('The most recent load run (counts, warnings, quarantine), or null'),
+    lastPrepare: AnyJson('The most recent prepare run (split sizes and classes, duplicate groups, image failures), or null'),
   },
   { description: 'What the store holds' },
+);
+
+/** Answer of `GET /categories`. */
+export const CategoriesReply = Type.Array(
+  Type.Object({ prdtypecode: Type.Integer(), fr: Type.String(), en: Type.String() }),
+  { description: 'The 27 product type codes with their French and English names' },
+);
+
+/** Query of `GET /models/compare`. */
+export const CompareQuery = Obj({
+  a: Type.Integer({ minimum: 1, description: 'First version' }),
+  b: Type.Integer({ minimum: 1, description: 'Second version' }),
+});
+
+/** Answer of `GET /models/compare`. */
+export const CompareReply = Type.Object({
+  a: Type.Object({ version: Type.Integer(), weightedF1: Type.Number() }),
+  b: Type.Object({ version: Type.Integer(), weightedF1: Type.Number() }),
+  sameSplit: Type.Boolean({ description: 'Whether both were scored on the same validation split (else per-class figures are only indicative)' }),
+  classes: Type.Array(
+    Type.Object({
+      prdtypecode: Type.Integer(),
+      name: Type.Union([Type.String(), Type.Null()]),
+      a: Type.Union([Type.Number(), Type.Null()]),
+      b: Type.Union([Type.Number(), Type.Null()]),
+      delta: Type.Union([Type.Number(), Type.Null()], { description: 'b - a' }),
+    }),
+    { description: 'Validation F1 per class' },
+  ),
+  confusion: Type.Union(
+    [
+      Type.Object({
+        dataset: Type.String(),
+        labels: Type.Array(Type.Integer()),
+        a: Type.Array(Type.Array(Type.Integer())),
+        b: Type.Array(Type.Array(Type.Integer())),
+        diff: Type.Array(Type.Array(Type.Integer()), { description: 'b - a, rows true class, columns predicted' }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'From each version\'s newest evaluation on the same dataset; null when there is none' },
+  ),
+});
+
+/** Answer of `GET /models/{version}/guardrail`. */
+export const GuardrailReply = Type.Object({
+  version: Type.Integer(),
+  champion: Type.Union([Type.Integer(), Type.Null()]),
+  promote: Type.Boolean({ description: 'Whether the guardrail would promote it' }),
+  reason: Type.String(),
+  margin: Type.Number({ description: 'Largest per-class F1 drop allowed' }),
+  sameSplit: Type.Boolean({ description: 'Whether both versions were scored on the same validation split' }),
+  regressions: Type.Array(Type.Object({ prdtypecode: Type.Integer(), name: Type.Union([Type.String(), Type.Null()]), before: Type.Number(), after: Type.Number() })),
+});
+
+/** An evaluation record (`GET /models/{version}/evaluation`). */
+export const EvaluationReply = Type.Object(
+  {
+    modelVersion: Type.Integer(),
+    modelKind: Type.String(),
+    dataset: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    metrics: AnyJson('labels, confusion, perClass (precision, recall, f1, support), weightedF1, macroF1, accuracy, count'),
+    textOnlyWeightedF1: Type.Number(),
+    withImage: AnyJson('count, weightedF1, textOnlyWeightedF1 on the products with an image'),
+    latencyTextOnly: AnyJson('p50Ms, p95Ms, samples'),
+    latencyWithImage: AnyJson('p50Ms, p95Ms, samples, or null'),
+    productsPerSecond: Type.Number(),
+    warnings: Type.Optional(Type.Array(Type.String())),
+  },
+  { description: 'The newest evaluation of a version' },
+);
+
+const ReviewReason = Type.Union([Type.Literal('uncertain'), Type.Literal('disagreement')]);
+/** Query of `GET /review`. */
+export const ReviewQuery = Obj({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })),
+  reason: Type.Optional(Type.Union([ReviewReason, Type.Literal('all')], { default: 'all', description: 'uncertain: least certain first; disagreement: text and image disagree; all: both' })),
+});
+/** Path parameters naming a review item. */
+export const ReviewParams = Obj({ id: Type.String({ minLength: 1, maxLength: 300, description: '`online:<id>` or `batch:<id>`' }) });
+const Scored = Type.Object({ prdtypecode: Type.Integer(), probability: Type.Number(), name: Type.Union([Type.String(), Type.Null()]) });
+/** Answer of `GET /review`. */
+export const ReviewListReply = Type.Object({
+  pending: Type.Integer({ description: 'Unreviewed predictions of the champion matching the reason' }),
+  items: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      source: Type.Union([Type.Literal('online'), Type.Literal('batch')]),
+      predictedAt: Type.String({ format: 'date-time' }),
+      modelVersion: Type.Integer(),
+      prdtypecode: Type.Integer(),
+      name: Type.Union([Type.String(), Type.Null()]),
+      top: Type.Array(Scored),
+      confidence: Type.Object({ margin: Type.Number(), entropy: Type.Number() }),
+      textClass: Type.Union([Type.Integer(), Type.Null()]),
+      imageClass: Type.Union([Type.Integer(), Type.Null()]),
+      disagreement: Type.Boolean(),
+      reasons: Type.Array(ReviewReason),
+      input: Type.Object({ designation: Type.String(), description: Type.String(), hasImage: Type.Boolean() }),
+    }),
+  ),
+});
+/** Body of `POST /review/{id}`. */
+export const CorrectionBody = Obj({ prdtypecode: Type.Integer({ description: 'The right class: the predicted one to accept, another to correct' }) }, 'A verdict');
+/** A stored correction. */
+export const CorrectionReply = Type.Object({
+  id: Type.String(),
+  predictionId: Type.String(),
+  source: Type.Union([Type.Literal('online'), Type.Literal('batch')]),
+  modelVersion: Type.Integer(),
+  predicted: Type.Integer(),
+  prdtypecode: Type.Integer(),
+  accepted: Type.Boolean(),
+  keyId: Type.Union([Type.String(), Type.Null()], { description: 'Id of the API key used (a hash prefix, never the key)' }),
+  at: Type.String({ format: 'date-time' }),
+  designation: Type.String(),
+});
+/** Query of list routes with only a limit. */
+export const LimitQuery = Obj({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })) });
+
+/** Body of `POST /drift`. */
+export const DriftBody = Type.Optional(
+  Obj({ window: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Most recent predictions compared (default 1000)' })) }, 'What to compare'),
+);
+/** A drift report. */
+export const DriftReportReply = Type.Object(
+  {
+    id: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    modelVersion: Type.Integer(),
+    window: Type.Object({
+      size: Type.Integer(),
+      online: Type.Integer(),
+      batch: Type.Integer(),
+      from: Type.Union([Type.String(), Type.Null()]),
+      to: Type.Union([Type.String(), Type.Null()]),
+    }),
+    reference: Type.Object({ prepareRun: Type.Union([Type.String(), Type.Null()]), count: Type.Integer() }),
+    features: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        label: Type.String(),
+        measure: Type.Literal('psi'),
+        value: Type.Number(),
+        threshold: Type.Number(),
+        flagged: Type.Boolean(),
+        bins: Type.Array(Type.Object({ bin: Type.String(), reference: Type.Number(), current: Type.Number() })),
+      }),
+    ),
+    flagged: Type.Array(Type.String()),
+    enough: Type.Boolean(),
+    note: Type.Optional(Type.String()),
+  },
+  { description: 'Recent predictions of the champion compared with its training generation, per feature (population stability index)' },
 );

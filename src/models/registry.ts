@@ -63,6 +63,20 @@ export interface ModelVersion extends BaseDocument {
   prepareRun: string | null;
   /** The data generation (load run) those splits were made from. */
   dataGeneration?: string | null;
+  /**
+   * Review corrections added to the training data (`includeCorrections`); absent when none were
+   * asked for.
+   */
+  corrections?: {
+    /** Corrections included. */
+    count: number;
+    /** Of which a class other than the one predicted. */
+    changed: number;
+    /** The newest correction's time (ISO-8601), `null` when there were none. */
+    through: string | null;
+    /** Their ids (`online:<id>`, `batch:<id>`), at most 1,000 listed. */
+    ids: string[];
+  };
   /** Model manifest (weights are stored as files beside it). */
   manifest: JsonValue;
   /** Its weight files: name in the artifact and key in the store (a list: file names hold dots, which MongoDB field names may not). */
@@ -392,18 +406,40 @@ export class ModelRegistry {
       if (!(await this.promote(candidate.version, 'first model', previous))) return moved();
       return { promoted: true, previous, reason: 'no champion yet', regressions: [] };
     }
-    const regressions = Object.entries(championScores.perClassF1)
-      .map(([code, before]) => ({ prdtypecode: Number(code), before, after: candidate.validation.perClassF1[code] ?? 0 }))
-      .filter((r) => r.before - r.after > margin);
-    const better = candidate.validation.weightedF1 > championScores.weightedF1;
-    if (better && regressions.length === 0) {
-      const reason = `validation weighted F1 ${candidate.validation.weightedF1.toFixed(4)} > ${championScores.weightedF1.toFixed(4)} (v${previous}), no class down by more than ${margin}`;
-      if (!(await this.promote(candidate.version, reason, previous))) return moved();
-      return { promoted: true, previous, reason, regressions };
+    const verdict = guardrailVerdict(candidate.validation, championScores, margin, previous);
+    if (verdict.promote) {
+      if (!(await this.promote(candidate.version, verdict.reason, previous))) return moved();
+      return { promoted: true, previous, reason: verdict.reason, regressions: verdict.regressions };
     }
-    const reason = !better
-      ? `validation weighted F1 ${candidate.validation.weightedF1.toFixed(4)} does not beat v${previous}'s ${championScores.weightedF1.toFixed(4)}`
-      : `${regressions.length} class(es) drop by more than ${margin} F1: ${regressions.map((r) => r.prdtypecode).join(', ')}`;
-    return { promoted: false, previous, reason, regressions };
+    return { promoted: false, previous, reason: verdict.reason, regressions: verdict.regressions };
   }
+}
+
+/** What the guardrail says of a candidate against a champion, without moving anything. */
+export interface GuardrailVerdict {
+  /** Whether the candidate would be promoted. */
+  promote: boolean;
+  /** Why. */
+  reason: string;
+  /** Classes whose F1 would fall by more than the margin. */
+  regressions: ChampionDecision['regressions'];
+}
+
+/**
+ * The guardrail of {@link ModelRegistry.considerForChampion} as a pure function: promote when the
+ * candidate's weighted F1 beats the champion's and no class's F1 drops by more than `margin`
+ * (both scored on the same validation set). The console shows it before a manual promotion.
+ */
+export function guardrailVerdict(candidate: ValidationScores, champion: ValidationScores, margin: number, championVersion: number | null): GuardrailVerdict {
+  const regressions = Object.entries(champion.perClassF1)
+    .map(([code, before]) => ({ prdtypecode: Number(code), before, after: candidate.perClassF1[code] ?? 0 }))
+    .filter((r) => r.before - r.after > margin);
+  const better = candidate.weightedF1 > champion.weightedF1;
+  if (better && regressions.length === 0) {
+    return { promote: true, regressions, reason: `validation weighted F1 ${candidate.weightedF1.toFixed(4)} > ${champion.weightedF1.toFixed(4)} (v${championVersion}), no class down by more than ${margin}` };
+  }
+  const reason = !better
+    ? `validation weighted F1 ${candidate.weightedF1.toFixed(4)} does not beat v${championVersion}'s ${champion.weightedF1.toFixed(4)}`
+    : `${regressions.length} class(es) drop by more than ${margin} F1: ${regressions.map((r) => r.prdtypecode).join(', ')}`;
+  return { promote: false, regressions, reason };
 }

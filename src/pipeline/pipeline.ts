@@ -16,6 +16,8 @@ import { DataLoader, type LoadOptions } from '../stages/load/loader.js';
 import type { LoadRun } from '../stages/load/types.js';
 import type { PredictParams } from '../stages/options.js';
 import { Predictor, type BatchPredictionSummary, type ProductPrediction } from '../stages/predict/predictor.js';
+import { ReviewQueue } from '../stages/monitor/review.js';
+import { DriftMonitor } from '../stages/monitor/drift.js';
 import { PrepareStage, type PrepareOptions } from '../stages/prepare/stage.js';
 import type { PrepareRun } from '../stages/prepare/types.js';
 import type { PreprocessingSpec } from '../models/preprocessing-spec.js';
@@ -133,6 +135,10 @@ export class Pipeline {
   readonly predictor: Predictor;
   /** The preprocessing `prepare` uses. */
   readonly preprocessor: Preprocessor;
+  /** The review queue: least certain predictions, image/text disagreements, corrections. */
+  readonly review: ReviewQueue;
+  /** Drift reports of the champion's recent predictions against its training data. */
+  readonly drift: DriftMonitor;
 
   /** @internal Use {@link createPipeline}. */
   constructor(
@@ -149,6 +155,8 @@ export class Pipeline {
   ) {
     this.registry = new ModelRegistry(store, byKind([...models, ...BUILT_IN_MODELS]));
     this.predictor = new Predictor(store, this.registry);
+    this.review = new ReviewQueue(store, this.registry);
+    this.drift = new DriftMonitor(store, this.registry);
     this.preprocessor = preprocessor;
   }
 

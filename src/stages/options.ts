@@ -77,6 +77,10 @@ export const TrainParams = Type.Object({
   promote: Type.Optional(PromotionPolicySchema),
   /** Largest per-class F1 drop allowed for an automatic promotion (default 0.05). */
   guardrailMargin: Type.Optional(schema(N.guardrailMargin)),
+  /** Train on the review queue's corrections too, as labelled products (default false); recorded in the version's provenance. */
+  includeCorrections: Type.Optional(
+    Type.Boolean({ description: 'Add the review corrections (accepted and corrected predictions) to the training data (default false); recorded with the version' }),
+  ),
 });
 /** See {@link TrainParams}. */
 export type TrainParams = Static<typeof TrainParams>;

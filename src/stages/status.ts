@@ -2,6 +2,7 @@ import { COLLECTIONS, RAW_IMAGE_PREFIX } from '../collections.js';
 import { GENERATION_COLLECTIONS, generationCollection, isInterrupted, pipelineState, type PipelineState } from '../stores/generations.js';
 import type { DocumentCollection, Store } from '../stores/types.js';
 import type { LoadRun, ProductRow } from './load/types.js';
+import type { PrepareRun } from './prepare/types.js';
 import { dataView } from './views.js';
 
 /** Image counts of one split's stored rows. */
@@ -41,6 +42,8 @@ export interface DataStatus {
   };
   /** The most recent load run, if any (`interrupted` when its process ended while it ran). */
   lastLoad: LoadRun | null;
+  /** The most recent prepare run, if any (`interrupted` when its process ended while it ran). */
+  lastPrepare: PrepareRun | null;
   /** Conditions the user should act on (e.g. rows written by an older release, not readable). */
   warnings: string[];
 }
@@ -71,6 +74,10 @@ export async function getDataStatus(store: Store): Promise<DataStatus> {
   for await (const run of runs.find({ kind: 'load' }, { sort: { field: 'startedAt', direction: -1 }, limit: 1 })) lastLoad = run;
   // A killed load never wrote its end: show it as what it is.
   if (lastLoad && isInterrupted(lastLoad)) lastLoad = { ...lastLoad, status: 'interrupted' };
+  let lastPrepare: PrepareRun | null = null;
+  const prepares = store.documents.collection<PrepareRun>(COLLECTIONS.pipelineMetadata);
+  for await (const run of prepares.find({ kind: 'prepare' }, { sort: { field: 'startedAt', direction: -1 }, limit: 1 })) lastPrepare = run;
+  if (lastPrepare && isInterrupted(lastPrepare)) lastPrepare = { ...lastPrepare, status: 'interrupted' };
   const rows = state.data ? dataView(store, state.data.generation) : undefined;
   const warnings: string[] = [];
   if (!state.data && (await store.documents.collection(COLLECTIONS.xTrain).count()) > 0) {
@@ -91,6 +98,7 @@ export async function getDataStatus(store: Store): Promise<DataStatus> {
       total: await store.images.count(),
     },
     lastLoad,
+    lastPrepare,
     warnings,
   };
 }

@@ -69,7 +69,7 @@ export function describePrediction(p: BatchPredictionSummary): string[] {
   ];
 }
 
-const TRAIN_FLAGS = ['seed', 'kind', 'epochs', 'patience', 'classWeighting', 'promote', 'guardrailMargin'] as const;
+const TRAIN_FLAGS = ['seed', 'kind', 'epochs', 'patience', 'classWeighting', 'promote', 'guardrailMargin', 'includeCorrections'] as const;
 const TRAIN_NAMES = { guardrailMargin: '--guardrail' } as const;
 const EVALUATE_FLAGS = ['model', 'dataDir', 'latencySamples'] as const;
 const EVALUATE_NAMES = { dataDir: '--data' } as const;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Static, TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ApiContext } from '../context.js';
 import { HttpError } from '../context.js';
 import { isFinal, JobConflictError } from '../jobs/manager.js';
@@ -112,6 +112,66 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
       },
     },
     async (request) => ctx.forCaller(request, (await ctx.jobs.list(request.query)).map(jobView)),
+  );
+
+  // Open event streams, ended before the server stops listening (it would otherwise wait for them).
+  const streams = new Set<() => void>();
+  fastify.addHook('preClose', async () => {
+    for (const end of streams) end();
+  });
+  app.get(
+    '/jobs/events',
+    {
+      schema: {
+        summary: 'Live job updates (server-sent events)',
+        description:
+          'A `text/event-stream`: one `job` event (data: the job, as `GET /jobs/{id}`) per recent job on connect, then one whenever a job changes state or progress, whichever server or worker runs it (the store is read every 500 ms); a `: ping` comment every 15 s. Send the API key in a header like any read (use fetch, not EventSource, when reads are protected).',
+        tags: ['jobs'],
+        produces: ['text/event-stream'],
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })) }, { additionalProperties: false }),
+        response: { 200: { type: 'string', description: 'event: job\ndata: {...}\n\n' }, 401: ErrorReply },
+      },
+    },
+    (request, reply) => {
+      reply.hijack();
+      const out = reply.raw;
+      out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      const seen = new Map<string, string>();
+      let stopped = false;
+      const send = async () => {
+        const jobs = await ctx.jobs.list({ limit: request.query.limit ?? 20 });
+        // Oldest first, so that a client applying events in order ends with the newest state.
+        for (const job of jobs.reverse()) {
+          const view = ctx.forCaller(request, jobView(job));
+          const text = JSON.stringify(view);
+          if (seen.get(job._id) === text) continue;
+          seen.set(job._id, text);
+          if (!stopped) out.write(`event: job\nid: ${job._id}\ndata: ${text}\n\n`);
+        }
+      };
+      let busy = false;
+      const tick = () => {
+        if (busy || stopped) return;
+        busy = true;
+        send()
+          .catch((e: unknown) => request.log.warn({ err: e }, 'job events: could not read the jobs'))
+          .finally(() => (busy = false));
+      };
+      const poll = setInterval(tick, 500);
+      const ping = setInterval(() => out.write(': ping\n\n'), 15_000);
+      const end = () => {
+        if (stopped) return;
+        stopped = true;
+        clearInterval(poll);
+        clearInterval(ping);
+        streams.delete(end);
+        out.end();
+      };
+      streams.add(end);
+      request.raw.on('close', end);
+      out.on('error', end);
+      tick();
+    },
   );
 
   app.get(

@@ -34,7 +34,7 @@ export function registerPredictProductRoute(fastify: FastifyInstance, ctx: ApiCo
       const bytes = image ? Buffer.from(image, 'base64') : null;
       if (image && bytes?.length === 0) throw new HttpError(400, 'BAD_IMAGE', 'body/image: not base64-encoded image bytes');
       try {
-        const prediction = await ctx.predictor.predictProduct({ designation, description, image: bytes }, { model: version, topK: topK ?? 3 });
+        const prediction = await ctx.predictor.predictProduct({ designation, description, image: bytes }, { model: version, topK: topK ?? 3, record: ctx.recordPredictions });
         ctx.metrics?.countPrediction(prediction.prdtypecode, 'online');
         return { ...prediction, ms: Math.round((performance.now() - t0) * 1000) / 1000 };
       } catch (e) {

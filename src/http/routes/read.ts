@@ -43,6 +43,8 @@ export function registerStateRoutes(fastify: FastifyInstance, ctx: ApiContext): 
           validation: v.validation,
           classes: v.classes,
           champion: v.version === champion,
+          prepareRun: v.prepareRun,
+          ...(v.corrections ? { corrections: v.corrections } : {}),
         })),
       };
     },

@@ -69,6 +69,29 @@ export interface EvaluationRecord extends BaseDocument {
   warnings?: string[];
 }
 
+/** The HTML report of an evaluation (what `Evaluator.run` writes, and `GET /models/{version}/report` answers). */
+export function evaluationReportHtml(record: EvaluationRecord, version: Pick<ModelVersion, 'version' | 'kind' | 'backend'>): string {
+  const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+  return renderEvaluationReport(record.metrics, {
+    title: `rakuten-pipeline evaluation of model v${version.version}`,
+    modelVersion: `v${version.version}`,
+    modelKind: version.kind,
+    dataset: `${record.dataset}, ${record.metrics.count} products (${record.withImage.count} with image)`,
+    createdAt: record.createdAt,
+    // The page is in English: `code — English name` on the axes and in the table.
+    classNames: categoryNameMap('en'),
+    extras: {
+      'weighted F1, text only': f(record.textOnlyWeightedF1),
+      'weighted F1 on products with image': f(record.withImage.weightedF1),
+      'same products, image ignored': f(record.withImage.textOnlyWeightedF1),
+      'latency p50 / p95, text only (ms)': `${record.latencyTextOnly.p50Ms} / ${record.latencyTextOnly.p95Ms}`,
+      'latency p50 / p95, with image (ms)': record.latencyWithImage ? `${record.latencyWithImage.p50Ms} / ${record.latencyWithImage.p95Ms}` : 'n/a',
+      'batch throughput (products/s)': record.productsPerSecond,
+      backend: version.backend,
+    },
+  });
+}
+
 /** Options of {@link Evaluator.run}: {@link EvaluateParams} (the schema shared with the API and the CLI) plus progress and the report. */
 export interface EvaluateOptions extends EvaluateParams, StageRunOptions {
   /** Where to write the HTML report (default `reports/evaluation-v<N>.html`); `false` for none. */
@@ -163,30 +186,7 @@ export class Evaluator {
       const file = path.resolve(options.report ?? path.join('reports', `evaluation-v${version.version}.html`));
       await checkOutputFile(file, 'report', { createFolder: true });
       await mkdir(path.dirname(file), { recursive: true });
-      const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
-      await writeFileAtomic(
-        file,
-        renderEvaluationReport(metrics, {
-          title: `rakuten-pipeline evaluation of model v${version.version}`,
-          modelVersion: `v${version.version}`,
-          modelKind: version.kind,
-          dataset: `${dataset}, ${inputs.length} products (${imaged.length} with image)`,
-          createdAt: record.createdAt,
-          // The page is in English: `code — English name` on the axes and in the table.
-          classNames: categoryNameMap('en'),
-          extras: {
-            'weighted F1, text only': f(record.textOnlyWeightedF1),
-            'weighted F1 on products with image': f(record.withImage.weightedF1),
-            'same products, image ignored': f(record.withImage.textOnlyWeightedF1),
-            'latency p50 / p95, text only (ms)': `${record.latencyTextOnly.p50Ms} / ${record.latencyTextOnly.p95Ms}`,
-            'latency p50 / p95, with image (ms)': record.latencyWithImage
-              ? `${record.latencyWithImage.p50Ms} / ${record.latencyWithImage.p95Ms}`
-              : 'n/a',
-            'batch throughput (products/s)': productsPerSecond,
-            backend: version.backend,
-          },
-        }),
-      );
+      await writeFileAtomic(file, evaluationReportHtml(record, version));
       record.report = file;
     }
     await this.store.documents.collection<EvaluationRecord>(COLLECTIONS.modelEvaluation).upsertMany([record]);

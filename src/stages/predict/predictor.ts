@@ -23,6 +23,13 @@ import { preparedImageKey } from '../prepare/stage.js';
 import { Preprocessor, type ProductInput } from '../preprocess/preprocessor.js';
 import { categoryNames, type CategoryNames } from '../../categories.js';
 import { checkOptions, PredictParams, PredictProductParams } from '../options.js';
+import { argmax, withoutImage } from '../../models/util.js';
+import { confidenceOf, type Confidence } from './confidence.js';
+import { DriftMonitor } from '../monitor/drift.js';
+import { profileInput, type InputProfile } from '../monitor/profile.js';
+import { keepReviewImage, type OnlinePrediction } from '../monitor/review.js';
+import type { Language } from '../preprocess/text.js';
+import { randomUUID } from 'node:crypto';
 
 /** One class and its probability. */
 export interface ScoredClass {
@@ -50,6 +57,16 @@ export interface ProductPrediction {
   modelVersion: number;
   /** Whether an image was used. */
   usedImage: boolean;
+  /** How sure the model was: margin between the two best classes, normalised entropy. */
+  confidence: Confidence;
+  /** The class the text alone gives (the image ignored), `null` without an image. */
+  textClass: number | null;
+  /** The class the image alone gives (the text left empty), `null` without an image. */
+  imageClass: number | null;
+  /** Whether `textClass` and `imageClass` differ (a wrong picture, or a misleading title): listed in the review queue. */
+  disagreement: boolean;
+  /** The stored prediction's review id (`online:<id>`), when it was recorded (`record: true`, as `/predict/product` does). */
+  id?: string;
 }
 
 /** A stored batch prediction, in `predictions`. */
@@ -72,6 +89,20 @@ export interface StoredPrediction extends BaseDocument {
   usedImage: boolean;
   /** When (ISO-8601). */
   predictedAt: string;
+  /** Margin between the two best classes (absent in documents written before 0.3). */
+  margin?: number;
+  /** Normalised entropy of the probabilities. */
+  entropy?: number;
+  /** Text-only class, `null` without an image. */
+  textClass?: number | null;
+  /** Image-only class, `null` without an image. */
+  imageClass?: number | null;
+  /** Whether they differ. */
+  disagreement?: boolean;
+  /** The input's drift profile. */
+  profile?: InputProfile;
+  /** Set once reviewed (accepted or corrected). */
+  reviewed?: boolean;
 }
 
 /** Summary of a batch prediction. */
@@ -155,12 +186,22 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
  */
 export class Predictor {
   private readonly loaded = new Map<number, LoadedModel>();
+  private readonly drift: DriftMonitor;
 
   /** Creates a predictor over a store and its registry. */
   constructor(
     private readonly store: Store,
     private readonly registry: ModelRegistry,
-  ) {}
+  ) {
+    this.drift = new DriftMonitor(store, registry);
+  }
+
+  /** The drift profile of an input, against the version's training vocabulary (out-of-vocabulary share `null` without a reference). */
+  private async profile(loaded: LoadedModel, input: ModelInput, language: Language): Promise<InputProfile> {
+    const ref = await this.drift.reference(loaded.version.version);
+    const profile = profileInput(input, language, ref?.vocabulary ?? new Set());
+    return ref ? profile : { ...profile, oov: null };
+  }
 
   /** The model, its metadata and its preprocessor (cached per version). */
   async resolve(ref: ModelRef = 'champion'): Promise<LoadedModel> {
@@ -179,10 +220,24 @@ export class Predictor {
     return hit;
   }
 
-  /** Scores inputs and returns each one's top classes. */
-  private async score(loaded: LoadedModel, inputs: readonly ModelInput[], topK: number): Promise<ProductPrediction[]> {
+  /**
+   * Scores inputs and returns each one's top classes and confidence; with `modal`, inputs with an
+   * image are also scored on their text alone and on their image alone (two more passes over them).
+   */
+  private async score(loaded: LoadedModel, inputs: readonly ModelInput[], topK: number, modal = true): Promise<ProductPrediction[]> {
     const probabilities = await loaded.model.predict(inputs);
+    const pictured = modal ? inputs.flatMap((x, i) => (x.image ? [i] : [])) : [];
+    const byModality = new Map<number, { text: number; image: number }>();
+    if (pictured.length) {
+      const code = (p: Float32Array | undefined) => (p ? (loaded.model.classes[argmax(p)] as number) : -1);
+      const text = await loaded.model.predict(pictured.map((i) => withoutImage(inputs[i] as ModelInput)));
+      const image = await loaded.model.predict(
+        pictured.map((i) => ({ ...(inputs[i] as ModelInput), designation: '', description: '', designationTokens: [], descriptionTokens: [] })),
+      );
+      pictured.forEach((i, j) => byModality.set(i, { text: code(text[j]), image: code(image[j]) }));
+    }
     return probabilities.map((p, i) => {
+      const modality = byModality.get(i);
       const order = Array.from(p.keys()).sort((a, b) => (p[b] as number) - (p[a] as number));
       const top = order.slice(0, topK).map((k): ScoredClass => {
         const prdtypecode = loaded.model.classes[k] as number;
@@ -195,19 +250,57 @@ export class Predictor {
         top,
         modelVersion: loaded.version.version,
         usedImage: inputs[i]?.image !== null,
+        confidence: confidenceOf(p),
+        textClass: modality?.text ?? null,
+        imageClass: modality?.image ?? null,
+        disagreement: modality !== undefined && modality.text !== modality.image,
       };
     });
   }
 
-  /** Predicts one product (designation, description, optional image bytes). */
-  async predictProduct(product: ProductInput, options: { model?: ModelRef; topK?: number } = {}): Promise<ProductPrediction> {
-    checkOptions('Predictor.predictProduct', PredictProductParams, options);
+  /**
+   * Predicts one product (designation, description, optional image bytes). With `record`, the
+   * prediction is stored in `online_predictions` (top classes, confidence, input profile, the
+   * input and its image) for the review queue and drift monitoring, and its review `id` returned.
+   */
+  async predictProduct(product: ProductInput, options: { model?: ModelRef; topK?: number; record?: boolean } = {}): Promise<ProductPrediction> {
+    const { record, ...checked } = options;
+    checkOptions('Predictor.predictProduct', PredictProductParams, checked);
     const loaded = await this.resolve(options.model);
     const text = loaded.preprocessor.text.prepare(product);
-    const image = product.image ? await loaded.preprocessor.prepareImagePixels(product.image) : null;
-    const [prediction] = await this.score(loaded, [inputFromPrepared({ text, image })], options.topK ?? DEFAULTS.topK);
+    let image: ModelInput['image'] = product.image ? await loaded.preprocessor.prepareImagePixels(product.image) : null;
+    // The model's own vector, computed here once: what it reads, and what drift compares.
+    const extractor = loaded.model.imageFeatures;
+    if (image && extractor) {
+      const [vector] = await extractor.compute([image]);
+      if (vector) image = featureImage(extractor, vector, image.size);
+    }
+    const input = inputFromPrepared({ text, image });
+    const [prediction] = await this.score(loaded, [input], options.topK ?? DEFAULTS.topK);
     if (!prediction) throw new Error('no prediction');
-    return prediction;
+    if (!record) return prediction;
+    const id = randomUUID();
+    const doc: OnlinePrediction = {
+      _id: id,
+      modelVersion: prediction.modelVersion,
+      prdtypecode: prediction.prdtypecode,
+      ...(prediction.name === undefined ? {} : { name: prediction.name }),
+      top: prediction.top.slice(0, 3).map(({ names: _names, ...scored }) => scored),
+      predictedAt: new Date().toISOString(),
+      margin: prediction.confidence.margin,
+      entropy: prediction.confidence.entropy,
+      textClass: prediction.textClass,
+      imageClass: prediction.imageClass,
+      disagreement: prediction.disagreement,
+      profile: await this.profile(loaded, input, text.language),
+      input: {
+        designation: product.designation,
+        description: (product.description ?? '').slice(0, 20_000),
+        image: product.image ? await keepReviewImage(this.store, product.image) : null,
+      },
+    };
+    await this.store.documents.collection<OnlinePrediction>(COLLECTIONS.onlinePredictions).upsertMany([doc]);
+    return { ...prediction, id: `online:${id}` };
   }
 
   /**
@@ -220,7 +313,7 @@ export class Predictor {
     row: ProductRow,
     prepared: ReadonlyMap<string, ImageInfo>,
     vectors: ReadonlyMap<string, Float32Array>,
-  ): Promise<ModelInput> {
+  ): Promise<{ input: ModelInput; language: Language }> {
     const text = loaded.preprocessor.text.prepare(row);
     let image: ModelInput['image'] = null;
     if (row.image) {
@@ -235,7 +328,7 @@ export class Predictor {
         if (bytes) image = await loaded.preprocessor.prepareImagePixels(bytes).catch(() => null);
       }
     }
-    return inputFromPrepared({ text, image });
+    return { input: inputFromPrepared({ text, image }), language: text.language };
   }
 
   /** The stored preprocessed test picture of `row`, when it was made with the model's image options. */
@@ -283,8 +376,10 @@ export class Predictor {
         extractor && pictures.length
           ? await storedImageFeatures(this.store, pictures, extractor, options.signal ? { signal: options.signal } : {})
           : { vectors: new Map<string, Float32Array>() };
-      const inputs = await Promise.all(batch.map((row) => limit(() => this.storedInput(loaded, row, prepared, vectors))));
+      const scored = await Promise.all(batch.map((row) => limit(() => this.storedInput(loaded, row, prepared, vectors))));
+      const inputs = scored.map((x) => x.input);
       const predictions = await this.score(loaded, inputs, 3);
+      const profiles = await Promise.all(scored.map((x) => this.profile(loaded, x.input, x.language)));
       const now = new Date().toISOString();
       await out.upsertMany(
         batch.map((row, i) => {
@@ -302,6 +397,12 @@ export class Predictor {
             modelVersion: p.modelVersion,
             usedImage: p.usedImage,
             predictedAt: now,
+            margin: p.confidence.margin,
+            entropy: p.confidence.entropy,
+            textClass: p.textClass,
+            imageClass: p.imageClass,
+            disagreement: p.disagreement,
+            profile: profiles[i] as InputProfile,
           };
         }),
       );
@@ -353,7 +454,7 @@ export class Predictor {
       const inputs = await Promise.all(
         batch.map((fields) => limit(() => inputFromCsvRow(loaded.preprocessor, fields, options.imagesDir))),
       );
-      const predictions = await this.score(loaded, inputs, 1);
+      const predictions = await this.score(loaded, inputs, 1, false);
       const rows = batch.map((fields, i) => [fields[0] ?? '', predictions[i]?.prdtypecode ?? -1]);
       for (const p of predictions) {
         if (p.usedImage) withImage++;

@@ -10,6 +10,12 @@ import { validationScores, weightedF1Scorer } from '../evaluate/score.js';
 import { inputsFromLabeled, type StoredFeatures } from '../model-inputs.js';
 import { completePreprocessingSpec } from '../preprocess/preprocessor.js';
 import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
+import { Preprocessor } from '../preprocess/preprocessor.js';
+import { featureImage } from '../image-features.js';
+import { argmax } from '../../models/util.js';
+import { buildDriftReference, DriftMonitor } from '../monitor/drift.js';
+import { ReviewQueue, type Correction } from '../monitor/review.js';
+import type { ImageFeatureExtractor, ModelInput } from '../../models/types.js';
 
 /** When a new version becomes `champion`: `auto` (when it beats the champion on validation weighted F1 without any class regressing past the margin), `always`, `never` (promote later by hand). */
 export type PromotionPolicy = NonNullable<TrainParams['promote']>;
@@ -100,7 +106,19 @@ export class Trainer {
       ...(onProgress ? { onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    // The splits' own preprocessing, saved whole so serving rebuilds it; a run recorded before
+    // specs existed had the default text preprocessing and its image options in params.
+    const preprocessing = completePreprocessingSpec(
+      prepare?.preprocessing ?? (prepare ? { image: { size: prepare.params.imageSize, tolerance: prepare.params.tolerance } } : undefined),
+    );
     const trainInputs = await inputsFromLabeled(train, this.store.images, { features: features('features_train') });
+    const trainLabels = train.map((d) => d.prdtypecode);
+    const corrections = options.includeCorrections ? await new ReviewQueue(this.store, this.registry).trainingCorrections() : [];
+    if (corrections.length) {
+      const extra = await this.correctionInputs(corrections, Preprocessor.fromSpec(preprocessing), factory.imageFeatures?.(options.params) ?? null);
+      trainInputs.push(...extra);
+      trainLabels.push(...corrections.map((c) => c.prdtypecode));
+    }
     const valInputs = await inputsFromLabeled(val, this.store.images, { features: features('features_val') });
     const valLabels = val.map((d) => d.prdtypecode);
     const epochs = options.epochs ?? 0;
@@ -108,7 +126,7 @@ export class Trainer {
     onProgress?.({ stage: 'train', phase: 'epochs', done: 0, total: epochs, unit: 'epochs' });
     const model = await factory.train(
       trainInputs,
-      train.map((d) => d.prdtypecode),
+      trainLabels,
       {
         seed: options.seed ?? DEFAULTS.seed,
         ...(options.epochs !== undefined ? { maxEpochs: options.epochs } : {}),
@@ -126,11 +144,16 @@ export class Trainer {
       // A model stops at the end of an epoch when cancelled; a cancelled run registers nothing.
       options.signal?.throwIfAborted();
       const scores = await validationScores(model, valInputs, valLabels);
-      // The splits' own preprocessing, saved whole so serving rebuilds it; a run recorded before
-      // specs existed had the default text preprocessing and its image options in params.
-      const preprocessing = completePreprocessingSpec(
-        prepare?.preprocessing ?? (prepare ? { image: { size: prepare.params.imageSize, tolerance: prepare.params.tolerance } } : undefined),
-      );
+      // What drift monitoring compares serving traffic with: computed now, while the inputs are in memory.
+      const valPredicted = (await model.predict(valInputs)).map((p) => model.classes[argmax(p)] as number);
+      const reference = buildDriftReference({
+        modelVersion: 0,
+        prepareRun: pointer.generation,
+        trainInputs,
+        valInputs,
+        valLanguages: val.map((d) => d.language),
+        valPredicted,
+      });
       const version = await this.registry.register(model, {
         backend,
         trainingSeconds: (Date.now() - started) / 1000,
@@ -139,11 +162,38 @@ export class Trainer {
         preprocessing,
         prepareRun: pointer.generation,
         dataGeneration: pointer.dataGeneration,
+        ...(options.includeCorrections
+          ? {
+              corrections: {
+                count: corrections.length,
+                changed: corrections.filter((c) => !c.accepted).length,
+                through: corrections[0]?.at ?? null,
+                ids: corrections.slice(0, 1_000).map((c) => c._id),
+              },
+            }
+          : {}),
       });
+      await new DriftMonitor(this.store, this.registry).saveReference({ ...reference, _id: `v${version.version}`, modelVersion: version.version });
       return { model: version, ...(await this.decide(version, val, valInputs, valLabels, options)) };
     } finally {
       model.dispose();
     }
+  }
+
+  /** Model inputs of review corrections, preprocessed as the splits were (a correction whose image is gone is taken text-only). */
+  private async correctionInputs(corrections: readonly Correction[], preprocessor: Preprocessor, extractor: ImageFeatureExtractor | null): Promise<ModelInput[]> {
+    const out: ModelInput[] = [];
+    for (const c of corrections) {
+      const text = preprocessor.text.prepare(c.input);
+      const bytes = c.input.image ? await this.store.images.get(c.input.image) : undefined;
+      let image: ModelInput['image'] = bytes ? await preprocessor.prepareImagePixels(bytes).catch(() => null) : null;
+      if (image && extractor) {
+        const [vector] = await extractor.compute([image]);
+        image = vector ? featureImage(extractor, vector, image.size) : null;
+      }
+      out.push({ designation: text.designation, description: text.description, designationTokens: text.designationTokens, descriptionTokens: text.descriptionTokens, image });
+    }
+    return out;
   }
 
   /** Validation scores of another model, on its own image inputs when it reads other vectors or pixels. */
