@@ -15,7 +15,9 @@ import { Evaluator, type EvaluateOptions, type EvaluationRecord } from '../stage
 import { DataLoader, type LoadOptions } from '../stages/load/loader.js';
 import type { LoadRun } from '../stages/load/types.js';
 import type { PredictParams } from '../stages/options.js';
-import { Predictor, type BatchPredictionSummary, type ProductPrediction } from '../stages/predict/predictor.js';
+import { Predictor, type BatchPredictionSummary, type PredictProductOptions, type ProductPrediction } from '../stages/predict/predictor.js';
+
+export type { PredictProductOptions };
 import { ReviewQueue } from '../stages/monitor/review.js';
 import { DriftMonitor } from '../stages/monitor/drift.js';
 import { PrepareStage, type PrepareOptions } from '../stages/prepare/stage.js';
@@ -76,12 +78,6 @@ export interface PipelineBlueprint {
   modelKinds: string[] | null;
   /** The preprocessing spec (JSON). */
   preprocessing: PreprocessingSpec;
-}
-
-/** Options of {@link Pipeline.predictProduct}. */
-export interface PredictProductOptions extends PredictParams {
-  /** How many classes to return (default 3). */
-  topK?: number;
 }
 
 /** Options of {@link Pipeline.predictCsv}. */

@@ -238,6 +238,19 @@ for (const backend of storeBackends()) {
           'POST /schedules',
           'GET /schedules',
           'DELETE /schedules/{id}',
+          'GET /jobs/events',
+          'GET /categories',
+          'GET /models/{version}/evaluation',
+          'GET /models/{version}/report',
+          'GET /models/compare',
+          'GET /models/{version}/guardrail',
+          'GET /review',
+          'GET /review/corrections',
+          'GET /review/{id}/image',
+          'POST /review/{id}',
+          'GET /drift',
+          'GET /drift/reports',
+          'POST /drift',
         ].sort(),
       );
       for (const [p, item] of Object.entries(doc.paths)) {
@@ -256,7 +269,7 @@ for (const backend of storeBackends()) {
       expect(train?.security).toEqual([{ apiKey: [] }, { bearer: [] }]);
       expect(Object.keys(train?.responses ?? {})).toEqual(expect.arrayContaining(['202', '400', '401', '409']));
       const trainBody = train?.requestBody?.content['application/json']?.schema;
-      expect(Object.keys(trainBody?.properties ?? {})).toEqual(['seed', 'kind', 'epochs', 'patience', 'classWeighting', 'promote', 'guardrailMargin']);
+      expect(Object.keys(trainBody?.properties ?? {})).toEqual(['seed', 'kind', 'epochs', 'patience', 'classWeighting', 'promote', 'guardrailMargin', 'includeCorrections']);
       expect(trainBody?.additionalProperties).toBe(false);
       const product = doc.paths['/predict/product']?.post?.requestBody;
       expect(Object.keys(product?.content ?? {})).toEqual(expect.arrayContaining(['application/json', 'multipart/form-data']));

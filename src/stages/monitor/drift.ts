@@ -34,7 +34,7 @@ const LABELS: Record<DriftFeature, string> = {
 export const DEFAULT_DRIFT_THRESHOLD = 0.25;
 
 /** A reference distribution: shares per category, or per bin of a numeric feature. */
-export type Histogram =
+export type Histogram = { /** Values behind it. */ count: number } & (
   | {
       /** Categorical. */
       kind: 'categorical';
@@ -48,7 +48,8 @@ export type Histogram =
       edges: number[];
       /** Share per bin (`edges.length + 1` of them). */
       shares: number[];
-    };
+    }
+);
 
 /** What a model version was trained on, as drift monitoring needs it: stored in `drift_references`. */
 export interface DriftReference extends BaseDocument {
@@ -76,9 +77,15 @@ export interface DriftFeatureReport {
   measure: 'psi';
   /** Its value (0: identical distributions). */
   value: number;
-  /** Flagged above this. */
+  /** Flagged above this plus `noise`. */
   threshold: number;
-  /** Whether `value > threshold` (never when the window is too small). */
+  /**
+   * PSI that sampling alone gives two samples of these sizes from one distribution, about
+   * `(bins - 1) * (1 / reference + 1 / current)`: small samples (few images, a small validation
+   * split) must move further before they are called drift.
+   */
+  noise: number;
+  /** Whether `value > threshold + noise` (never when the window is too small). */
   flagged: boolean;
   /** Reference and current share per bin. */
   bins: {
@@ -146,7 +153,7 @@ function categorical(values: readonly string[]): Histogram {
   const shares: Record<string, number> = {};
   for (const v of values) shares[v] = (shares[v] ?? 0) + 1;
   for (const k of Object.keys(shares)) shares[k] = round((shares[k] as number) / (values.length || 1));
-  return { kind: 'categorical', shares };
+  return { kind: 'categorical', shares, count: values.length };
 }
 
 /** Bins at the deciles of the reference values (ties merged). */
@@ -157,7 +164,7 @@ function numeric(values: readonly number[]): Histogram {
     const edge = sorted[Math.min(sorted.length - 1, Math.floor((q * sorted.length) / 10))] as number;
     if (edges.at(-1) !== edge) edges.push(edge);
   }
-  return { kind: 'numeric', edges, shares: numericShares(edges, values) };
+  return { kind: 'numeric', edges, shares: numericShares(edges, values), count: values.length };
 }
 
 function binOf(edges: readonly number[], x: number): number {
@@ -218,15 +225,19 @@ export function buildDriftReference(args: {
   };
 }
 
-/** Smallest share in a PSI term: an empty bin on one side is not an infinite shift. */
-const FLOOR = 1e-4;
-
-/** Population stability index of two share vectors over the same bins. */
-export function psi(reference: readonly number[], current: readonly number[]): number {
+/**
+ * Population stability index of two share vectors over the same bins, `sum((c - r) ln(c / r))`.
+ * Shares are smoothed with half a product per bin (`nReference`, `nCurrent`: the products behind
+ * each side), so that a bin that is empty in a small window is not an infinite shift; what stays
+ * is the usual sampling noise of PSI, about `(bins - 1) / nCurrent`.
+ */
+export function psi(reference: readonly number[], current: readonly number[], nReference: number, nCurrent: number): number {
+  const k = reference.length;
+  const smooth = (share: number, n: number) => (share * n + 0.5) / (n + 0.5 * k);
   let s = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const r = Math.max(FLOOR, reference[i] as number);
-    const c = Math.max(FLOOR, current[i] as number);
+  for (let i = 0; i < k; i++) {
+    const r = smooth(reference[i] as number, nReference);
+    const c = smooth(current[i] as number, nCurrent);
     s += (c - r) * Math.log(c / r);
   }
   return round(s);
@@ -249,8 +260,10 @@ function compare(name: DriftFeature, reference: Histogram, values: readonly (str
     }));
   }
   // A side with no values at all (no image in the window) has no distribution to compare.
-  const value = values.length === 0 ? 0 : psi(bins.map((b) => b.reference), bins.map((b) => b.current));
-  return { name, label: LABELS[name], measure: 'psi', value, threshold, flagged: enough && values.length > 0 && value > threshold, bins };
+  const nRef = Math.max(1, reference.count);
+  const value = values.length === 0 ? 0 : psi(bins.map((b) => b.reference), bins.map((b) => b.current), nRef, values.length);
+  const noise = values.length === 0 ? 0 : round((bins.length - 1) * (1 / nRef + 1 / values.length));
+  return { name, label: LABELS[name], measure: 'psi', value, threshold, noise, flagged: enough && values.length > 0 && value > threshold + noise, bins };
 }
 
 /** A drift report cannot be made: no champion, or a champion without a reference. */
@@ -266,7 +279,10 @@ export class DriftUnavailableError extends Error {
 export interface DriftOptions {
   /** Most recent predictions compared (default 1,000). */
   window?: number;
-  /** Fewest predictions for a report that can flag (default 50: PSI of a handful of products is noise). */
+  /**
+   * Fewest predictions for a report that can flag (default 200: PSI's sampling noise is about
+   * `(bins - 1) / window`, 0.13 for the 27 classes at 200).
+   */
   minimum?: number;
   /** PSI threshold per feature (default {@link DEFAULT_DRIFT_THRESHOLD} for every one). */
   thresholds?: Partial<Record<DriftFeature, number>>;
@@ -337,7 +353,7 @@ export class DriftMonitor {
    */
   async report(options: DriftOptions = {}): Promise<DriftReport> {
     const size = options.window ?? 1_000;
-    const minimum = options.minimum ?? 50;
+    const minimum = options.minimum ?? 200;
     if (!Number.isInteger(size) || size < 1 || size > 1_000_000) throw new RangeError(`window must be an integer between 1 and 1000000, got ${String(size)}`);
     const version = await this.registry.championVersion();
     if (version === null) throw new DriftUnavailableError('no champion model yet: drift is measured against the champion\'s training data');

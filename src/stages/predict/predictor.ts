@@ -133,6 +133,20 @@ export interface LoadedModel {
   preprocessor: Preprocessor;
 }
 
+/** Options of {@link Predictor.predictProduct}. */
+export interface PredictProductOptions {
+  /** Model version, `champion` (default) or `latest`. */
+  model?: ModelRef;
+  /** How many classes to return (default 3). */
+  topK?: number;
+  /**
+   * Store the prediction in `online_predictions` (top classes, confidence, input profile, the
+   * input and its image) for the review queue and drift reports, and return its review `id`
+   * (default false; the HTTP API's `/predict/product` records, see `recordPredictions`).
+   */
+  record?: boolean;
+}
+
 /** `{ name, names }` of a code, or nothing (no `undefined` keys) for a code outside the 27. */
 function named(code: number): { name?: string; names?: CategoryNames } {
   const names = categoryNames(code);
@@ -263,7 +277,7 @@ export class Predictor {
    * prediction is stored in `online_predictions` (top classes, confidence, input profile, the
    * input and its image) for the review queue and drift monitoring, and its review `id` returned.
    */
-  async predictProduct(product: ProductInput, options: { model?: ModelRef; topK?: number; record?: boolean } = {}): Promise<ProductPrediction> {
+  async predictProduct(product: ProductInput, options: PredictProductOptions = {}): Promise<ProductPrediction> {
     const { record, ...checked } = options;
     checkOptions('Predictor.predictProduct', PredictProductParams, checked);
     const loaded = await this.resolve(options.model);
