@@ -168,9 +168,11 @@ export type {
   ValidationSet,
 } from './models/types.js';
 export {
+  guardrailVerdict,
   MODEL_FILE_PREFIX,
   ModelRegistry,
   type ChampionDecision,
+  type GuardrailVerdict,
   type ModelAlias,
   type ModelRef,
   type ModelVersion,
@@ -182,7 +184,37 @@ export { TrainStage, Trainer, type PromotionPolicy, type TrainOptions, type Trai
 export { classificationMetrics, weightedF1, type ClassificationMetrics, type ClassMetrics } from './stages/evaluate/metrics.js';
 export { renderEvaluationReport, type ReportInfo } from './stages/evaluate/report.js';
 export { validationScores, weightedF1Scorer } from './stages/evaluate/score.js';
-export { Evaluator, type EvaluateOptions, type EvaluationRecord, type LatencyStats } from './stages/evaluate/stage.js';
+export { evaluationReportHtml, Evaluator, type EvaluateOptions, type EvaluationRecord, type LatencyStats } from './stages/evaluate/stage.js';
+export { confidenceOf, type Confidence } from './stages/predict/confidence.js';
+export { profileInput, trainingVocabulary, type InputProfile } from './stages/monitor/profile.js';
+export {
+  buildDriftReference,
+  DEFAULT_DRIFT_THRESHOLD,
+  DRIFT_FEATURES,
+  DriftMonitor,
+  DriftUnavailableError,
+  psi,
+  type DriftFeature,
+  type DriftFeatureReport,
+  type DriftOptions,
+  type DriftReference,
+  type DriftReport,
+  type Histogram,
+  type ProfiledPrediction,
+} from './stages/monitor/drift.js';
+export {
+  keepReviewImage,
+  keyId,
+  REVIEW_IMAGE_PREFIX,
+  ReviewError,
+  ReviewQueue,
+  UNCERTAIN_MARGIN,
+  type Correction,
+  type OnlinePrediction,
+  type ReviewablePrediction,
+  type ReviewItem,
+  type ReviewSource,
+} from './stages/monitor/review.js';
 export {
   Predictor,
   type BatchPredictionSummary,
