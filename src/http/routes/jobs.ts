@@ -136,6 +136,8 @@ export function registerJobRoutes(fastify: FastifyInstance, ctx: ApiContext): vo
       reply.hijack();
       const out = reply.raw;
       out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      // Headers now: with no job to tell of, a client would otherwise wait for the first ping.
+      out.flushHeaders();
       const seen = new Map<string, string>();
       let stopped = false;
       const send = async () => {
