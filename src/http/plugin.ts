@@ -23,6 +23,7 @@ import { registerRunRoutes } from './routes/runs.js';
 import { PipelineRuns } from './jobs/runs.js';
 import { registerPredictProductRoute } from './routes/predict-product.js';
 import { registerStateRoutes } from './routes/read.js';
+import { registerUiRoutes } from './routes/ui.js';
 import { pathRedactor } from './redact.js';
 import { ErrorReply, NOT_BLANK } from './schemas.js';
 import type { TSchema } from '@sinclair/typebox';
@@ -297,6 +298,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
   registerRunRoutes(app, ctx);
   registerStateRoutes(app, ctx);
   registerPredictProductRoute(app, ctx);
+  if (options.ui !== false) await registerUiRoutes(app, ctx);
 
   app.addHook('onReady', async () => {
     // Load the champion before the first request, so that one is not slow; none is fine.
