@@ -38,7 +38,7 @@ export function KeyDialog() {
             if (e.key === 'Escape') close(null);
           }}
         >
-          <h2 id="key-title">API key</h2>
+          <h2 id="key-title">Authorization</h2>
           <p id="key-reason">{pending.reason}</p>
           <p class="muted small">Kept in this tab’s session storage only, sent as an Authorization header; “Forget key” clears it.</p>
           <label>

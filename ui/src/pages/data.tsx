@@ -168,7 +168,7 @@ function LastLoad({ run }: { run: LoadRun | null }) {
               {entries.length} shown{total > (run.quarantine?.length ?? 0) ? `, ${count(total)} in all (the run kept the first ${run.quarantine?.length ?? 0})` : ''}
             </span>
           </div>
-          <div class="scroll">
+          <div class="scroll tall">
             <table class="data" aria-label="Quarantined inputs" data-testid="quarantine">
               <thead>
                 <tr>

@@ -80,6 +80,12 @@ function LiveBadge({ live }: { live: LiveState }) {
 function RunningJob({ job, onChange }: { job: JobView; onChange: (job: JobView) => void }) {
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  // The elapsed time moves between events too.
+  const [, setNow] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
   const p = job.progress;
   const share = p && p.total > 0 ? Math.min(1, p.done / p.total) : undefined;
   const cancel = async () => {
