@@ -68,7 +68,7 @@ export function useCategories(): Map<number, Category> {
 }
 
 /** `2583 — Pool and garden` (the code alone when its name is unknown). */
-export function categoryLabel(categories: Map<number, Category>, code: number | string | null | undefined, fallback?: string): string {
+export function categoryLabel(categories: Map<number, Category>, code: number | string | null | undefined, fallback?: string | null): string {
   if (code === null || code === undefined) return '–';
   const name = categories.get(Number(code))?.en ?? fallback;
   return name ? `${code} — ${name}` : String(code);

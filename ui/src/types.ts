@@ -145,7 +145,9 @@ export interface ModelsReply {
 export interface Comparison {
   a: { version: number; weightedF1: number | null };
   b: { version: number; weightedF1: number | null };
-  classes: { prdtypecode: number; name?: string; a: number | null; b: number | null; delta: number | null }[];
+  /** Whether both were scored on the same validation split (else per-class figures are indicative only). */
+  sameSplit?: boolean;
+  classes: { prdtypecode: number; name?: string | null; a: number | null; b: number | null; delta: number | null }[];
   confusion: { dataset: string; labels: number[]; a: number[][]; b: number[][]; diff: number[][] } | null;
 }
 
@@ -155,13 +157,14 @@ export interface Guardrail {
   promote: boolean;
   reason: string;
   margin: number;
-  regressions: { prdtypecode: number; name?: string; before: number; after: number }[];
+  sameSplit?: boolean;
+  regressions: { prdtypecode: number; name?: string | null; before: number; after: number }[];
 }
 
 export interface ClassScore {
   prdtypecode: number;
   probability: number;
-  name?: string;
+  name?: string | null;
 }
 
 export interface Confidence {
@@ -171,12 +174,15 @@ export interface Confidence {
 
 export interface PredictionReply {
   prdtypecode: number;
-  name?: string;
+  name?: string | null;
   top: ClassScore[];
   modelVersion: number;
   usedImage: boolean;
   ms: number;
   confidence?: Confidence;
+  textClass?: number | null;
+  imageClass?: number | null;
+  disagreement?: boolean;
   id?: string;
 }
 
@@ -186,7 +192,7 @@ export interface ReviewItem {
   predictedAt: string;
   modelVersion: number;
   prdtypecode: number;
-  name?: string;
+  name?: string | null;
   top: ClassScore[];
   confidence: Confidence;
   textClass: number | null;
@@ -205,11 +211,14 @@ export interface Correction {
   id: string;
   predictionId: string;
   source: string;
+  modelVersion?: number;
   predicted: number;
   prdtypecode: number;
   accepted: boolean;
   keyId?: string | null;
   at: string;
+  /** Title of the reviewed product (hostile text). */
+  designation?: string;
 }
 
 export interface DriftBin {

@@ -157,6 +157,7 @@ function ComparisonView({ a, b }: { a: number; b: number }) {
         ]}
       />
       <h3>Per-class F1 (validation)</h3>
+      {c.sameSplit === false ? <p class="warning">The two versions were validated on different splits: per-class differences are indicative only.</p> : null}
       <F1Bars rows={rows} a={c.a.version} b={c.b.version} />
       <h3>Confusion matrix difference</h3>
       {c.confusion ? (
@@ -203,6 +204,7 @@ function PromoteDialog({ version, onClose }: { version: number; onClose: (promot
               Guardrail verdict: {g.promote ? <Badge tone="ok">would promote</Badge> : <Badge tone="bad">would not promote</Badge>}
             </p>
             <p class="text">{g.reason}</p>
+            {g.sameSplit === false ? <p class="warning">The two versions were validated on different splits: the comparison is indicative only.</p> : null}
             <Facts
               items={[
                 ['Current champion', g.champion === null ? 'none' : `v${g.champion}`],

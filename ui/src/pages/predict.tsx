@@ -107,6 +107,11 @@ export function PredictPage() {
       {result ? (
         <Section title="Prediction" testId="prediction">
           <p class="headline">{categoryLabel(categories, result.prdtypecode, result.name)}</p>
+          {result.disagreement ? (
+            <p class="warning" data-testid="disagreement">
+              Text alone says {categoryLabel(categories, result.textClass)}; image alone says {categoryLabel(categories, result.imageClass)}.
+            </p>
+          ) : null}
           <TopClasses top={result.top} categories={categories} />
           <Facts
             items={[
@@ -115,7 +120,7 @@ export function PredictPage() {
               ['Model version', `v${result.modelVersion}`],
               ['Image used', result.usedImage ? 'yes' : 'no'],
               ['Server time', `${result.ms.toFixed(0)} ms`],
-              ...(result.id ? [['Prediction id', <code>{result.id}</code>] as [string, ComponentChildren]] : []),
+              ...(result.id ? [['Review id', <code>{result.id}</code>] as [string, ComponentChildren]] : []),
             ]}
           />
         </Section>

@@ -67,7 +67,7 @@ export function ReviewPage() {
             <thead>
               <tr>
                 <th>When</th>
-                <th>Prediction</th>
+                <th>Product</th>
                 <th>Predicted</th>
                 <th>Label given</th>
                 <th>Verdict</th>
@@ -78,8 +78,8 @@ export function ReviewPage() {
               {corrections.data.map((c) => (
                 <tr key={c.id}>
                   <td>{when(c.at)}</td>
-                  <td>
-                    <code>{c.predictionId}</code>
+                  <td class="text" title={c.predictionId}>
+                    {c.designation ?? c.predictionId}
                   </td>
                   <td>{categoryLabel(categories, c.predicted)}</td>
                   <td>{categoryLabel(categories, c.prdtypecode)}</td>
