@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uiDirectory } from '../../src/http/routes/ui.js';
@@ -106,6 +106,18 @@ describe('the web console at /ui/', () => {
     const off = await start(path.join(dir, 'build'), { ui: false });
     expect((await off.anonymous.get('/ui/')).status).toBe(404);
     expect((await fetch(`${off.base}/ui`, { redirect: 'manual' })).status).toBe(404);
+  });
+
+  it('ships an index.html that the policy allows: no inline script or style, relative asset URLs', async () => {
+    const html = await readFile(path.resolve('ui', 'index.html'), 'utf8');
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attributes, body] of scripts) {
+      expect(body?.trim()).toBe('');
+      expect(attributes).toMatch(/\ssrc="\.\/assets\/[^"]+"/);
+    }
+    expect(html).not.toMatch(/<style\b|\sstyle=|\son[a-z]+=|javascript:/i);
+    for (const [, url] of html.matchAll(/\s(?:src|href)="([^"]+)"/g)) expect(url, 'asset URLs are relative (any prefix) or inline data').toMatch(/^(\.\/|data:)/);
   });
 
   it('finds dist/ui of the package when running from the sources', () => {
