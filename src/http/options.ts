@@ -56,6 +56,12 @@ export interface RakutenApiOptions {
   recordPredictions?: boolean;
   /** Serve the OpenAPI document and Swagger UI at `/docs` (default true). */
   docs?: boolean;
+  /**
+   * Serve the web console at `/ui/` (default true): a prebuilt single-page app shipped in the
+   * package (data status, jobs, models, predictions, review queue, drift) that uses this API only.
+   * Its files are public; the actions it offers that change state ask for an API key.
+   */
+  ui?: boolean;
   /** Serve Prometheus metrics at `/metrics` (default true). */
   metrics?: boolean;
   /** How long the champion's version is cached before the registry is asked again, in ms (default 5,000). */

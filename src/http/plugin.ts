@@ -26,6 +26,7 @@ import { registerStateRoutes } from './routes/read.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerReviewRoutes } from './routes/review.js';
 import { registerDriftRoutes } from './routes/drift.js';
+import { registerUiRoutes } from './routes/ui.js';
 import { pathRedactor } from './redact.js';
 import { ErrorReply, NOT_BLANK } from './schemas.js';
 import type { TSchema } from '@sinclair/typebox';
@@ -308,6 +309,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
   registerModelRoutes(app, ctx);
   registerReviewRoutes(app, ctx);
   registerDriftRoutes(app, ctx);
+  if (options.ui !== false) await registerUiRoutes(app, ctx);
 
   app.addHook('onReady', async () => {
     // Load the champion before the first request, so that one is not slow; none is fine.

@@ -9,7 +9,7 @@ import { openQueue, queueUrl } from '../queue.js';
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Serve the HTTP API (jobs, /predict/product, /docs, /metrics) on a store')
+    .description('Serve the HTTP API (jobs, /predict/product, /docs, /metrics) and the web console (/ui/) on a store')
     .option('--store <uri>', 'store: a folder path (embedded) or mongodb://host:port/db (default: $RAKUTEN_STORE or .rakuten-store)')
     .addOption(flag(N.port))
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
@@ -20,6 +20,7 @@ export function registerServe(program: Command): void {
     .option('--inline-jobs', 'run jobs on the server thread instead of worker threads')
     .option('--queue <url>', 'enqueue jobs on this Redis queue for `rakuten-pipeline worker` processes instead of running them here; enables schedules (default: $RAKUTEN_QUEUE)')
     .option('--quiet', 'no request logs')
+    .option('--no-ui', 'do not serve the web console at /ui/')
     .action(
       async (opts: {
         store?: string;
@@ -32,6 +33,7 @@ export function registerServe(program: Command): void {
         inlineJobs?: boolean;
         queue?: string;
         quiet?: boolean;
+        ui: boolean;
       }) => {
         const url = queueUrl(opts.queue, false);
         const queue = url ? await openQueue(url) : undefined;
@@ -49,6 +51,7 @@ export function registerServe(program: Command): void {
           jobs: opts.inlineJobs ? 'inline' : 'worker',
           ...(queue ? { queue } : {}),
           ...(opts.quiet ? { logger: false } : {}),
+          ui: opts.ui,
         });
         const address = await app.listen({ port: opts.port, host: opts.host });
         // One machine-readable line on stdout, so scripts and tests can find the port.
