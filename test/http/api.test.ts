@@ -251,6 +251,7 @@ for (const backend of storeBackends()) {
           'GET /drift',
           'GET /drift/reports',
           'POST /drift',
+          'GET /ui',
         ].sort(),
       );
       for (const [p, item] of Object.entries(doc.paths)) {

@@ -60,10 +60,10 @@ describe.skipIf(SKIP)('Swagger UI at /docs in headless Chromium', () => {
     await expect(page.locator('.info .title').textContent()).resolves.toContain('rakuten-pipeline API');
     const paths = await page.locator('.opblock-summary-path').allTextContents();
     const operations = paths.map((p) => p.replace(/\u200b/g, '').trim());
-    for (const route of ['/load-data', '/prepare-data', '/train-model', '/evaluate-model', '/predict', '/jobs', '/jobs/{id}', '/models', '/models/{version}/promote', '/predict/product', '/data-status', '/health', '/metrics', '/pipeline-runs', '/pipeline-runs/{id}', '/pipeline-runs/{id}/resume', '/schedules', '/schedules/{id}', '/ui']) {
+    for (const route of ['/load-data', '/prepare-data', '/train-model', '/evaluate-model', '/predict', '/jobs', '/jobs/{id}', '/models', '/models/{version}/promote', '/predict/product', '/data-status', '/health', '/metrics', '/pipeline-runs', '/pipeline-runs/{id}', '/pipeline-runs/{id}/resume', '/schedules', '/schedules/{id}', '/ui', '/jobs/events', '/categories', '/models/compare', '/models/{version}/guardrail', '/review', '/review/{id}', '/drift']) {
       expect(operations, route).toContain(route);
     }
-    expect(operations).toHaveLength(23);
+    expect(operations).toHaveLength(36);
     // Security schemes are offered (the Authorize button) and nothing failed to load.
     await expect(page.locator('.btn.authorize').count()).resolves.toBeGreaterThan(0);
     expect(failed).toEqual([]);
