@@ -399,6 +399,7 @@ export const DriftReportReply = Type.Object(
         measure: Type.Literal('psi'),
         value: Type.Number(),
         threshold: Type.Number(),
+        noise: Type.Number({ description: 'PSI that sampling alone gives samples of these sizes; flagged when value > threshold + noise' }),
         flagged: Type.Boolean(),
         bins: Type.Array(Type.Object({ bin: Type.String(), reference: Type.Number(), current: Type.Number() })),
       }),

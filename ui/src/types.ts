@@ -233,6 +233,8 @@ export interface DriftFeature {
   measure: string;
   value: number;
   threshold: number;
+  /** PSI that sampling alone gives samples of these sizes. */
+  noise: number;
   flagged: boolean;
   bins: DriftBin[];
 }

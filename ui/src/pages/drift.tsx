@@ -110,7 +110,7 @@ function Report({ report }: { report: DriftReport }) {
           ['Model', report.modelVersion === null ? '–' : `v${report.modelVersion}`],
           ['Window', `${count(report.window.size)} predictions${report.window.online !== undefined ? ` (${count(report.window.online)} online, ${count(report.window.batch)} batch)` : ''}`],
           ['Period', `${when(report.window.from)} – ${when(report.window.to)}`],
-          ['Reference', `${count(report.reference.count)} training products`],
+          ['Reference', `${count(report.reference.count)} validation products of its training data`],
           ['Flagged', report.flagged.length === 0 ? <Badge tone="ok">none</Badge> : <Badge tone="bad">{report.flagged.length}</Badge>],
         ]}
       />
@@ -124,7 +124,7 @@ function Report({ report }: { report: DriftReport }) {
               {f.flagged ? <Badge tone="bad">drift</Badge> : <Badge tone="ok">stable</Badge>}
             </header>
             <p class="small">
-              {f.measure.toUpperCase()} <strong>{score(f.value)}</strong> (threshold {score(f.threshold, 2)})
+              {f.measure.toUpperCase()} <strong>{score(f.value)}</strong> (flagged above {score(f.threshold, 2)} + sampling noise {score(f.noise, 2)})
             </p>
             <p class="legend small">
               <i class="swatch tone-ref" /> reference <i class="swatch tone-cur" /> current
