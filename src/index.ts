@@ -200,6 +200,7 @@ export {
   type DriftReference,
   type DriftReport,
   type Histogram,
+  type LoadedReference,
   type ProfiledPrediction,
 } from './stages/monitor/drift.js';
 export {
@@ -212,7 +213,11 @@ export {
   type Correction,
   type OnlinePrediction,
   type ReviewablePrediction,
+  type ReviewClass,
+  type ReviewImage,
   type ReviewItem,
+  type ReviewPage,
+  type StoredClass,
   type ReviewSource,
 } from './stages/monitor/review.js';
 export {

@@ -131,7 +131,7 @@ describe.skipIf(SKIP)('web console in headless Chromium', () => {
     // The key stays out of the page, its URL and persistent storage.
     expect(await page.content()).not.toContain(API_KEY);
     expect(page.url()).not.toContain(API_KEY);
-    expect(await page.evaluate(() => [localStorage.length, document.cookie])).toEqual([0, '']);
+    expect(await page.evaluate('[localStorage.length, document.cookie]')).toEqual([0, '']);
     await shot('3-review-corrected');
   });
 

@@ -34,7 +34,10 @@ const LABELS: Record<DriftFeature, string> = {
 export const DEFAULT_DRIFT_THRESHOLD = 0.25;
 
 /** A reference distribution: shares per category, or per bin of a numeric feature. */
-export type Histogram = { /** Values behind it. */ count: number } & (
+export type Histogram = {
+  /** Values behind it. */
+  count: number;
+} & (
   | {
       /** Categorical. */
       kind: 'categorical';
@@ -275,6 +278,14 @@ export class DriftUnavailableError extends Error {
   }
 }
 
+/** A reference as {@link DriftMonitor.reference} gives it. */
+export interface LoadedReference {
+  /** The stored reference. */
+  reference: DriftReference;
+  /** Its vocabulary as a set. */
+  vocabulary: Set<string>;
+}
+
 /** Options of {@link DriftMonitor.report}. */
 export interface DriftOptions {
   /** Most recent predictions compared (default 1,000). */
@@ -304,7 +315,7 @@ export interface DriftOptions {
 export class DriftMonitor {
   private readonly reports: DocumentCollection<DriftReport>;
   private readonly references: DocumentCollection<DriftReference>;
-  private readonly cache = new Map<number, { reference: DriftReference; vocabulary: Set<string> }>();
+  private readonly cache = new Map<number, LoadedReference>();
 
   /** Creates the monitor. */
   constructor(
@@ -321,7 +332,7 @@ export class DriftMonitor {
   }
 
   /** A version's reference and its vocabulary as a set (cached: references never change), `undefined` when none was saved. */
-  async reference(version: number): Promise<{ reference: DriftReference; vocabulary: Set<string> } | undefined> {
+  async reference(version: number): Promise<LoadedReference | undefined> {
     const hit = this.cache.get(version);
     if (hit) return hit;
     const reference = await this.references.get(key(version));

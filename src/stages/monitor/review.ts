@@ -19,6 +19,34 @@ import type { InputProfile } from './profile.js';
 /** Image key prefix of pictures kept for review: uploads of online predictions and copies made for corrections. */
 export const REVIEW_IMAGE_PREFIX = 'review/';
 
+/** One of the top classes of a stored prediction. */
+export interface StoredClass {
+  /** Product type code. */
+  prdtypecode: number;
+  /** Probability. */
+  probability: number;
+  /** English category name (absent for a code outside the 27). */
+  name?: string;
+}
+
+/** One of the top classes of a review item. */
+export interface ReviewClass {
+  /** Product type code. */
+  prdtypecode: number;
+  /** Probability. */
+  probability: number;
+  /** English category name, `null` for a code outside the 27. */
+  name: string | null;
+}
+
+/** A page of the review queue. */
+export interface ReviewPage {
+  /** Unreviewed predictions of the champion matching the reason. */
+  pending: number;
+  /** The least certain of them first. */
+  items: ReviewItem[];
+}
+
 /** What review needs of every stored prediction, online or batch. */
 export interface ReviewablePrediction extends BaseDocument {
   /** Model version. */
@@ -28,7 +56,7 @@ export interface ReviewablePrediction extends BaseDocument {
   /** Its English category name. */
   name?: string;
   /** Top 3 classes. */
-  top: { prdtypecode: number; probability: number; name?: string }[];
+  top: StoredClass[];
   /** When (ISO-8601). */
   predictedAt: string;
   /** Margin and entropy (absent in documents written before the review queue existed). */
@@ -83,7 +111,7 @@ export interface ReviewItem {
   /** Its name. */
   name: string | null;
   /** Top classes. */
-  top: { prdtypecode: number; probability: number; name: string | null }[];
+  top: ReviewClass[];
   /** Confidence. */
   confidence: Confidence;
   /** Text-only class (`null` without an image). */
@@ -136,10 +164,19 @@ export interface Correction extends BaseDocument {
   };
 }
 
+/** The image of a review item. */
+export interface ReviewImage {
+  /** Its bytes. */
+  bytes: Buffer;
+  /** Their content type, by magic number. */
+  contentType: string;
+}
+
 /** Refused review operations, with what the HTTP API answers. */
 export class ReviewError extends Error {
   /** Creates the error. */
   constructor(
+    /** Why: no such item, a verdict already recorded, or a code that is no class. */
     readonly code: 'NOT_FOUND' | 'ALREADY_REVIEWED' | 'UNKNOWN_CLASS',
     message: string,
   ) {
@@ -248,7 +285,7 @@ export class ReviewQueue {
    * The champion's unreviewed predictions, least certain (lowest margin) first: `uncertain` all of
    * them, `disagreement` those whose text and image give different classes, `all` both lists merged.
    */
-  async list(options: { limit?: number; reason?: 'uncertain' | 'disagreement' | 'all' } = {}): Promise<{ pending: number; items: ReviewItem[] }> {
+  async list(options: { limit?: number; reason?: 'uncertain' | 'disagreement' | 'all' } = {}): Promise<ReviewPage> {
     const limit = options.limit ?? 20;
     const version = await this.registry.championVersion();
     if (version === null) return { pending: 0, items: [] };
@@ -278,7 +315,7 @@ export class ReviewQueue {
   }
 
   /** The image of a review item, with its content type; `undefined` when it has none. */
-  async image(id: string): Promise<{ bytes: Buffer; contentType: string } | undefined> {
+  async image(id: string): Promise<ReviewImage | undefined> {
     const { source, docId } = this.parse(id);
     const doc = await this.collection(source).get(docId);
     if (!doc) throw new ReviewError('NOT_FOUND', `no review item ${id}`);
