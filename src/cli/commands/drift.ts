@@ -10,7 +10,9 @@ export function describeDrift(r: DriftReport): string[] {
     `drift of champion v${r.modelVersion}: ${n(w.size)} recent predictions (${n(w.online)} online, ${n(w.batch)} batch)${w.from ? ` from ${w.from} to ${w.to}` : ''}`,
     `reference: ${n(r.reference.count)} validation products of ${r.reference.prepareRun ?? '?'}`,
   ];
-  for (const f of r.features) lines.push(`  ${f.name.padEnd(16)} PSI ${f.value.toFixed(4).padStart(8)}  threshold ${f.threshold}  ${f.flagged ? 'DRIFT' : 'ok'}`);
+  for (const f of r.features) {
+    lines.push(`  ${f.name.padEnd(16)} PSI ${f.value.toFixed(4).padStart(8)}  flagged above ${f.threshold} + noise ${f.noise.toFixed(4)}  ${f.flagged ? 'DRIFT' : 'ok'}`);
+  }
   if (r.note) lines.push(`note: ${r.note}`);
   lines.push(r.flagged.length ? `flagged: ${r.flagged.join(', ')}` : 'no feature flagged');
   return lines;

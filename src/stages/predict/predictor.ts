@@ -25,7 +25,7 @@ import { categoryNames, type CategoryNames } from '../../categories.js';
 import { checkOptions, PredictParams, PredictProductParams } from '../options.js';
 import { argmax, withoutImage } from '../../models/util.js';
 import { confidenceOf, type Confidence } from './confidence.js';
-import { DriftMonitor } from '../monitor/drift.js';
+import { DriftMonitor, type LoadedReference } from '../monitor/drift.js';
 import { profileInput, type InputProfile } from '../monitor/profile.js';
 import { keepReviewImage, type OnlinePrediction } from '../monitor/review.js';
 import type { Language } from '../preprocess/text.js';
@@ -201,6 +201,7 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
 export class Predictor {
   private readonly loaded = new Map<number, LoadedModel>();
   private readonly drift: DriftMonitor;
+  private readonly references = new Map<number, LoadedReference | null>();
 
   /** Creates a predictor over a store and its registry. */
   constructor(
@@ -212,7 +213,10 @@ export class Predictor {
 
   /** The drift profile of an input, against the version's training vocabulary (out-of-vocabulary share `null` without a reference). */
   private async profile(loaded: LoadedModel, input: ModelInput, language: Language): Promise<InputProfile> {
-    const ref = await this.drift.reference(loaded.version.version);
+    const v = loaded.version.version;
+    // A version without a reference (trained before 0.3) is looked up once, not once per product.
+    if (!this.references.has(v)) this.references.set(v, (await this.drift.reference(v)) ?? null);
+    const ref = this.references.get(v);
     const profile = profileInput(input, language, ref?.vocabulary ?? new Set());
     return ref ? profile : { ...profile, oov: null };
   }
