@@ -27,7 +27,7 @@ import { argmax, withoutImage } from '../../models/util.js';
 import { confidenceOf, type Confidence } from './confidence.js';
 import { DriftMonitor, type LoadedReference } from '../monitor/drift.js';
 import { profileInput, type InputProfile } from '../monitor/profile.js';
-import { keepReviewImage, type OnlinePrediction } from '../monitor/review.js';
+import { keepReviewImage, type OnlinePrediction, type ReviewablePrediction } from '../monitor/review.js';
 import type { Language } from '../preprocess/text.js';
 import { randomUUID } from 'node:crypto';
 
@@ -69,40 +69,16 @@ export interface ProductPrediction {
   id?: string;
 }
 
-/** A stored batch prediction, in `predictions`. */
-export interface StoredPrediction extends BaseDocument {
+/** A stored batch prediction, in `predictions`: what review and drift read, and the product it is of. */
+export interface StoredPrediction extends ReviewablePrediction {
   /** Product id. */
   productid: RowId;
   /** Image id. */
   imageid: RowId;
   /** Row index in the test file. */
   index: RowId;
-  /** Predicted code. */
-  prdtypecode: number;
-  /** Its English category name (absent for a code outside the 27, and in documents written before names existed). */
-  name?: string;
-  /** Top 3 codes with probabilities (and English names, not `names`: stored documents stay small). */
-  top: ScoredClass[];
-  /** Model version. */
-  modelVersion: number;
   /** Whether an image was used. */
   usedImage: boolean;
-  /** When (ISO-8601). */
-  predictedAt: string;
-  /** Margin between the two best classes (absent in documents written before 0.3). */
-  margin?: number;
-  /** Normalised entropy of the probabilities. */
-  entropy?: number;
-  /** Text-only class, `null` without an image. */
-  textClass?: number | null;
-  /** Image-only class, `null` without an image. */
-  imageClass?: number | null;
-  /** Whether they differ. */
-  disagreement?: boolean;
-  /** The input's drift profile. */
-  profile?: InputProfile;
-  /** Set once reviewed (accepted or corrected). */
-  reviewed?: boolean;
 }
 
 /** Summary of a batch prediction. */

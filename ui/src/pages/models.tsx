@@ -54,30 +54,8 @@ export function ModelsPage() {
             if (a && b) setCompared({ a: Number(a), b: Number(b) });
           }}
         >
-          <label>
-            Version a{' '}
-            <select value={a} onChange={(e) => setA(e.currentTarget.value)} aria-label="Version a">
-              <option value="">–</option>
-              {versions.map((v) => (
-                <option key={v.version} value={String(v.version)}>
-                  v{v.version}
-                  {v.champion ? ' (champion)' : ''}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Version b{' '}
-            <select value={b} onChange={(e) => setB(e.currentTarget.value)} aria-label="Version b">
-              <option value="">–</option>
-              {versions.map((v) => (
-                <option key={v.version} value={String(v.version)}>
-                  v{v.version}
-                  {v.champion ? ' (champion)' : ''}
-                </option>
-              ))}
-            </select>
-          </label>
+          <VersionSelect name="a" value={a} onChange={setA} versions={versions} />
+          <VersionSelect name="b" value={b} onChange={setB} versions={versions} />
           <button type="submit" class="primary" disabled={!a || !b || a === b}>
             Compare
           </button>
@@ -251,5 +229,23 @@ function PromoteDialog({ version, onClose }: { version: number; onClose: (promot
         </div>
       </div>
     </div>
+  );
+}
+
+/** A select of the registered versions, the champion marked. */
+function VersionSelect({ name, value, onChange, versions }: { name: string; value: string; onChange: (v: string) => void; versions: readonly { version: number; champion: boolean }[] }) {
+  return (
+    <label>
+      Version {name}{' '}
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)} aria-label={`Version ${name}`}>
+        <option value="">–</option>
+        {versions.map((v) => (
+          <option key={v.version} value={String(v.version)}>
+            v{v.version}
+            {v.champion ? ' (champion)' : ''}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
