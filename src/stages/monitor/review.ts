@@ -301,7 +301,9 @@ export class ReviewQueue {
       }
       if (options.reason === 'all') {
         for await (const doc of docs.find({ modelVersion: version, reviewed: null, disagreement: true }, { sort: { field: 'margin', direction: 1 }, limit })) {
-          if (!found.some((f) => f.doc._id === doc._id && f.source === source)) found.push({ source, doc });
+          // Checked as above: a batch prediction written before its mark was kept may lack it.
+          if (found.some((f) => f.doc._id === doc._id && f.source === source)) continue;
+          if (doc.margin !== undefined && !(await this.corrections.get(`${source}:${doc._id}`))) found.push({ source, doc });
         }
       }
     }
