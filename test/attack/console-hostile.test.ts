@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { chromium } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../src/collections.js';
 import type { DemoCatalogueSummary } from '../../src/demo/generate-catalogue.js';
@@ -14,10 +16,10 @@ import { makeCatalogue, REPO_ROOT, tempDir } from '../support/data.js';
 import { storeBackends } from '../support/stores.js';
 import { API_KEY, jpeg, startApi, type ErrorBody, type RunningApi } from '../http/support.js';
 
-// Hostile use of the web console's API (issue 14): review ids, verdict races, the queue after a
-// batch prediction is run again, static files under /ui/, what is stored and served back from
-// /predict/product, and the job event stream when the server stops. See the report of
-// 2026-11-29 in the project's measurements for the cases that held and were not kept here.
+// Hostile use of the web console and its API (issue 14): review ids, verdict races, the queue after
+// a batch prediction is run again, what /predict/product stores and /review serves back, static
+// files under /ui/, the job event stream when clients leave and the server stops, monitoring reads
+// on large collections, and markup in the data shown by the console in headless Chromium.
 
 interface Queue {
   pending: number;
@@ -110,6 +112,125 @@ describe('review queue under hostile use', () => {
       expect(after.body, reason).toEqual({ pending: 0, items: [] });
     }
   }, 60_000);
+});
+
+describe('what /predict/product stores and /review serves back', () => {
+  it('serves a stored upload as an image or an opaque download, never as a page', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>');
+    const made = await api.anonymous.post<{ id: string }>('/predict/product', { designation: 'x', image: svg.toString('base64') });
+    expect(made.status).toBe(200);
+    const image = await api.anonymous.request('GET', `/review/${made.body.id}/image`);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('application/octet-stream');
+    expect(image.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(image.headers.get('content-security-policy')).toBe("default-src 'none'");
+    const html = Buffer.from('<html><script>alert(1)</script></html>').toString('base64');
+    expect((await api.anonymous.post<ErrorBody>('/predict/product', { designation: 'x', image: html })).body.code).toBe('BAD_IMAGE');
+  });
+
+  it('stores nothing with recordPredictions: false, not even a refused bomb, and keeps keys out of corrections and logs', async () => {
+    const store = await api.harness.open();
+    const lines: string[] = [];
+    const app = await createServer({
+      storeUri: api.harness.uri,
+      auth: { keys: [API_KEY] },
+      recordPredictions: false,
+      jobs: 'inline',
+      logger: { level: 'trace', stream: new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) }) },
+    });
+    try {
+      const base = await app.listen({ port: 0, host: '127.0.0.1' });
+      const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+        fetch(`${base}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      const online = store.documents.collection(COLLECTIONS.onlinePredictions);
+      const reviewImages = async () => {
+        let n = 0;
+        for await (const _ of store.images.list({ prefix: 'review/' })) n++;
+        return n;
+      };
+      const before = [await online.count(), await reviewImages()];
+      const reply = await post('/predict/product', { designation: 'y', image: (await jpeg(80, { noise: true })).toString('base64') });
+      expect(reply.status).toBe(200);
+      expect(((await reply.json()) as { id?: string }).id).toBeUndefined();
+      expect((await post('/predict/product', { designation: 'y', image: (await pngClaiming(16_000)).toString('base64') })).status).toBe(413);
+      expect([await online.count(), await reviewImages()]).toEqual(before);
+
+      // A verdict sent with the key in the header and in the query string: only its id is kept.
+      const queue = (await (await fetch(`${base}/review?reason=uncertain&limit=200`)).json()) as Queue;
+      const corrections = store.documents.collection(COLLECTIONS.reviewCorrections);
+      const item = (await Promise.all(queue.items.map(async (i) => ((await corrections.get(i.id)) ? undefined : i)))).find((i) => i !== undefined)!;
+      const verdict = await post(`/review/${item.id}?api_key=${API_KEY}`, { prdtypecode: item.prdtypecode }, { 'x-api-key': API_KEY });
+      expect(verdict.status).toBe(201);
+      expect(await verdict.text()).not.toContain(API_KEY);
+      expect(JSON.stringify(await corrections.get(item.id))).not.toContain(API_KEY);
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.join('')).not.toContain(API_KEY);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  });
+});
+
+/** A valid 1-pixel PNG whose header announces `side` x `side` pixels (a 70-byte decompression bomb). */
+async function pngClaiming(side: number): Promise<Buffer> {
+  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer();
+  png.writeUInt32BE(side, 16);
+  png.writeUInt32BE(side, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+describe('static files and the job event stream', () => {
+  it('serves nothing outside the console folder, and every console file with its policy', async () => {
+    for (const p of ['/ui/../package.json', '/ui/%2e%2e/package.json', '/ui/.%2e/.%2e/package.json', '/ui/%2e%2e%2fpackage.json', '/ui/..%2f..%2fpackage.json', '/ui/%2e%2e%5cpackage.json', '/ui/assets/../../package.json', '/ui//etc/passwd', '/ui/index.html%00']) {
+      const answer = await rawGet(p);
+      expect(answer, p).not.toMatch(/^HTTP\/1\.1 200/);
+      expect(answer, p).not.toContain('"name": "rakuten-pipeline"');
+    }
+    const index = await rawGet('/ui/');
+    expect(index).toMatch(/^HTTP\/1\.1 200/);
+    const assets = [...index.matchAll(/(?:src|href)="\.?\/?(assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      expect(await rawGet(`/ui/${asset}`), asset).toMatch(/^HTTP\/1\.1 200[\s\S]*content-security-policy: default-src 'self'/i);
+    }
+  });
+
+  it('releases the timers of closed streams, and closes at once while a client holds one open', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const clients = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const abort = new AbortController();
+        const response = await fetch(`${api.base}/jobs/events`, { signal: abort.signal });
+        await response.body!.getReader().read();
+        return abort;
+      }),
+    );
+    // Two per stream (poll and ping); other timers come and go.
+    expect(timers()).toBeGreaterThanOrEqual(before + 60);
+    for (const c of clients) c.abort();
+    await expect.poll(timers, { timeout: 5_000 }).toBeLessThanOrEqual(before);
+
+    const other = await startApi(embedded!, { jobs: 'inline' });
+    const abort = new AbortController();
+    const stream = await fetch(`${other.base}/jobs/events`, { signal: abort.signal });
+    expect(stream.status).toBe(200);
+    const t0 = Date.now();
+    await other.close();
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    abort.abort();
+  });
 });
 
 describe('monitoring reads when the collections are large', () => {
