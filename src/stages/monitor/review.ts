@@ -226,6 +226,7 @@ const nameOf = (code: number) => categoryNames(code)?.en ?? null;
  */
 export class ReviewQueue {
   private readonly corrections: DocumentCollection<Correction>;
+  private indexed: Promise<void> | undefined;
 
   /** Creates the queue. */
   constructor(
@@ -233,6 +234,24 @@ export class ReviewQueue {
     private readonly registry: ModelRegistry,
   ) {
     this.corrections = store.documents.collection<Correction>(COLLECTIONS.reviewCorrections);
+  }
+
+  /**
+   * Indexes of the queue's reads (filter by version and mark, sorted by margin), made once per
+   * queue: without them every `GET /review` read every prediction ever stored, twice.
+   */
+  private ensureIndexes(): Promise<void> {
+    this.indexed ??= (async () => {
+      for (const source of ['online', 'batch'] as const) {
+        await this.collection(source).ensureIndex(['modelVersion', 'reviewed', 'margin']);
+        await this.collection(source).ensureIndex(['modelVersion', 'reviewed', 'disagreement', 'margin']);
+      }
+      await this.corrections.ensureIndex(['at']);
+    })().catch((e: unknown) => {
+      this.indexed = undefined;
+      throw e;
+    });
+    return this.indexed;
   }
 
   private collection(source: ReviewSource): DocumentCollection<ReviewablePrediction> {
@@ -289,6 +308,7 @@ export class ReviewQueue {
     const limit = options.limit ?? 20;
     const version = await this.registry.championVersion();
     if (version === null) return { pending: 0, items: [] };
+    await this.ensureIndexes();
     const found: { source: ReviewSource; doc: ReviewablePrediction }[] = [];
     let pending = 0;
     for (const source of ['online', 'batch'] as const) {
@@ -301,7 +321,9 @@ export class ReviewQueue {
       }
       if (options.reason === 'all') {
         for await (const doc of docs.find({ modelVersion: version, reviewed: null, disagreement: true }, { sort: { field: 'margin', direction: 1 }, limit })) {
-          if (!found.some((f) => f.doc._id === doc._id && f.source === source)) found.push({ source, doc });
+          // Checked as above: a batch prediction written before its mark was kept may lack it.
+          if (found.some((f) => f.doc._id === doc._id && f.source === source)) continue;
+          if (doc.margin !== undefined && !(await this.corrections.get(`${source}:${doc._id}`))) found.push({ source, doc });
         }
       }
     }

@@ -27,7 +27,7 @@ import { argmax, withoutImage } from '../../models/util.js';
 import { confidenceOf, type Confidence } from './confidence.js';
 import { DriftMonitor, type LoadedReference } from '../monitor/drift.js';
 import { profileInput, type InputProfile } from '../monitor/profile.js';
-import { keepReviewImage, type OnlinePrediction, type ReviewablePrediction } from '../monitor/review.js';
+import { keepReviewImage, type Correction, type OnlinePrediction, type ReviewablePrediction } from '../monitor/review.js';
 import type { Language } from '../preprocess/text.js';
 import { randomUUID } from 'node:crypto';
 
@@ -344,6 +344,7 @@ export class Predictor {
     const loaded = await this.resolve(options.model);
     const rows = (await currentData(this.store)).rows.xTest;
     const out = this.store.documents.collection<StoredPrediction>(COLLECTIONS.predictions);
+    const corrections = this.store.documents.collection<Correction>(COLLECTIONS.reviewCorrections);
     const slice = options.rows;
     const all = await rows.count();
     const total = slice ? Math.max(0, Math.min(slice.limit, all - slice.skip)) : all;
@@ -375,6 +376,11 @@ export class Predictor {
       const predictions = await this.score(loaded, inputs, 3);
       const profiles = await Promise.all(scored.map((x) => this.profile(loaded, x.input, x.language)));
       const now = new Date().toISOString();
+      // A prediction a person already reviewed keeps its mark when the same version predicts it
+      // again: else it counted as pending in the review queue for ever, and `all` listed it again.
+      const ids = batch.map((row) => `batch:v${loaded.version.version}:${row.productid}`);
+      const reviewed = new Set<string>();
+      for await (const c of corrections.find({ _id: { $in: ids } })) reviewed.add(c._id);
       await out.upsertMany(
         batch.map((row, i) => {
           const p = predictions[i] as ProductPrediction;
@@ -397,6 +403,7 @@ export class Predictor {
             imageClass: p.imageClass,
             disagreement: p.disagreement,
             profile: profiles[i] as InputProfile,
+            ...(reviewed.has(ids[i] as string) ? { reviewed: true } : {}),
           };
         }),
       );
