@@ -55,15 +55,12 @@ beforeAll(async () => {
   }
   await writeFile(path.join(data.outDir, 'image_train', `image_1_product_${XSS[0]}.jpg`), await jpeg(32));
   api = await startApi(embedded!, { dataDir: data.outDir, jobs: 'inline' });
-  for (const [route, body] of [
+  await api.client.runJobs([
     ['/load-data', {}],
     ['/prepare-data', {}],
     ['/train-model', { kind: NAIVE_BAYES_KIND, seed: 1 }],
     ['/predict', {}],
-  ] as const) {
-    const job = await api.client.runJob(route, body);
-    expect(job.state, `${route}: ${job.error?.message ?? ''}`).toBe('succeeded');
-  }
+  ] as const);
 }, 240_000);
 afterAll(async () => {
   await api?.close();

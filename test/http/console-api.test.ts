@@ -27,7 +27,7 @@ const [embedded] = storeBackends();
 beforeAll(async () => {
   data = await makeCatalogue({ rows: 300, testRows: 40, imageFraction: 0.3 });
   api = await startApi(embedded!, { dataDir: data.outDir, jobs: 'inline' });
-  for (const [route, body] of [
+  await api.client.runJobs([
     ['/load-data', {}],
     ['/prepare-data', {}],
     ['/train-model', { kind: NAIVE_BAYES_KIND, seed: 1 }],
@@ -35,10 +35,7 @@ beforeAll(async () => {
     ['/evaluate-model', { model: 1 }],
     ['/evaluate-model', { model: 2 }],
     ['/predict', {}],
-  ] as const) {
-    const job = await api.client.runJob(route, body);
-    expect(job.state, `${route}: ${job.error?.message ?? ''}`).toBe('succeeded');
-  }
+  ] as const);
 }, 240_000);
 afterAll(async () => {
   await api?.close();

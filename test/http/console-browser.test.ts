@@ -43,16 +43,13 @@ describe.skipIf(SKIP)('web console in headless Chromium', () => {
     data = await makeCatalogue({ rows: 300, testRows: 30, imageFraction: 0.2 });
     // Jobs in worker threads, as `serve` runs them: the page must stay live while one trains.
     api = await startApi(embedded!, { dataDir: data.outDir });
-    for (const [route, body] of [
+    await api.client.runJobs([
       ['/load-data', {}],
       ['/prepare-data', {}],
       ['/train-model', { kind: NAIVE_BAYES_KIND, seed: 1 }],
       ['/evaluate-model', { model: 1 }],
       ['/predict', {}],
-    ] as const) {
-      const job = await api.client.runJob(route, body);
-      expect(job.state, `${route}: ${job.error?.message ?? ''}`).toBe('succeeded');
-    }
+    ] as const);
     context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,

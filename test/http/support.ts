@@ -155,6 +155,13 @@ export class ApiClient {
     expect(job.finishedAt).not.toBeNull();
     return job;
   }
+
+  /** Runs jobs one after the other (`[route, body]` each); fails the test at the first that does not succeed. */
+  async runJobs(steps: readonly (readonly [string, unknown])[]): Promise<JobView[]> {
+    const done: JobView[] = [];
+    for (const [path, json] of steps) done.push(await this.runJob(path, json));
+    return done;
+  }
 }
 
 /** Waits `ms` milliseconds. */

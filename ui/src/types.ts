@@ -92,15 +92,9 @@ export interface DataStatus {
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-export interface JobProgress {
-  stage: string;
-  phase: string;
-  done: number;
-  total: number;
-  unit: string;
-  rate?: number;
-  etaSeconds?: number;
-}
+/** The server's own progress event type: one definition for both sides (a type-only import: nothing of src/ is bundled). */
+import type { ProgressEvent as JobProgress } from '../../src/progress.js';
+export type { JobProgress };
 
 export interface JobView {
   id: string;
