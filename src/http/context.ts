@@ -107,8 +107,8 @@ export interface ApiContext {
   predictor: Predictor;
   /** Largest accepted image upload in bytes. */
   maxImageBytes: number;
-  /** Store every `/predict/product` answer for review and drift (`recordPredictions`). */
-  recordPredictions: boolean;
+  /** Store every `/predict/product` answer for review and drift, keeping the newest `keep` (`recordPredictions`); `false`: none. */
+  recordPredictions: { keep: number } | false;
   /** The pipeline served. */
   pipeline: Pipeline;
   /** Jobs of this store. */

@@ -51,9 +51,11 @@ export interface RakutenApiOptions {
   /**
    * Store every `/predict/product` answer in `online_predictions` (top classes, confidence, input
    * profile, the title, description and image) for the review queue and drift reports (default
-   * true). `false` keeps nothing of online requests: they then appear in neither.
+   * true, keeping the newest 100,000). `{ keep: n }` keeps the newest `n` (older ones are deleted
+   * with their pictures as new ones arrive; corrections are never deleted). `false` keeps nothing
+   * of online requests: they then appear in neither.
    */
-  recordPredictions?: boolean;
+  recordPredictions?: boolean | { keep: number };
   /** Serve the OpenAPI document and Swagger UI at `/docs` (default true). */
   docs?: boolean;
   /**

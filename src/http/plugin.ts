@@ -43,6 +43,16 @@ declare module 'fastify' {
   }
 }
 
+/** Online predictions kept for review and drift by default (about 30 KB each plus its picture). */
+export const DEFAULT_KEPT_ONLINE_PREDICTIONS = 100_000;
+
+function recordingOf(option: RakutenApiOptions['recordPredictions']): { keep: number } | false {
+  if (option === false) return false;
+  const keep = option === undefined || option === true ? DEFAULT_KEPT_ONLINE_PREDICTIONS : option.keep;
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`rakutenApi: recordPredictions.keep must be a positive integer, got ${String(keep)}`);
+  return { keep };
+}
+
 /** Default largest image upload: 5 MiB (the challenge's images are 500x500 JPEGs of ~30 KB). */
 export const DEFAULT_MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
@@ -221,7 +231,7 @@ export const rakutenApi: FastifyPluginAsync<RakutenApiOptions> = async (app: Fas
     storeProbe: new Probe(() => registry.championVersion()),
     queueProbe: options.queue ? new Probe(() => (options.queue as JobQueue).workers(), 'the queue') : undefined,
     maxImageBytes: options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
-    recordPredictions: options.recordPredictions ?? true,
+    recordPredictions: recordingOf(options.recordPredictions),
     pipeline,
     dataDir: dataDirResolver(options.dataDir, options.allowedDataDirs),
   };

@@ -167,6 +167,29 @@ describe('what /predict/product stores and /review serves back', () => {
       await store.close();
     }
   });
+
+  it('keeps at most recordPredictions.keep online predictions, however many anonymous requests arrive', async () => {
+    const store = await api.harness.open();
+    const app = await createServer({ storeUri: api.harness.uri, auth: { keys: [API_KEY] }, recordPredictions: { keep: 5 }, jobs: 'inline', logger: false });
+    try {
+      const base = await app.listen({ port: 0, host: '127.0.0.1' });
+      const online = store.documents.collection(COLLECTIONS.onlinePredictions);
+      for (let i = 0; i < 40; i++) {
+        const reply = await fetch(`${base}/predict/product`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ designation: `flood ${i}`, image: (await jpeg(40, { noise: true })).toString('base64') }),
+        });
+        expect(reply.status).toBe(200);
+      }
+      // Pruned as they arrive (every `keep` requests at most), in the background.
+      await expect.poll(() => online.count(), { timeout: 10_000 }).toBeLessThanOrEqual(10);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+    await expect(createServer({ storeUri: api.harness.uri, recordPredictions: { keep: 0 } })).rejects.toThrow(/keep must be a positive integer/);
+  });
 });
 
 /** A valid 1-pixel PNG whose header announces `side` x `side` pixels (a 70-byte decompression bomb). */

@@ -7,6 +7,7 @@ import { NAIVE_BAYES_KIND } from '../../src/models/naive-bayes.js';
 import { COLLECTIONS } from '../../src/collections.js';
 import type { DemoCatalogueSummary } from '../../src/demo/generate-catalogue.js';
 import type { DriftReference } from '../../src/stages/monitor/drift.js';
+import { REVIEW_IMAGE_PREFIX, type OnlinePrediction } from '../../src/stages/monitor/review.js';
 import { confidenceOf } from '../../src/stages/predict/confidence.js';
 import { makeCatalogue, tempDir } from '../support/data.js';
 
@@ -147,4 +148,30 @@ describe('review queue', () => {
     const without = await pipeline.train({ kind: NAIVE_BAYES_KIND, seed: 1, promote: 'never' });
     expect(without.model.corrections).toBeUndefined();
   }, 120_000);
+
+  it('prunes online predictions beyond a number, with the pictures nothing else uses, never the corrections', async () => {
+    await clearTraffic();
+    const pictured = rows.filter((r) => r.image).slice(0, 6);
+    expect(pictured).toHaveLength(6);
+    await traffic(pictured);
+    const kept = await pipeline.review.list({ limit: 10 });
+    // The oldest one is corrected: its picture must outlive the prediction.
+    const online = pipeline.store.documents.collection<OnlinePrediction>(COLLECTIONS.onlinePredictions);
+    const all: OnlinePrediction[] = [];
+    for await (const d of online.find({}, { sort: { field: 'predictedAt', direction: 1 } })) all.push(d);
+    const oldest = all[0]!;
+    await pipeline.review.correct(`online:${oldest._id}`, oldest.prdtypecode, { keyId: null });
+    expect(kept.items.length).toBeGreaterThan(0);
+    const before = await pipeline.store.images.count({ prefix: REVIEW_IMAGE_PREFIX });
+    const pruned = await pipeline.review.pruneOnline(2);
+    expect(pruned.deleted).toBe(4);
+    expect(await online.count()).toBe(2);
+    // The 4 deleted predictions had 4 pictures; the corrected one's stays.
+    expect(pruned.images).toBe(3);
+    expect(await pipeline.store.images.count({ prefix: REVIEW_IMAGE_PREFIX })).toBe(before - 3);
+    expect(await pipeline.store.images.get(oldest.imageKey!)).toBeDefined();
+    expect((await pipeline.review.trainingCorrections()).map((c) => c._id)).toContain(`online:${oldest._id}`);
+    expect(await pipeline.review.pruneOnline(2)).toEqual({ deleted: 0, images: 0 });
+    await expect(pipeline.review.pruneOnline(-1)).rejects.toThrow(RangeError);
+  });
 });

@@ -5,8 +5,12 @@ import type { ApiContext } from '../context.js';
 import { HttpError } from '../context.js';
 import { ErrorReply, PredictProductBody, PredictProductReply } from '../schemas.js';
 
+/** Online predictions recorded between two retention checks (fewer when fewer are kept). */
+const PRUNE_EVERY = 100;
+
 /** `POST /predict/product`: one product, answered synchronously by the cached champion. */
 export function registerPredictProductRoute(fastify: FastifyInstance, ctx: ApiContext): void {
+  let recorded = 0;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
     '/predict/product',
@@ -34,8 +38,13 @@ export function registerPredictProductRoute(fastify: FastifyInstance, ctx: ApiCo
       const bytes = image ? Buffer.from(image, 'base64') : null;
       if (image && bytes?.length === 0) throw new HttpError(400, 'BAD_IMAGE', 'body/image: not base64-encoded image bytes');
       try {
-        const prediction = await ctx.predictor.predictProduct({ designation, description, image: bytes }, { model: version, topK: topK ?? 3, record: ctx.recordPredictions });
+        const prediction = await ctx.predictor.predictProduct({ designation, description, image: bytes }, { model: version, topK: topK ?? 3, record: ctx.recordPredictions !== false });
         ctx.metrics?.countPrediction(prediction.prdtypecode, 'online');
+        // Retention checked every so often, not on each request; never fails the prediction.
+        const recording = ctx.recordPredictions;
+        if (recording && ++recorded % Math.min(PRUNE_EVERY, recording.keep) === 0) {
+          void ctx.review.pruneOnline(recording.keep).catch((e: unknown) => request.log.warn({ err: e }, 'could not prune online predictions'));
+        }
         return { ...prediction, ms: Math.round((performance.now() - t0) * 1000) / 1000 };
       } catch (e) {
         // Refused from the header, before decoding: a bomb costs neither memory nor seconds.

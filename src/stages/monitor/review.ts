@@ -77,6 +77,8 @@ export interface ReviewablePrediction extends BaseDocument {
 
 /** An online prediction (`POST /predict/product`), stored in `online_predictions`. */
 export interface OnlinePrediction extends ReviewablePrediction {
+  /** `input.image`, at the top level where filters can reach it (pruning checks who still uses a picture). */
+  imageKey: string | null;
   /** What was sent. */
   input: {
     /** Title as sent. */
@@ -153,6 +155,8 @@ export interface Correction extends BaseDocument {
   keyId: string | null;
   /** When (ISO-8601). */
   at: string;
+  /** `input.image`, at the top level where filters can reach it. */
+  imageKey: string | null;
   /** The labelled product, copied so that it outlives reloads of the data. */
   input: {
     /** Title. */
@@ -247,6 +251,10 @@ export class ReviewQueue {
         await this.collection(source).ensureIndex(['modelVersion', 'reviewed', 'disagreement', 'margin']);
       }
       await this.corrections.ensureIndex(['at']);
+      await this.corrections.ensureIndex(['imageKey']);
+      const online = this.store.documents.collection<OnlinePrediction>(COLLECTIONS.onlinePredictions);
+      await online.ensureIndex(['predictedAt']);
+      await online.ensureIndex(['imageKey']);
     })().catch((e: unknown) => {
       this.indexed = undefined;
       throw e;
@@ -384,6 +392,7 @@ export class ReviewQueue {
       accepted: prdtypecode === doc.prdtypecode,
       keyId: who.keyId,
       at: new Date().toISOString(),
+      imageKey: input.image,
       input,
     };
     if (!(await this.corrections.insertIfAbsent(correction))) {
@@ -392,6 +401,30 @@ export class ReviewQueue {
     }
     await docs.upsertMany([{ ...doc, reviewed: true }]);
     return correction;
+  }
+
+  /**
+   * Keeps the newest `keep` online predictions and deletes the older ones, with their pictures
+   * unless another online prediction or a correction still uses them (corrections are never
+   * pruned: they are labelled data). The HTTP API calls it as predictions are recorded
+   * (`recordPredictions: { keep }`), so that anonymous traffic cannot fill the store.
+   */
+  async pruneOnline(keep: number): Promise<{ deleted: number; images: number }> {
+    if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`keep must be a non-negative integer, got ${String(keep)}`);
+    await this.ensureIndexes();
+    const online = this.store.documents.collection<OnlinePrediction>(COLLECTIONS.onlinePredictions);
+    const excess = (await online.count()) - keep;
+    if (excess <= 0) return { deleted: 0, images: 0 };
+    const old: OnlinePrediction[] = [];
+    for await (const d of online.find({}, { sort: { field: 'predictedAt', direction: 1 }, limit: excess })) old.push(d);
+    let deleted = 0;
+    for (let i = 0; i < old.length; i += 500) deleted += await online.deleteMany({ _id: { $in: old.slice(i, i + 500).map((d) => d._id) } });
+    let images = 0;
+    for (const key of new Set(old.flatMap((d) => (d.imageKey ? [d.imageKey] : [])))) {
+      if ((await online.count({ imageKey: key })) > 0 || (await this.corrections.count({ imageKey: key })) > 0) continue;
+      if (await this.store.images.delete(key)) images++;
+    }
+    return { deleted, images };
   }
 
   /** Stored corrections, newest first. */

@@ -274,6 +274,7 @@ export class Predictor {
     if (!prediction) throw new Error('no prediction');
     if (!record) return prediction;
     const id = randomUUID();
+    const imageKey = product.image ? await keepReviewImage(this.store, product.image) : null;
     const doc: OnlinePrediction = {
       _id: id,
       modelVersion: prediction.modelVersion,
@@ -287,11 +288,8 @@ export class Predictor {
       imageClass: prediction.imageClass,
       disagreement: prediction.disagreement,
       profile: await this.profile(loaded, input, text.language),
-      input: {
-        designation: product.designation,
-        description: (product.description ?? '').slice(0, 20_000),
-        image: product.image ? await keepReviewImage(this.store, product.image) : null,
-      },
+      imageKey,
+      input: { designation: product.designation, description: (product.description ?? '').slice(0, 20_000), image: imageKey },
     };
     await this.store.documents.collection<OnlinePrediction>(COLLECTIONS.onlinePredictions).upsertMany([doc]);
     return { ...prediction, id: `online:${id}` };
