@@ -1,26 +1,28 @@
 /**
- * Review-queue benchmark (issue 14): `npm run bench:review [-- --kind K --n N --seed S --repeats R --refit]`.
+ * Review-queue benchmark (issue 14): `npm run bench:review [-- --kind K --n N --seed S --repeats R --no-refit]`.
  *
  * What does correcting the N least certain validation predictions do to a retrained model, compared
  * with correcting N random ones? On the real folder (../shared/data/rakuten or RAKUTEN_DATA, read only),
  * in a fresh embedded store:
  *
  * 1. Load + prepare (default splits, split seed S). T = labeled_train, V = labeled_val, H = labeled_test (held out).
- * 2. Train M0 of kind K (default: the pipeline's first kind, text-image-v1) on T with early stopping on V,
- *    through the model factory as the Trainer calls it (seed S, no class weighting, the Trainer's scorer).
- * 3. Predict V with M0 and rank V by margin (p1 - p2, `confidenceOf`, the review queue's order).
- * 4. Arm "least certain": the N rows of V with the lowest margin get their true label ("corrected") and
+ * 2. V is cut in two with seed S: E (half, every model's early-stopping set, the same for all) and
+ *    P (the pool a reviewer would correct). Train M0 of kind K (default: the pipeline's first kind,
+ *    text-image-v1) on T with early stopping on E, through the model factory as the Trainer calls it
+ *    (seed S, no class weighting, the Trainer's scorer).
+ * 3. Predict P with M0 and rank P by margin (p1 - p2, `confidenceOf`, the review queue's order).
+ * 4. Arm "least certain": the N rows of P with the lowest margin get their true label ("corrected") and
  *    join the training rows; a model is trained from scratch with the same seed on T + those N, early
- *    stopping on the rest of V. Arm "random": N rows of V drawn uniformly (draw seeds S, S+1, ...,
- *    R draws; mean ± sd), same treatment. The least-certain arm is deterministic: one run.
+ *    stopping on E. Arm "random": N rows of P drawn uniformly (draw seeds S, S+1, ..., R draws;
+ *    mean ± sd), same treatment. The least-certain arm is deterministic: one run. The baseline, both
+ *    arms and every draw stop on the same E, so their differences are the corrections' doing.
  * 5. Every model is scored on H (weighted F1, `classificationMetrics`) and each arm also on its own rest
- *    of V, beside M0 on the same rows. Also printed: how many of the N picks M0 had wrong.
+ *    of P, beside M0 on the same rows. Also printed: how many of the N picks M0 had wrong.
  *
- * V plays the unlabelled pool a reviewer would correct, so no model may train on it beforehand: the
- * text-image model's refit on train + validation (param `refit`, on by default in the Trainer) would
- * put all of V, true labels included, into M0 and both arms alike, so it is turned off here for every
- * model (`--refit` turns it back on, to see that). M0's margins are held-out either way (with the refit,
- * the model's own pre-refit validation probabilities are used). Nothing is registered or promoted.
+ * P plays the unlabelled pool a reviewer would correct, so no model trains on it beforehand. The
+ * text-image model's refit on train + validation (param `refit`, on by default in the Trainer) refits
+ * on E here, the same for every model, so it stays on as in production (`--no-refit` turns it off).
+ * Nothing is registered or promoted.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -48,10 +50,10 @@ const dataDir = process.env['RAKUTEN_DATA'] ?? path.resolve(here, '../../shared/
 const { values } = parseArgs({
   options: {
     kind: { type: 'string' },
-    n: { type: 'string', default: '200' },
+    n: { type: 'string', default: '100' },
     seed: { type: 'string', default: String(DEFAULTS.seed) },
     repeats: { type: 'string', default: '3' },
-    refit: { type: 'boolean', default: false },
+    'no-refit': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.n);
@@ -75,7 +77,7 @@ interface Outcome {
   testF1: number;
   /** Accuracy on H. */
   testAccuracy: number;
-  /** Weighted F1 of this model on its arm's rest of V, and of M0 on the same rows. */
+  /** Weighted F1 of this model on its arm's rest of P, and of M0 on the same rows. */
   restF1: number;
   restM0F1: number;
   /** Of the N corrected rows, how many M0 had predicted wrong; their mean M0 margin. */
@@ -97,14 +99,16 @@ async function main(): Promise<void> {
   try {
     const factory: ModelFactory | undefined = values.kind === undefined ? pipeline.models[0] : pipeline.models.find((m) => m.kind === values.kind);
     if (!factory) throw new Error(`--kind: unknown model kind ${JSON.stringify(values.kind)}; known: ${pipeline.models.map((m) => m.kind).join(', ')}`);
-    const params: Record<string, JsonValue> | undefined = factory.kind === TEXT_IMAGE_KIND ? { refit: values.refit } : undefined;
+    const refit = !values['no-refit'];
+    const params: Record<string, JsonValue> | undefined = factory.kind === TEXT_IMAGE_KIND ? { refit } : undefined;
     say(`bench:review — issue 14: correcting the N least certain vs N random validation predictions, then retraining`);
     say(`${os.cpus().length} cores, Node ${process.version}, TensorFlow.js backend ${backend}; load ${os.loadavg()[0]!.toFixed(2)}`);
     say(`kind ${factory.kind}${params ? ` params ${JSON.stringify(params)}` : ''}, N ${N}, seed ${SEED} (split, model, first random draw), random draws ${REPEATS}`);
-    say('protocol: load + prepare (default splits); M0 = train on T, early stop on V; rank V by M0 margin p1 - p2;');
-    say(`  each arm: T + N rows of V with their true labels, retrained from scratch (same seed), early stop on the rest of V;`);
-    say(`  score on H = labeled_test (held out) and on the arm's rest of V; least certain: lowest margins; random: draw seeds ${SEED}..${SEED + REPEATS - 1}`);
-    if (values.refit && params) say('  --refit: each model also trains on its validation set at the end, so M0 and both arms all end up trained on all of T + V');
+    say('protocol: load + prepare (default splits); V cut in E (early stopping, same for all) and P (correction pool);');
+    say('  M0 = train on T, early stop on E; rank P by M0 margin p1 - p2;');
+    say(`  each arm: T + N rows of P with their true labels, retrained from scratch (same seed), early stop on E;`);
+    say(`  score on H = labeled_test (held out) and on the arm's rest of P; least certain: lowest margins; random: draw seeds ${SEED}..${SEED + REPEATS - 1}`);
+    if (refit && params) say('  refit on: each model also trains on E at the end (as the Trainer does on V); P is never trained on except the N corrected');
 
     let t0 = performance.now();
     await pipeline.load({ dataDir });
@@ -113,20 +117,28 @@ async function main(): Promise<void> {
     const { pointer, splits } = await currentSplits(store);
     const [T, V, H] = await Promise.all([splits.train, splits.val, splits.test].map((c) => readCommittedSplit(c, pointer)));
     if (!T || !V || !H) throw new Error('missing split');
-    if (N >= V.length) throw new Error(`--n ${N}: the validation split has only ${V.length} products`);
+    if (N >= Math.floor(V.length / 2)) throw new Error(`--n ${N}: the correction pool (half the validation split) has only ${Math.floor(V.length / 2)} products`);
     const loadSeconds = secs(t0);
 
     t0 = performance.now();
     const extractor = factory.imageFeatures?.(params) ?? null;
     const inputsOf = (docs: readonly LabeledProduct[], phase: string) =>
       inputsFromLabeled(docs, store.images, { features: { store, extractor, stage: 'bench', phase } });
-    const [Tin, Vin, Hin] = [await inputsOf(T, 'train'), await inputsOf(V, 'val'), await inputsOf(H, 'test')];
+    const [Tin, VinAll, Hin] = [await inputsOf(T, 'train'), await inputsOf(V, 'val'), await inputsOf(H, 'test')];
     const featureSeconds = secs(t0);
     const labelsOf = (docs: readonly LabeledProduct[]) => docs.map((d) => d.prdtypecode);
-    const [Ty, Vy, Hy] = [labelsOf(T), labelsOf(V), labelsOf(H)];
-    const pictures = [Tin, Vin, Hin].reduce((sum, inputs) => sum + inputs.filter((i) => i.image).length, 0);
+    const [Ty, Vall, Hy] = [labelsOf(T), labelsOf(V), labelsOf(H)];
+    // E: the early-stopping half of V, the same for every model; P: the pool corrections come from.
+    const cut = shuffleInPlace(V.map((_, i) => i), mulberry32(SEED ^ 0x5eed));
+    const half = Math.ceil(V.length / 2);
+    const [eIdx, pIdx] = [cut.slice(0, half), cut.slice(half)];
+    const E = { inputs: eIdx.map((i) => VinAll[i] as ModelInput), labels: eIdx.map((i) => Vall[i] as number) };
+    const Vin = pIdx.map((i) => VinAll[i] as ModelInput);
+    const Vy = pIdx.map((i) => Vall[i] as number);
+    const P = pIdx;
+    const pictures = [Tin, VinAll, Hin].reduce((sum, inputs) => sum + inputs.filter((i) => i.image).length, 0);
     const features = extractor ? ` (image features ${extractor.id.split('@')[0]})` : '';
-    say(`data: T ${T.length}, V ${V.length}, H ${H.length} products (${pictures} with an image)`);
+    say(`data: T ${T.length}, V ${V.length} (E ${E.inputs.length} early stopping, P ${P.length} correction pool), H ${H.length} products (${pictures} with an image)`);
     say(`load + prepare ${loadSeconds.toFixed(1)} s, model inputs${features} ${featureSeconds.toFixed(1)} s`);
 
     /** Trains a model of the kind as the Trainer does (seed, no class weighting, its scorer), early-stopping on `val`. */
@@ -143,8 +155,9 @@ async function main(): Promise<void> {
     const scoreH = async (model: ProductClassifier) => classificationMetrics(Hy, await predictLabels(model, Hin));
 
     // M0, its held-out predictions on V and their margins.
-    const m0 = await train(Tin, Ty, { inputs: Vin, labels: Vy });
-    const probabilities = m0.model.heldOutValidation?.withImage ?? (await m0.model.predict(Vin));
+    const m0 = await train(Tin, Ty, E);
+    // P was never trained on (a refit trains on E): these margins are held out.
+    const probabilities = await m0.model.predict(Vin);
     const m0Pred = probabilities.map((p) => m0.model.classes[argmax(p)] as number);
     const margins = probabilities.map((p) => confidenceOf(p).margin);
     const m0Test = await scoreH(m0.model);
@@ -152,25 +165,20 @@ async function main(): Promise<void> {
     m0.model.dispose();
     const m0ValF1 = classificationMetrics(Vy, m0Pred).weightedF1;
     const m0Wrong = m0Pred.filter((p, i) => p !== Vy[i]).length;
-    say(`M0: trained in ${m0.seconds.toFixed(1)} s (epochs: ${m0Epochs}); weighted F1 on V ${f4(m0ValF1)} (${m0Wrong} of ${V.length} wrong), ` +
+    say(`M0: trained in ${m0.seconds.toFixed(1)} s (epochs: ${m0Epochs}); weighted F1 on P ${f4(m0ValF1)} (${m0Wrong} of ${P.length} wrong), ` +
       `on H ${f4(m0Test.weightedF1)}`);
 
     /** Corrects the rows `picked` of V (their true labels join T), retrains, scores. */
     const arm = async (picked: readonly number[]): Promise<Outcome> => {
       const chosen = new Set(picked);
-      const rest = V.flatMap((_, i) => (chosen.has(i) ? [] : [i]));
+      const rest = P.flatMap((_, i) => (chosen.has(i) ? [] : [i]));
       const restInputs = rest.map((i) => Vin[i] as ModelInput);
       const restY = rest.map((i) => Vy[i] as number);
-      const { model, seconds } = await train([...Tin, ...picked.map((i) => Vin[i] as ModelInput)], [...Ty, ...picked.map((i) => Vy[i] as number)], {
-        inputs: restInputs,
-        labels: restY,
-      });
+      const { model, seconds } = await train([...Tin, ...picked.map((i) => Vin[i] as ModelInput)], [...Ty, ...picked.map((i) => Vy[i] as number)], E);
       try {
         const test = await scoreH(model);
-        // Held-out rest-of-V predictions: the pre-refit ones when the model trained on them at the end.
-        const restPred = model.heldOutValidation
-          ? model.heldOutValidation.withImage.map((p) => model.classes[argmax(p)] as number)
-          : await predictLabels(model, restInputs);
+        // The rest of P is never trained on (a refit trains on E).
+        const restPred = await predictLabels(model, restInputs);
         return {
           testF1: test.weightedF1,
           testAccuracy: test.accuracy,
@@ -187,31 +195,31 @@ async function main(): Promise<void> {
     };
 
     // Least certain: lowest margin first, ties by row index (deterministic).
-    const byMargin = V.map((_, i) => i).sort((a, b) => (margins[a] as number) - (margins[b] as number) || a - b);
+    const byMargin = P.map((_, i) => i).sort((a, b) => (margins[a] as number) - (margins[b] as number) || a - b);
     const uncertain = await arm(byMargin.slice(0, N));
     say(`least certain: trained in ${uncertain.seconds.toFixed(1)} s (epochs: ${uncertain.epochs}); H ${f4(uncertain.testF1)}`);
     const random: Outcome[] = [];
     for (let r = 0; r < REPEATS; r++) {
-      const draw = shuffleInPlace(V.map((_, i) => i), mulberry32(SEED + r)).slice(0, N);
+      const draw = shuffleInPlace(P.map((_, i) => i), mulberry32(SEED + r)).slice(0, N);
       const outcome = await arm(draw);
       random.push(outcome);
       say(`random draw ${r + 1} (seed ${SEED + r}): trained in ${outcome.seconds.toFixed(1)} s (epochs: ${outcome.epochs}); H ${f4(outcome.testF1)}; ` +
-        `M0 had ${outcome.wrong} of ${N} wrong; rest of V ${f4(outcome.restF1)} vs M0 ${f4(outcome.restM0F1)}`);
+        `M0 had ${outcome.wrong} of ${N} wrong; rest of P ${f4(outcome.restF1)} vs M0 ${f4(outcome.restM0F1)}`);
     }
 
     const one = (x: number) => x.toFixed(1);
     const col = (xs: Outcome[], pick: (o: Outcome) => number, show?: (x: number) => string, spread?: (x: number) => string) => pm(xs.map(pick), show, spread);
-    const trained = (n: number) => (values.refit && params ? `${n}, refit on ${T.length + V.length}` : String(n));
+    const trained = (n: number) => (refit && params ? `${n} + ${E.inputs.length} refit` : String(n));
     const rows: [string, string, string, string][] = [
       ['training rows', trained(T.length), trained(T.length + N), trained(T.length + N)],
       ['weighted F1 on H', f4(m0Test.weightedF1), col(random, (o) => o.testF1), f4(uncertain.testF1)],
       ['Δ weighted F1 on H vs baseline', '—', col(random, (o) => o.testF1 - m0Test.weightedF1, signed), signed(uncertain.testF1 - m0Test.weightedF1)],
       ['accuracy on H', f4(m0Test.accuracy), col(random, (o) => o.testAccuracy), f4(uncertain.testAccuracy)],
-      [`weighted F1 on the arm's rest of V (${V.length - N} rows)`, '—', col(random, (o) => o.restF1), f4(uncertain.restF1)],
-      ['  M0 on the same rows', `${f4(m0ValF1)} (all of V)`, col(random, (o) => o.restM0F1), f4(uncertain.restM0F1)],
+      [`weighted F1 on the arm's rest of P (${P.length - N} rows)`, '—', col(random, (o) => o.restF1), f4(uncertain.restF1)],
+      ['  M0 on the same rows', `${f4(m0ValF1)} (all of P)`, col(random, (o) => o.restM0F1), f4(uncertain.restM0F1)],
       ['  Δ vs M0 on the same rows', '—', col(random, (o) => o.restF1 - o.restM0F1, signed), signed(uncertain.restF1 - uncertain.restM0F1)],
-      [`of the N corrected, M0 had wrong`, `${m0Wrong} of ${V.length} in V`, col(random, (o) => o.wrong, one, one), `${uncertain.wrong}`],
-      ['mean M0 margin of the N corrected', f4(mean(margins)) + ' (all of V)', col(random, (o) => o.pickedMargin), f4(uncertain.pickedMargin)],
+      [`of the N corrected, M0 had wrong`, `${m0Wrong} of ${P.length} in P`, col(random, (o) => o.wrong, one, one), `${uncertain.wrong}`],
+      ['mean M0 margin of the N corrected', f4(mean(margins)) + ' (all of P)', col(random, (o) => o.pickedMargin), f4(uncertain.pickedMargin)],
       ['training seconds (epochs)', `${one(m0.seconds)} (${m0Epochs})`, col(random, (o) => o.seconds, one, one), `${one(uncertain.seconds)} (${uncertain.epochs})`],
     ];
     say();
