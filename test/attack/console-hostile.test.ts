@@ -81,31 +81,31 @@ function rawGet(path: string): Promise<string> {
 
 describe('review queue under hostile use', () => {
   it('records exactly one verdict when eight arrive at once for one item', async () => {
-    const queue = await api.anonymous.get<Queue>('/review?reason=uncertain&limit=200');
+    const queue = await api.client.get<Queue>('/review?reason=uncertain&limit=200');
     const item = queue.body.items.find((i) => i.source === 'batch' && i.input.hasImage)!;
     const replies = await Promise.all(Array.from({ length: 8 }, (_, k) => api.client.post<ErrorBody>(`/review/${item.id}`, { prdtypecode: k % 2 ? 10 : 2583 })));
     expect(replies.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
-    const corrections = await api.anonymous.get<{ id: string }[]>('/review/corrections?limit=500');
+    const corrections = await api.client.get<{ id: string }[]>('/review/corrections?limit=500');
     expect(corrections.body.filter((c) => c.id === item.id)).toHaveLength(1);
   });
 
   it('answers 404 (never 500 nor a file) for odd ids', async () => {
     for (const id of ['online:..%2F..%2Fpackage.json', 'online:%00', 'batch:%2F', 'batch:', 'nope', 'batch:__proto__', 'online:constructor', 'batch:v9:1']) {
-      expect((await api.anonymous.request('GET', `/review/${id}/image`)).status, id).toBe(404);
+      expect((await api.client.request('GET', `/review/${id}/image`)).status, id).toBe(404);
       expect((await api.client.post(`/review/${id}`, { prdtypecode: 10 })).status, id).toBe(404);
     }
   });
 
   it('keeps reviewed batch predictions off the queue and out of `pending` after the batch prediction is run again', async () => {
-    const before = await api.anonymous.get<Queue>('/review?reason=all&limit=200');
+    const before = await api.client.get<Queue>('/review?reason=all&limit=200');
     const batch = before.body.items.filter((i) => i.source === 'batch');
     expect(batch.some((i) => i.disagreement)).toBe(true);
     for (const i of batch) expect([201, 409]).toContain((await api.client.post(`/review/${i.id}`, { prdtypecode: i.prdtypecode })).status);
-    expect((await api.anonymous.get<Queue>('/review?reason=all')).body).toEqual({ pending: 0, items: [] });
+    expect((await api.client.get<Queue>('/review?reason=all')).body).toEqual({ pending: 0, items: [] });
     // The same champion predicts the test rows again: its documents are rewritten.
     await api.client.runJob('/predict', {});
     for (const reason of ['uncertain', 'disagreement', 'all']) {
-      const after = await api.anonymous.get<Queue>(`/review?reason=${reason}`);
+      const after = await api.client.get<Queue>(`/review?reason=${reason}`);
       expect(after.body, reason).toEqual({ pending: 0, items: [] });
     }
   }, 60_000);
@@ -116,7 +116,7 @@ describe('what /predict/product stores and /review serves back', () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>');
     const made = await api.anonymous.post<{ id: string }>('/predict/product', { designation: 'x', image: svg.toString('base64') });
     expect(made.status).toBe(200);
-    const image = await api.anonymous.request('GET', `/review/${made.body.id}/image`);
+    const image = await api.client.request('GET', `/review/${made.body.id}/image`);
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('application/octet-stream');
     expect(image.headers.get('x-content-type-options')).toBe('nosniff');
@@ -153,7 +153,7 @@ describe('what /predict/product stores and /review serves back', () => {
       expect([await online.count(), await reviewImages()]).toEqual(before);
 
       // A verdict sent with the key in the header and in the query string: only its id is kept.
-      const queue = (await (await fetch(`${base}/review?reason=uncertain&limit=200`)).json()) as Queue;
+      const queue = (await (await fetch(`${base}/review?reason=uncertain&limit=200`, { headers: { 'x-api-key': API_KEY } })).json()) as Queue;
       const corrections = store.documents.collection(COLLECTIONS.reviewCorrections);
       const item = (await Promise.all(queue.items.map(async (i) => ((await corrections.get(i.id)) ? undefined : i)))).find((i) => i !== undefined)!;
       const verdict = await post(`/review/${item.id}?api_key=${API_KEY}`, { prdtypecode: item.prdtypecode }, { 'x-api-key': API_KEY });
@@ -286,7 +286,7 @@ describe('monitoring reads when the collections are large', () => {
       const took = {
         metrics: await slowest(() => api.anonymous.request('GET', '/metrics')),
         drift: await slowest(() => api.anonymous.get('/drift')),
-        review: await slowest(() => api.anonymous.get('/review?reason=all')),
+        review: await slowest(() => api.client.get('/review?reason=all')),
         report: await slowest(() => api.client.post('/drift', { window: 1000 })),
       };
       // Scans took 400-900 ms each here (30,000 documents); indexed reads take a few ms.
@@ -334,6 +334,12 @@ describe.skipIf(NO_BROWSER)('console pages with hostile data in headless Chromiu
       let shown = '';
       for (const route of ['data', 'review', 'jobs', 'models', 'drift', 'predict']) {
         await page.goto(`${api.base}/ui/#/${route}`);
+        if (route === 'review') {
+          // Review reads take the key (the queue shows other callers' inputs).
+          await page.getByTestId('key-dialog').waitFor();
+          await page.getByLabel('API key').fill(API_KEY);
+          await page.getByRole('button', { name: 'Use key' }).click();
+        }
         await page.waitForLoadState('networkidle');
         await page.waitForTimeout(500);
         // Hovering every row fires any injected onmouseover.

@@ -103,7 +103,7 @@ for (const backend of storeBackends()) {
         expect(online.status).toBe(200);
         expect(online.body.id).toMatch(/^online:/);
         expect(online.body.textClass).not.toBeNull();
-        const queue = await api.anonymous.get<{ pending: number; items: ReviewItem[] }>('/review?reason=uncertain&limit=50');
+        const queue = await api.client.get<{ pending: number; items: ReviewItem[] }>('/review?reason=uncertain&limit=50');
         expect(queue.status).toBe(200);
         expect(queue.body.pending).toBe(41);
         expect(new Set(queue.body.items.map((i) => i.source))).toEqual(new Set(['online', 'batch']));
@@ -112,13 +112,15 @@ for (const backend of storeBackends()) {
 
         const mine = queue.body.items.find((i) => i.id === online.body.id)!;
         expect(mine.input).toEqual({ designation: 'Lot de 2 coussins décoratifs', description: '', hasImage: true });
-        const image = await api.anonymous.request<ArrayBuffer>('GET', `/review/${mine.id}/image`);
+        const image = await api.client.request<ArrayBuffer>('GET', `/review/${mine.id}/image`);
         expect(image.status).toBe(200);
         expect(image.headers.get('content-type')).toBe('image/jpeg');
 
         const batch = queue.body.items.find((i) => i.source === 'batch')!;
         const to = batch.top.find((t) => t.prdtypecode !== batch.prdtypecode)!.prdtypecode;
         expect((await api.anonymous.post<ErrorBody>(`/review/${batch.id}`, { prdtypecode: to })).status).toBe(401);
+        // Reads too: the queue holds what other callers sent.
+        for (const path of ['/review', '/review/corrections', `/review/${mine.id}/image`]) expect((await api.anonymous.get(path)).status, path).toBe(401);
         const done = await api.client.post<{ keyId: string; accepted: boolean; prdtypecode: number; predicted: number }>(`/review/${batch.id}`, { prdtypecode: to });
         expect(done.status).toBe(201);
         expect(done.body).toMatchObject({ accepted: false, prdtypecode: to, predicted: batch.prdtypecode, keyId: expect.stringMatching(/^key:[0-9a-f]{12}$/) });
@@ -128,9 +130,9 @@ for (const backend of storeBackends()) {
         expect((await api.client.post<ErrorBody>('/review/online:nope', { prdtypecode: 10 })).body).toMatchObject({ statusCode: 404 });
         const accepted = await api.client.post<{ accepted: boolean }>(`/review/${mine.id}`, { prdtypecode: mine.prdtypecode });
         expect(accepted.body.accepted).toBe(true);
-        const corrections = await api.anonymous.get<{ id: string; keyId: string }[]>('/review/corrections');
+        const corrections = await api.client.get<{ id: string; keyId: string }[]>('/review/corrections');
         expect(corrections.body.map((c) => c.id).sort()).toEqual([batch.id, mine.id].sort());
-        expect((await api.anonymous.get<{ pending: number }>('/review?reason=uncertain')).body.pending).toBe(39);
+        expect((await api.client.get<{ pending: number }>('/review?reason=uncertain')).body.pending).toBe(39);
 
         // The next training takes them when asked, and says so in the version's provenance.
         const trained = await api.client.runJob('/train-model', { kind: NAIVE_BAYES_KIND, includeCorrections: true, promote: 'never' });

@@ -40,14 +40,20 @@ export function registerReviewRoutes(fastify: FastifyInstance, ctx: ApiContext):
     return { keyId: key === undefined ? null : keyId(key) };
   };
 
+  // Every review route needs a key, reads included: the queue shows what other callers sent to
+  // /predict/product (titles, descriptions, pictures), which open reads must not hand to anyone.
+  const keyed = { config: { rakutenAuth: 'required' as const } };
+  const security: Record<string, string[]>[] = [{ apiKey: [] }, { bearer: [] }];
   app.get(
     '/review',
     {
+      ...keyed,
       schema: {
         summary: 'The review queue',
         description:
           "The champion's unreviewed predictions (online and batch): `uncertain` least certain first (smallest margin between the two best classes), `disagreement` those whose text alone and image alone give different classes, `all` both.",
         tags: ['review'],
+        security,
         querystring: ReviewQuery,
         response: { 200: ReviewListReply, 401: ErrorReply },
       },
@@ -58,7 +64,8 @@ export function registerReviewRoutes(fastify: FastifyInstance, ctx: ApiContext):
   app.get(
     '/review/corrections',
     {
-      schema: { summary: 'Recorded verdicts, newest first', tags: ['review'], querystring: LimitQuery, response: { 200: { type: 'array', items: CorrectionReply }, 401: ErrorReply } },
+      ...keyed,
+      schema: { summary: 'Recorded verdicts, newest first', tags: ['review'], security, querystring: LimitQuery, response: { 200: { type: 'array', items: CorrectionReply }, 401: ErrorReply } },
     },
     async (request) => (await ctx.review.listCorrections(request.query.limit)).map(view),
   );
@@ -66,9 +73,11 @@ export function registerReviewRoutes(fastify: FastifyInstance, ctx: ApiContext):
   app.get(
     '/review/:id/image',
     {
+      ...keyed,
       schema: {
         summary: "A review item's image",
         tags: ['review'],
+        security,
         params: ReviewParams,
         produces: ['image/jpeg', 'image/png', 'image/webp'],
         response: { 200: { type: 'string', format: 'binary' }, 401: ErrorReply, 404: ErrorReply },
@@ -85,13 +94,13 @@ export function registerReviewRoutes(fastify: FastifyInstance, ctx: ApiContext):
   app.post(
     '/review/:id',
     {
-      config: { rakutenAuth: 'required' },
+      ...keyed,
       schema: {
         summary: 'Accept or correct a prediction',
         description:
           'Send the predicted class to accept it, another to correct it. Stored in `review_corrections` with the id of the API key (never the key) and the time; a prediction is reviewed once (409 after). `POST /train-model` with `includeCorrections` trains on them.',
         tags: ['review'],
-        security: [{ apiKey: [] }, { bearer: [] }],
+        security,
         params: ReviewParams,
         body: CorrectionBody,
         response: { 201: CorrectionReply, 400: ErrorReply, 401: ErrorReply, 404: ErrorReply, 409: ErrorReply },
