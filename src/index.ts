@@ -217,6 +217,7 @@ export {
   type ReviewImage,
   type ReviewItem,
   type ReviewPage,
+  type PruneResult,
   type StoredClass,
   type ReviewSource,
 } from './stages/monitor/review.js';

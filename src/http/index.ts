@@ -12,7 +12,7 @@
  * @module rakuten-pipeline/http
  */
 export { rakutenApi, DEFAULT_KEPT_ONLINE_PREDICTIONS, DEFAULT_MAX_IMAGE_BYTES } from './plugin.js';
-export type { AuthOptions, RakutenApiOptions } from './options.js';
+export type { AuthOptions, RakutenApiOptions, RecordPredictions } from './options.js';
 export { createServer, type ServerOptions } from './server.js';
 export { ApiKeys, apiKeysFromEnv, parseApiKeys, API_KEYS_ENV, API_KEYS_FILE_ENV, MIN_API_KEY_LENGTH } from './auth.js';
 export { ApiMetrics, type MetricSources } from './metrics.js';

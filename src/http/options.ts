@@ -55,7 +55,7 @@ export interface RakutenApiOptions {
    * with their pictures as new ones arrive; corrections are never deleted). `false` keeps nothing
    * of online requests: they then appear in neither.
    */
-  recordPredictions?: boolean | { keep: number };
+  recordPredictions?: boolean | RecordPredictions;
   /** Serve the OpenAPI document and Swagger UI at `/docs` (default true). */
   docs?: boolean;
   /**
@@ -68,4 +68,10 @@ export interface RakutenApiOptions {
   metrics?: boolean;
   /** How long the champion's version is cached before the registry is asked again, in ms (default 5,000). */
   championTtlMs?: number;
+}
+
+/** How many online predictions `recordPredictions` keeps. */
+export interface RecordPredictions {
+  /** The newest this many are kept (older ones are pruned with their pictures; corrections never are). */
+  keep: number;
 }

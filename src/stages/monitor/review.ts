@@ -168,6 +168,14 @@ export interface Correction extends BaseDocument {
   };
 }
 
+/** What {@link ReviewQueue.pruneOnline} deleted. */
+export interface PruneResult {
+  /** Online predictions. */
+  deleted: number;
+  /** Their pictures that nothing else used. */
+  images: number;
+}
+
 /** The image of a review item. */
 export interface ReviewImage {
   /** Its bytes. */
@@ -409,7 +417,7 @@ export class ReviewQueue {
    * pruned: they are labelled data). The HTTP API calls it as predictions are recorded
    * (`recordPredictions: { keep }`), so that anonymous traffic cannot fill the store.
    */
-  async pruneOnline(keep: number): Promise<{ deleted: number; images: number }> {
+  async pruneOnline(keep: number): Promise<PruneResult> {
     if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`keep must be a non-negative integer, got ${String(keep)}`);
     await this.ensureIndexes();
     const online = this.store.documents.collection<OnlinePrediction>(COLLECTIONS.onlinePredictions);
