@@ -140,3 +140,15 @@ export function featureImage(extractor: ImageFeatureExtractor, vector: Float32Ar
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A freshly preprocessed picture as a model reads it: its vector when the model declares an
+ * extractor (computed now, once: what the model reads and what drift monitoring measures), else
+ * its pixels.
+ */
+export async function asModelImage(image: ModelImage, extractor: ImageFeatureExtractor | null | undefined): Promise<ModelImage> {
+  if (!extractor) return image;
+  const [vector] = await extractor.compute([image]);
+  if (!vector) throw new Error(`image feature extractor ${extractor.id} returned no vector`);
+  return featureImage(extractor, vector, image.size);
+}

@@ -315,7 +315,8 @@ export interface DriftOptions {
 export class DriftMonitor {
   private readonly reports: DocumentCollection<DriftReport>;
   private readonly references: DocumentCollection<DriftReference>;
-  private readonly cache = new Map<number, LoadedReference>();
+  // `null`: looked up and absent (a version trained before 0.3): asked once, not once per prediction.
+  private readonly cache = new Map<number, LoadedReference | null>();
   private indexed: Promise<void> | undefined;
 
   /** Creates the monitor. */
@@ -348,14 +349,18 @@ export class DriftMonitor {
   /** Saves a version's reference (the trainer does, right after registering it). */
   async saveReference(reference: DriftReference): Promise<void> {
     await this.references.upsertMany([reference]);
+    this.cache.delete(reference.modelVersion);
   }
 
   /** A version's reference and its vocabulary as a set (cached: references never change), `undefined` when none was saved. */
   async reference(version: number): Promise<LoadedReference | undefined> {
     const hit = this.cache.get(version);
-    if (hit) return hit;
+    if (hit !== undefined) return hit ?? undefined;
     const reference = await this.references.get(key(version));
-    if (!reference) return undefined;
+    if (!reference) {
+      this.cache.set(version, null);
+      return undefined;
+    }
     const entry = { reference, vocabulary: new Set(reference.vocabulary) };
     this.cache.set(version, entry);
     return entry;

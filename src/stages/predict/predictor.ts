@@ -7,7 +7,7 @@ import pLimit from 'p-limit';
 import { COLLECTIONS, PREP_IMAGE_PREFIX } from '../../collections.js';
 import { currentData } from '../views.js';
 import { decodePreparedPng, inputFromPrepared } from '../model-inputs.js';
-import { featureImage, storedImageFeatures } from '../image-features.js';
+import { asModelImage, featureImage, storedImageFeatures } from '../image-features.js';
 import type { ModelRef, ModelRegistry, ModelVersion } from '../../models/registry.js';
 import type { ModelInput, ProductClassifier } from '../../models/types.js';
 import { withRate, type StageRunOptions } from '../../progress.js';
@@ -25,7 +25,7 @@ import { categoryNames, type CategoryNames } from '../../categories.js';
 import { checkOptions, PredictParams, PredictProductParams } from '../options.js';
 import { argmax, withoutImage } from '../../models/util.js';
 import { confidenceOf, type Confidence } from './confidence.js';
-import { DriftMonitor, type LoadedReference } from '../monitor/drift.js';
+import { DriftMonitor } from '../monitor/drift.js';
 import { profileInput, type InputProfile } from '../monitor/profile.js';
 import { keepReviewImage, type Correction, type OnlinePrediction, type ReviewablePrediction } from '../monitor/review.js';
 import type { Language } from '../preprocess/text.js';
@@ -123,6 +123,9 @@ export interface PredictProductOptions {
   record?: boolean;
 }
 
+/** Top classes as documents store them: English names, not `names` (stored documents stay small). */
+const storedTop = (top: readonly ScoredClass[]) => top.map(({ names: _names, ...scored }) => scored);
+
 /** `{ name, names }` of a code, or nothing (no `undefined` keys) for a code outside the 27. */
 function named(code: number): { name?: string; names?: CategoryNames } {
   const names = categoryNames(code);
@@ -177,7 +180,6 @@ export async function inputFromCsvRow(preprocessor: Preprocessor, fields: readon
 export class Predictor {
   private readonly loaded = new Map<number, LoadedModel>();
   private readonly drift: DriftMonitor;
-  private readonly references = new Map<number, LoadedReference | null>();
 
   /** Creates a predictor over a store and its registry. */
   constructor(
@@ -189,10 +191,7 @@ export class Predictor {
 
   /** The drift profile of an input, against the version's training vocabulary (out-of-vocabulary share `null` without a reference). */
   private async profile(loaded: LoadedModel, input: ModelInput, language: Language): Promise<InputProfile> {
-    const v = loaded.version.version;
-    // A version without a reference (trained before 0.3) is looked up once, not once per product.
-    if (!this.references.has(v)) this.references.set(v, (await this.drift.reference(v)) ?? null);
-    const ref = this.references.get(v);
+    const ref = await this.drift.reference(loaded.version.version);
     const profile = profileInput(input, language, ref?.vocabulary ?? new Set());
     return ref ? profile : { ...profile, oov: null };
   }
@@ -262,13 +261,8 @@ export class Predictor {
     checkOptions('Predictor.predictProduct', PredictProductParams, checked);
     const loaded = await this.resolve(options.model);
     const text = loaded.preprocessor.text.prepare(product);
-    let image: ModelInput['image'] = product.image ? await loaded.preprocessor.prepareImagePixels(product.image) : null;
-    // The model's own vector, computed here once: what it reads, and what drift compares.
-    const extractor = loaded.model.imageFeatures;
-    if (image && extractor) {
-      const [vector] = await extractor.compute([image]);
-      if (vector) image = featureImage(extractor, vector, image.size);
-    }
+    const pixels = product.image ? await loaded.preprocessor.prepareImagePixels(product.image) : null;
+    const image = pixels && (await asModelImage(pixels, loaded.model.imageFeatures));
     const input = inputFromPrepared({ text, image });
     const [prediction] = await this.score(loaded, [input], options.topK ?? DEFAULTS.topK);
     if (!prediction) throw new Error('no prediction');
@@ -280,7 +274,7 @@ export class Predictor {
       modelVersion: prediction.modelVersion,
       prdtypecode: prediction.prdtypecode,
       ...(prediction.name === undefined ? {} : { name: prediction.name }),
-      top: prediction.top.slice(0, 3).map(({ names: _names, ...scored }) => scored),
+      top: storedTop(prediction.top.slice(0, 3)),
       predictedAt: new Date().toISOString(),
       margin: prediction.confidence.margin,
       entropy: prediction.confidence.entropy,
@@ -391,7 +385,7 @@ export class Predictor {
             index: row.index,
             prdtypecode: p.prdtypecode,
             ...(p.name === undefined ? {} : { name: p.name }),
-            top: p.top.map(({ names: _names, ...scored }) => scored),
+            top: storedTop(p.top),
             modelVersion: p.modelVersion,
             usedImage: p.usedImage,
             predictedAt: now,

@@ -7,11 +7,11 @@ import { withRate, type StageRunOptions } from '../../progress.js';
 import type { JsonValue, Store } from '../../stores/types.js';
 import { currentSplits, readCommittedSplit } from '../views.js';
 import { validationScores, weightedF1Scorer } from '../evaluate/score.js';
-import { inputsFromLabeled, type StoredFeatures } from '../model-inputs.js';
+import { inputFromPrepared, inputsFromLabeled, type StoredFeatures } from '../model-inputs.js';
 import { completePreprocessingSpec } from '../preprocess/preprocessor.js';
 import type { LabeledProduct, PrepareRun } from '../prepare/types.js';
 import { Preprocessor } from '../preprocess/preprocessor.js';
-import { featureImage } from '../image-features.js';
+import { asModelImage } from '../image-features.js';
 import { argmax } from '../../models/util.js';
 import { buildDriftReference, DriftMonitor } from '../monitor/drift.js';
 import { ReviewQueue, type Correction } from '../monitor/review.js';
@@ -146,14 +146,6 @@ export class Trainer {
       const scores = await validationScores(model, valInputs, valLabels);
       // What drift monitoring compares serving traffic with: computed now, while the inputs are in memory.
       const valPredicted = (await model.predict(valInputs)).map((p) => model.classes[argmax(p)] as number);
-      const reference = buildDriftReference({
-        modelVersion: 0,
-        prepareRun: pointer.generation,
-        trainInputs,
-        valInputs,
-        valLanguages: val.map((d) => d.language),
-        valPredicted,
-      });
       const version = await this.registry.register(model, {
         backend,
         trainingSeconds: (Date.now() - started) / 1000,
@@ -173,7 +165,16 @@ export class Trainer {
             }
           : {}),
       });
-      await new DriftMonitor(this.store, this.registry).saveReference({ ...reference, _id: `v${version.version}`, modelVersion: version.version });
+      await new DriftMonitor(this.store, this.registry).saveReference(
+        buildDriftReference({
+          modelVersion: version.version,
+          prepareRun: pointer.generation,
+          trainInputs,
+          valInputs,
+          valLanguages: val.map((d) => d.language),
+          valPredicted,
+        }),
+      );
       return { model: version, ...(await this.decide(version, val, valInputs, valLabels, options)) };
     } finally {
       model.dispose();
@@ -184,14 +185,9 @@ export class Trainer {
   private async correctionInputs(corrections: readonly Correction[], preprocessor: Preprocessor, extractor: ImageFeatureExtractor | null): Promise<ModelInput[]> {
     const out: ModelInput[] = [];
     for (const c of corrections) {
-      const text = preprocessor.text.prepare(c.input);
       const bytes = c.input.image ? await this.store.images.get(c.input.image) : undefined;
-      let image: ModelInput['image'] = bytes ? await preprocessor.prepareImagePixels(bytes).catch(() => null) : null;
-      if (image && extractor) {
-        const [vector] = await extractor.compute([image]);
-        image = vector ? featureImage(extractor, vector, image.size) : null;
-      }
-      out.push({ designation: text.designation, description: text.description, designationTokens: text.designationTokens, descriptionTokens: text.descriptionTokens, image });
+      const pixels = bytes ? await preprocessor.prepareImagePixels(bytes).catch(() => null) : null;
+      out.push(inputFromPrepared({ text: preprocessor.text.prepare(c.input), image: pixels && (await asModelImage(pixels, extractor)) }));
     }
     return out;
   }
